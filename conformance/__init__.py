@@ -1,0 +1,1 @@
+"""stepspec's conformance core: the schemas, their validators, and the checks built on them."""

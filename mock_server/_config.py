@@ -1,0 +1,207 @@
+"""The mock server's configuration: one frozen value, from a mapping or from the environment.
+
+``MockConfig`` is what ``create_app`` and ``serve`` take. It is built from keyword arguments,
+from a mapping (``MockConfig.from_mapping``, e.g. a test's overrides or parsed CLI options) or
+from ``STEPSPEC_*`` environment variables (``MockConfig.from_env``). Every value is checked once,
+here, and a bad one raises ``ConfigError`` naming the setting, the value and what is accepted.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+ENV_PREFIX = "STEPSPEC_"
+MAX_WORLD_RUNS = 10**6
+"""The largest world (workflows x runs per API) the id codecs are sized for."""
+
+
+class ConfigError(ValueError):
+    """A configuration value that the mock cannot use; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class MockConfig:
+    """Everything that shapes one mock server (see the field docs for units and limits)."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    seed: int = 0
+    """World seed: the same seed gives the same world, byte for byte, in every process."""
+    workers: int = 2
+    """WSGI worker processes (``serve`` only)."""
+    api_keys: tuple[str, ...] = ()
+    """Accepted credentials; empty accepts any well-formed credential."""
+    latency_ms: tuple[int, int] = (0, 0)
+    """Added latency per request: fixed when both ends are equal, else a seeded draw in range."""
+    error_rate: float = 0.0
+    """Share of requests answered with an injected 500 in the vendor's envelope (0..1)."""
+    workflows_per_api: int = 12
+    runs_per_workflow: int = 40
+    validate_responses: bool = False
+    """Validate every JSON response against its operation's schema; a violation becomes a 500."""
+    time_scale: float = 1.0
+    """How fast live runs progress relative to the wall clock (2.0 = twice as fast)."""
+    state_path: str | None = None
+    """SQLite file for live runs; None: a fresh file in a temporary directory per app."""
+    rate_limit: bool = False
+    """Enforce Trigify's documented 100 requests/minute (429 beyond it)."""
+    coverage_report: str | None = None
+    """Write what clients exercised to this file on shutdown."""
+    cors: bool = True
+    cache_size: int = 4096
+    """Entries of the rendered-response cache (0 disables it)."""
+
+    def __post_init__(self) -> None:
+        _check_int("port", self.port, 0, 65535)
+        _check_int("seed", self.seed, 0, 2**63 - 1)
+        _check_int("workers", self.workers, 1, 64)
+        _check_int("workflows_per_api", self.workflows_per_api, 1, MAX_WORLD_RUNS)
+        _check_int("runs_per_workflow", self.runs_per_workflow, 1, MAX_WORLD_RUNS)
+        _check_int("cache_size", self.cache_size, 0, 10**7)
+        total = self.workflows_per_api * self.runs_per_workflow
+        if total > MAX_WORLD_RUNS:
+            raise ConfigError(
+                f"workflows_per_api x runs_per_workflow = {total} runs per API; at most "
+                f"{MAX_WORLD_RUNS} are supported"
+            )
+        low, high = self.latency_ms
+        _check_int("latency_ms", low, 0, 600_000)
+        _check_int("latency_ms", high, 0, 600_000)
+        if high < low:
+            raise ConfigError(f"latency_ms: range {low}-{high} ends before it starts")
+        if not 0.0 <= self.error_rate <= 1.0 or math.isnan(self.error_rate):
+            raise ConfigError(f"error_rate: {self.error_rate!r} is not a share between 0 and 1")
+        if not 0.0 < self.time_scale <= 1e6 or math.isnan(self.time_scale):
+            raise ConfigError(f"time_scale: {self.time_scale!r} must be > 0 and <= 1000000")
+        if not self.host:
+            raise ConfigError("host: must not be empty")
+        if any(not key or key != key.strip() for key in self.api_keys):
+            raise ConfigError("api_keys: keys must be non-empty and have no surrounding spaces")
+
+    @classmethod
+    def field_names(cls) -> tuple[str, ...]:
+        """The settings ``from_mapping`` accepts."""
+        return tuple(f.name for f in dataclasses.fields(cls))
+
+    @classmethod
+    def from_mapping(cls, mapping: Mapping[str, Any]) -> MockConfig:
+        """Build from a mapping of setting name to value; strings are parsed as in ``from_env``.
+
+        An unknown key raises ``ConfigError`` listing the known ones (a typo must not be
+        silently ignored).
+        """
+        known = cls.field_names()
+        unknown = sorted(set(mapping) - set(known))
+        if unknown:
+            raise ConfigError(f"unknown setting(s) {unknown!r}; known: {', '.join(known)}")
+        return cls(**{name: _coerce(name, value) for name, value in mapping.items()})
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> MockConfig:
+        """Build from ``STEPSPEC_<SETTING>`` variables (e.g. ``STEPSPEC_SEED=7``,
+        ``STEPSPEC_API_KEYS=a,b``, ``STEPSPEC_LATENCY_MS=20-80``); others are ignored."""
+        found = {
+            name: environ[ENV_PREFIX + name.upper()]
+            for name in cls.field_names()
+            if ENV_PREFIX + name.upper() in environ
+        }
+        return cls.from_mapping(found)
+
+    def replace(self, **changes: Any) -> MockConfig:
+        """A copy with ``changes`` applied (and checked)."""
+        return dataclasses.replace(self, **{k: _coerce(k, v) for k, v in changes.items()})
+
+
+_INT_FIELDS = {"port", "seed", "workers", "workflows_per_api", "runs_per_workflow", "cache_size"}
+_FLOAT_FIELDS = {"error_rate", "time_scale"}
+_BOOL_FIELDS = {"validate_responses", "rate_limit", "cors"}
+_OPTIONAL_STR_FIELDS = {"state_path", "coverage_report"}
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _coerce(name: str, value: Any) -> Any:
+    """Turn a raw value (often a string from the environment or the CLI) into the field's type."""
+    if name in _INT_FIELDS:
+        return _to_int(name, value)
+    if name in _FLOAT_FIELDS:
+        return _to_float(name, value)
+    if name in _BOOL_FIELDS:
+        return _to_bool(name, value)
+    if name == "api_keys":
+        return _to_keys(value)
+    if name == "latency_ms":
+        return parse_latency(value)
+    if name in _OPTIONAL_STR_FIELDS:
+        return None if value in (None, "") else str(value)
+    if name == "host" and not isinstance(value, str):
+        raise ConfigError(f"host: expected a string, got {value!r}")
+    return value
+
+
+def _to_int(name: str, value: Any) -> int:
+    if isinstance(value, bool):
+        raise ConfigError(f"{name}: expected an integer, got {value!r}")
+    if isinstance(value, int):
+        return value
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        raise ConfigError(f"{name}: expected an integer, got {value!r}") from None
+
+
+def _to_float(name: str, value: Any) -> float:
+    if isinstance(value, bool):
+        raise ConfigError(f"{name}: expected a number, got {value!r}")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name}: expected a number, got {value!r}") from None
+
+
+def _to_bool(name: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ConfigError(f"{name}: expected true/false (or 1/0, yes/no, on/off), got {value!r}")
+
+
+def _to_keys(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return tuple(part.strip() for part in value.split(",") if part.strip())
+    if isinstance(value, Iterable):
+        return tuple(str(part) for part in value)
+    raise ConfigError(f"api_keys: expected a comma-separated string or a list, got {value!r}")
+
+
+def _check_int(name: str, value: int, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{name}: expected an integer, got {value!r}")
+    if not low <= value <= high:
+        raise ConfigError(f"{name}: {value} is outside {low}..{high}")
+
+
+def parse_latency(value: Any) -> tuple[int, int]:
+    """``50`` -> (50, 50); ``"20-80"`` -> (20, 80); a pair stays a pair."""
+    if isinstance(value, bool):
+        raise ConfigError(f"latency_ms: expected MS or MS-MS, got {value!r}")
+    if isinstance(value, int):
+        return (value, value)
+    if isinstance(value, tuple | list) and len(value) == 2:
+        return (_to_int("latency_ms", value[0]), _to_int("latency_ms", value[1]))
+    if isinstance(value, str):
+        low, sep, high = value.strip().partition("-")
+        try:
+            pair = (int(low), int(high) if sep else int(low))
+        except ValueError:
+            raise ConfigError(f"latency_ms: expected MS or MS-MS, got {value!r}") from None
+        return pair
+    raise ConfigError(f"latency_ms: expected MS or MS-MS, got {value!r}")

@@ -1,0 +1,109 @@
+"""Opaque, reversible ids for the seeded world.
+
+An entity of the world is named by a small tuple of indices (workflow 3, run 17, step 2). The
+mock must turn such a tuple into an id that looks like the vendor's, and turn an id from a
+request back into the tuple in O(1), without holding the world in memory. ``IdCodec`` packs the
+indices and a keyed check value into a 64-bit block and runs it through a keyed Feistel
+permutation: ids look random, differ between seeds, decode exactly, and a made-up id fails the
+check (a 404), with a false-positive chance of 2**-check_bits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+_BLOCK_BITS = 64
+_HALF_BITS = 32
+_HALF_MASK = (1 << _HALF_BITS) - 1
+_ROUNDS = 4
+
+
+@dataclass(frozen=True)
+class IdCodec:
+    """Encode index tuples as keyed 64-bit tokens, and decode them back.
+
+    ``field_bits`` gives the width of each index; what is left of the 64 bits is the check
+    value, which also covers ``context`` (e.g. the parent execution's id), so a step id is only
+    valid under its own execution.
+    """
+
+    seed: int
+    namespace: str
+    field_bits: tuple[int, ...]
+    _key: bytes = field(init=False, repr=False)
+    _check_bits: int = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        payload_bits = sum(self.field_bits)
+        if payload_bits > _BLOCK_BITS - 16:
+            raise ValueError(f"{self.namespace}: {payload_bits} payload bits leave < 16 check bits")
+        key = hashlib.blake2b(f"{self.seed}:{self.namespace}".encode(), digest_size=16).digest()
+        object.__setattr__(self, "_key", key)
+        object.__setattr__(self, "_check_bits", _BLOCK_BITS - payload_bits)
+
+    def encode(self, *indices: int, context: str = "") -> int:
+        """Return the token for ``indices`` (each must fit its field width)."""
+        payload = 0
+        for value, bits in zip(indices, self.field_bits, strict=True):
+            if not 0 <= value < (1 << bits):
+                raise ValueError(f"{self.namespace}: index {value} does not fit {bits} bits")
+            payload = (payload << bits) | value
+        block = (payload << self._check_bits) | self._check(payload, context)
+        return self._permute(block)
+
+    def decode(self, token: int, context: str = "") -> tuple[int, ...] | None:
+        """Return the indices behind ``token``, or None if it was not made by this codec."""
+        if not 0 <= token < (1 << _BLOCK_BITS):
+            return None
+        block = self._unpermute(token)
+        payload = block >> self._check_bits
+        if block & ((1 << self._check_bits) - 1) != self._check(payload, context):
+            return None
+        indices: list[int] = []
+        for bits in reversed(self.field_bits):
+            indices.append(payload & ((1 << bits) - 1))
+            payload >>= bits
+        return tuple(reversed(indices))
+
+    def _check(self, payload: int, context: str) -> int:
+        digest = hashlib.blake2b(
+            payload.to_bytes(8, "big") + context.encode(), digest_size=8, key=self._key
+        ).digest()
+        return int.from_bytes(digest, "big") & ((1 << self._check_bits) - 1)
+
+    def _round(self, half: int, round_no: int) -> int:
+        digest = hashlib.blake2b(
+            half.to_bytes(4, "big") + bytes([round_no]), digest_size=4, key=self._key
+        ).digest()
+        return int.from_bytes(digest, "big")
+
+    def _permute(self, block: int) -> int:
+        left, right = block >> _HALF_BITS, block & _HALF_MASK
+        for round_no in range(_ROUNDS):
+            left, right = right, left ^ self._round(right, round_no)
+        return (left << _HALF_BITS) | right
+
+    def _unpermute(self, block: int) -> int:
+        left, right = block >> _HALF_BITS, block & _HALF_MASK
+        for round_no in reversed(range(_ROUNDS)):
+            left, right = right ^ self._round(left, round_no), left
+        return (left << _HALF_BITS) | right
+
+
+def hex_groups(token: int, groups: tuple[int, ...]) -> str:
+    """Format the 64-bit ``token`` as dash-separated hex groups whose widths sum to 16."""
+    text = f"{token:016x}"
+    parts, start = [], 0
+    for width in groups:
+        parts.append(text[start : start + width])
+        start += width
+    return "-".join(parts)
+
+
+def parse_hex(text: str) -> int | None:
+    """Return the integer behind dash-separated hex groups, or None if ``text`` is not hex."""
+    digits = text.replace("-", "")
+    if len(digits) != 16 or any(c not in "0123456789abcdef" for c in digits):
+        return None
+    return int(digits, 16)

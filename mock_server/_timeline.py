@@ -1,0 +1,293 @@
+"""Vendor-neutral runs: a plan, observed at a moment, gives a coherent timeline.
+
+A ``RunPlan`` says what a run *will* do: its steps in execution order, how long each takes and
+how each ends (complete, fail, wait for a human, time out, be skipped). ``observe(plan, now)``
+turns it into a ``RunTimeline``: what a client sees at ``now``. Static runs of the seeded world
+are plans observed at the world's fixed "now"; live runs are plans observed at the real clock,
+with the events a client caused (resume, cancel). Vendors only render timelines, so end >= start,
+statuses that agree with their steps, and durations that match timestamps hold everywhere by
+construction.
+
+All times are integer microseconds since the Unix epoch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+Json = Any
+"""Any JSON value (dicts, lists, strings, numbers, booleans, None)."""
+
+
+class Status(StrEnum):
+    """Neutral run/step status; the names follow Kibana's ``ExecutionStatus`` (the richest)."""
+
+    PENDING = "pending"
+    QUEUED = "queued"
+    RUNNING = "running"
+    WAITING = "waiting"
+    WAITING_FOR_INPUT = "waiting_for_input"
+    WAITING_FOR_CHILD = "waiting_for_child"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    TIMED_OUT = "timed_out"
+    SKIPPED = "skipped"
+
+
+TERMINAL = frozenset(
+    {Status.COMPLETED, Status.FAILED, Status.CANCELLED, Status.TIMED_OUT, Status.SKIPPED}
+)
+
+
+class Outcome(StrEnum):
+    """How a planned step ends."""
+
+    COMPLETE = "complete"
+    FAIL = "fail"
+    TIME_OUT = "time_out"
+    SKIP = "skip"
+    WAIT_FOR_INPUT = "wait_for_input"
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorInfo:
+    """A step or run error: Kibana's ``SerializedError`` shape, the richest of the three."""
+
+    type: str
+    message: str
+    details: Mapping[str, Json] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HitlResponse:
+    """A human's answer to a wait-for-input step."""
+
+    responded_by: str
+    responded_us: int
+    channel: str
+    input: Mapping[str, Json]
+
+
+@dataclass(frozen=True, slots=True)
+class ScopeEntry:
+    """One nested scope a step runs in (a foreach iteration, a retry attempt)."""
+
+    node_id: str
+    node_type: str
+    scope_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ScopeFrame:
+    """Kibana ``StackFrame``: the enclosing step and the scopes it opened."""
+
+    step_id: str
+    nested_scopes: tuple[ScopeEntry, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class StepPlan:
+    """What one step execution will do."""
+
+    step_key: str
+    """The workflow's name for the step (Kibana ``stepId``, Arcee ``node_id``, Trigify ``step_id``)."""
+    name: str | None
+    kind: str
+    """Step type (Kibana ``stepType``, Arcee node type, Trigify ``operation``)."""
+    topological_index: int
+    duration_us: int
+    input: Json
+    output: Json
+    outcome: Outcome = Outcome.COMPLETE
+    error: ErrorInfo | None = None
+    iteration: int = 0
+    scope: tuple[ScopeFrame, ...] = ()
+    active_status: Status = Status.RUNNING
+    """Status while in progress: RUNNING, or WAITING (timer), or WAITING_FOR_CHILD."""
+    planned_response: HitlResponse | None = None
+    """For WAIT_FOR_INPUT: the answer that will come (None: wait until resumed)."""
+    hitl_timeout_us: int | None = None
+    """For WAIT_FOR_INPUT: how long to wait before the system answers with channel "timeout"."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunPlan:
+    """What one run will do."""
+
+    run_id: str
+    workflow_id: str
+    workflow_name: str
+    started_us: int
+    steps: tuple[StepPlan, ...]
+    gap_us: int = 5_000
+    inputs: Mapping[str, Json] = field(default_factory=dict)
+    is_test: bool = False
+    triggered_by: str = "manual"
+    executed_by: str = "elastic"
+    space_id: str = "default"
+    held_status: Status | None = None
+    """Set for runs that never start (QUEUED, PENDING) or are skipped as a whole (SKIPPED)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunEvents:
+    """What clients did to a live run."""
+
+    responses: Mapping[int, HitlResponse] = field(default_factory=dict)
+    """Answers to wait-for-input steps, keyed by the step's position in the plan."""
+    cancelled_us: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StepRun:
+    """One step execution as seen at a moment."""
+
+    plan: StepPlan
+    position: int
+    """Position in the run's execution order (Kibana ``globalExecutionIndex``)."""
+    status: Status
+    started_us: int | None
+    finished_us: int | None
+    output: Json
+    error: ErrorInfo | None
+    hitl: HitlResponse | None
+
+    @property
+    def started(self) -> bool:
+        """Whether the step has begun (vendors that list only started steps filter on it)."""
+        return self.started_us is not None
+
+
+@dataclass(frozen=True, slots=True)
+class RunTimeline:
+    """One run as seen at a moment."""
+
+    plan: RunPlan
+    status: Status
+    finished_us: int | None
+    steps: tuple[StepRun, ...]
+    error: ErrorInfo | None
+
+    @property
+    def started_steps(self) -> tuple[StepRun, ...]:
+        """The steps that have begun, in execution order."""
+        return tuple(step for step in self.steps if step.started)
+
+
+NO_EVENTS = RunEvents()
+_RESUME_LAG_US = 1_000_000
+"""A HITL answer is recorded at once; the step completes when the engine resumes, 1 s later
+(the documented "responded but not yet resumed" state is visible in between)."""
+
+
+def observe(plan: RunPlan, now_us: int, events: RunEvents = NO_EVENTS) -> RunTimeline:
+    """Return what ``plan`` looks like at ``now_us`` given the clients' ``events``."""
+    if plan.held_status is not None:
+        return _held(plan)
+    stop = events.cancelled_us
+    steps: list[StepRun] = []
+    run_status: Status | None = None
+    finished: int | None = None
+    run_error: ErrorInfo | None = None
+    clock = plan.started_us
+    for position, step in enumerate(plan.steps):
+        if run_status is not None:
+            steps.append(_not_started(step, position))
+            continue
+        if stop is not None and stop <= min(clock, now_us):
+            steps.append(_not_started(step, position))
+            run_status, finished = Status.CANCELLED, stop
+            continue
+        if now_us < clock:
+            steps.append(_not_started(step, position))
+            run_status = Status.RUNNING
+            continue
+        end, status, output, error, hitl = _settle(step, position, clock, events)
+        if stop is not None and stop <= now_us and (end is None or stop < end):
+            steps.append(StepRun(step, position, Status.CANCELLED, clock, stop, None, None, None))
+            run_status, finished = Status.CANCELLED, stop
+            continue
+        if end is None or end > now_us:
+            live = Status.WAITING_FOR_INPUT if step.outcome is Outcome.WAIT_FOR_INPUT else step.active_status
+            seen_hitl = hitl if hitl is not None and hitl.responded_us <= now_us else None
+            steps.append(StepRun(step, position, live, clock, None, None, None, seen_hitl))
+            run_status = live
+            continue
+        steps.append(StepRun(step, position, status, clock, end, output, error, hitl))
+        if status in (Status.FAILED, Status.TIMED_OUT):
+            run_status, finished, run_error = status, end, error
+        clock = end + plan.gap_us
+    if run_status is None:
+        run_status = Status.COMPLETED
+        ends = [s.finished_us for s in steps if s.finished_us is not None]
+        finished = max(ends) if ends else plan.started_us
+    return RunTimeline(plan, run_status, finished, tuple(steps), run_error)
+
+
+def _held(plan: RunPlan) -> RunTimeline:
+    steps = tuple(_not_started(step, position) for position, step in enumerate(plan.steps))
+    finished = plan.started_us if plan.held_status in TERMINAL else None
+    return RunTimeline(plan, plan.held_status or Status.PENDING, finished, steps, None)
+
+
+def _not_started(step: StepPlan, position: int) -> StepRun:
+    return StepRun(step, position, Status.PENDING, None, None, None, None, None)
+
+
+def _settle(
+    step: StepPlan, position: int, start: int, events: RunEvents
+) -> tuple[int | None, Status, Json, ErrorInfo | None, HitlResponse | None]:
+    """When and how a started step ends: (end or None if it waits forever, status, ...)."""
+    if step.outcome is Outcome.SKIP:
+        return start, Status.SKIPPED, None, None, None
+    if step.outcome is Outcome.FAIL:
+        return start + step.duration_us, Status.FAILED, None, step.error, None
+    if step.outcome is Outcome.TIME_OUT:
+        return start + step.duration_us, Status.TIMED_OUT, None, step.error, None
+    if step.outcome is Outcome.WAIT_FOR_INPUT:
+        response = events.responses.get(position) or step.planned_response
+        if response is None and step.hitl_timeout_us is not None:
+            at = start + step.hitl_timeout_us
+            response = HitlResponse("system", at, "timeout", {})
+        if response is None:
+            return None, Status.WAITING_FOR_INPUT, None, None, None
+        output = {"input": dict(response.input), "resumedBy": response.responded_by,
+                  "resumedAt": iso_millis(response.responded_us)}
+        return response.responded_us + _RESUME_LAG_US, Status.COMPLETED, output, None, response
+    return start + step.duration_us, Status.COMPLETED, step.output, None, None
+
+
+def waiting_position(timeline: RunTimeline) -> int | None:
+    """Position of the step that waits for a human right now, if any."""
+    for step in timeline.steps:
+        if step.status is Status.WAITING_FOR_INPUT:
+            return step.position
+    return None
+
+
+def with_response(events: RunEvents, position: int, response: HitlResponse) -> RunEvents:
+    """Return ``events`` plus a human's answer to the step at ``position``."""
+    return replace(events, responses={**events.responses, position: response})
+
+
+def iso_millis(us: int) -> str:
+    """``2025-11-20T12:00:01.000Z`` (Kibana, Trigify)."""
+    moment = datetime.fromtimestamp(us // 1_000_000, UTC)
+    return f"{moment:%Y-%m-%dT%H:%M:%S}.{(us // 1000) % 1000:03d}Z"
+
+
+def iso_micros(us: int) -> str:
+    """``2025-03-13T02:41:15.144470Z`` (Arcee)."""
+    moment = datetime.fromtimestamp(us // 1_000_000, UTC)
+    return f"{moment:%Y-%m-%dT%H:%M:%S}.{us % 1_000_000:06d}Z"
+
+
+def parse_iso(text: str) -> int:
+    """Microseconds since the epoch for an ISO 8601 timestamp (``Z`` or offset)."""
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return int(moment.timestamp()) * 1_000_000 + moment.microsecond
