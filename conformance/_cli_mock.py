@@ -17,33 +17,80 @@ from conformance.errors import UsageError
 @click.command("mock")
 @click.option("--host", default=None, help="Interface to bind.  [default: 127.0.0.1]")
 @click.option("--port", type=int, default=None, help="Port to bind.  [default: 8080]")
-@click.option("--seed", type=int, default=None, help="World seed: same seed, same bytes.  [default: 0]")
+@click.option(
+    "--seed", type=int, default=None, help="World seed: same seed, same bytes.  [default: 0]"
+)
 @click.option("--workers", type=int, default=None, help="Worker processes.  [default: 2]")
-@click.option("--api-key", "api_keys", multiple=True,
-              help="Accept only this credential (repeatable). Without it any well-formed one works.")
-@click.option("--latency", "latency_ms", default=None, metavar="MS[-MS]",
-              help="Added latency per request, fixed or a seeded random range.")
-@click.option("--error-rate", type=float, default=None, metavar="P",
-              help="Share (0..1) of requests answered with an injected 500.")
-@click.option("--workflows", "workflows_per_api", type=int, default=None,
-              help="Workflows per API in the seeded world.  [default: 12]")
-@click.option("--runs-per-workflow", type=int, default=None,
-              help="Runs per workflow in the seeded world.  [default: 40]")
-@click.option("--validate-responses", is_flag=True, default=None,
-              help="Validate every response against its schema (a violation becomes a 500).")
-@click.option("--time-scale", type=float, default=None,
-              help="Speed of live runs relative to the wall clock.  [default: 1.0]")
-@click.option("--state", "state_path", default=None, metavar="PATH",
-              help="SQLite file for live runs (shared by all workers, survives restarts).")
-@click.option("--rate-limit", is_flag=True, default=None,
-              help="Enforce Trigify's documented 100 requests/minute per key.")
-@click.option("--coverage-report", default=None, metavar="FILE",
-              help="Write what each client exercised to FILE on shutdown.")
+@click.option(
+    "--api-key",
+    "api_keys",
+    multiple=True,
+    help="Accept only this credential (repeatable). Without it any well-formed one works.",
+)
+@click.option(
+    "--latency",
+    "latency_ms",
+    default=None,
+    metavar="MS[-MS]",
+    help="Added latency per request, fixed or a seeded random range.",
+)
+@click.option(
+    "--error-rate",
+    type=float,
+    default=None,
+    metavar="P",
+    help="Share (0..1) of requests answered with an injected 500.",
+)
+@click.option(
+    "--workflows",
+    "workflows_per_api",
+    type=int,
+    default=None,
+    help="Workflows per API in the seeded world.  [default: 12]",
+)
+@click.option(
+    "--runs-per-workflow",
+    type=int,
+    default=None,
+    help="Runs per workflow in the seeded world.  [default: 40]",
+)
+@click.option(
+    "--validate-responses",
+    is_flag=True,
+    default=None,
+    help="Validate every response against its schema (a violation becomes a 500).",
+)
+@click.option(
+    "--time-scale",
+    type=float,
+    default=None,
+    help="Speed of live runs relative to the wall clock.  [default: 1.0]",
+)
+@click.option(
+    "--state",
+    "state_path",
+    default=None,
+    metavar="PATH",
+    help="SQLite file for live runs (shared by all workers, survives restarts).",
+)
+@click.option(
+    "--rate-limit",
+    is_flag=True,
+    default=None,
+    help="Enforce Trigify's documented 100 requests/minute per key.",
+)
+@click.option(
+    "--coverage-report",
+    default=None,
+    metavar="FILE",
+    help="Write what each client exercised to FILE on shutdown.",
+)
 def mock_command(**options: Any) -> None:
     """Serve Kibana (/api/workflows, /s/{space}/api/workflows), Arcee (/api/v1/workflow) and
     Trigify (/v1) at once, from one seeded world, on 127.0.0.1:8080 by default."""
-    from mock_server._config import ConfigError, MockConfig
     from mock_server._serve import serve
+
+    from mock_server._config import ConfigError, MockConfig
 
     given = {name: value for name, value in options.items() if value not in (None, ())}
     try:

@@ -19,10 +19,18 @@ _EXIT_INVALID = 1
 
 
 @click.command("validate")
-@click.option("--schema", "schema_id", required=True, metavar="ID",
-              help="Schema id, e.g. urn:stepspec:kibana:step-execution (see `stepspec spec list`).")
-@click.option("--lenient", is_flag=True,
-              help="Ignore rules the vendors do not document (marked x-stepspec-inferred).")
+@click.option(
+    "--schema",
+    "schema_id",
+    required=True,
+    metavar="ID",
+    help="Schema id, e.g. urn:stepspec:kibana:step-execution (see `stepspec spec list`).",
+)
+@click.option(
+    "--lenient",
+    is_flag=True,
+    help="Ignore rules the vendors do not document (marked x-stepspec-inferred).",
+)
 @click.argument("files", nargs=-1, required=True, type=click.File("rb"))
 def validate_command(schema_id: str, lenient: bool, files: tuple[IO[bytes], ...]) -> None:
     """Validate JSON FILES (or - for stdin) against the schema ID.
@@ -78,10 +86,21 @@ def list_command(api: str | None) -> None:
 
 @spec_group.command("export")
 @click.option("--api", required=True, type=click.Choice(_specs.APIS), help="Which API.")
-@click.option("--format", "fmt", type=click.Choice(["json", "yaml"]), default="yaml",
-              show_default=True, help="Output format.")
-@click.option("--output", "-o", type=click.File("w"), default="-",
-              help="Write to this file instead of stdout.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["json", "yaml"]),
+    default="yaml",
+    show_default=True,
+    help="Output format.",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.File("w"),
+    default="-",
+    help="Write to this file instead of stdout.",
+)
 def export_command(api: str, fmt: str, output: IO[str]) -> None:
     """Write one self-contained (bundled) OpenAPI document for API."""
     document = _bundle.bundle(api)

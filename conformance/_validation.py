@@ -30,9 +30,11 @@ from conformance import _specs
 from conformance.errors import InvalidSpec
 
 try:  # The fast path is optional: without it every payload goes through jsonschema.
-    import jsonschema_rs
+    import jsonschema_rs as _rs
+
+    _fast_validator_for: Any = _rs.validator_for
 except ImportError:  # pragma: no cover - jsonschema-rs is a declared dependency
-    jsonschema_rs = None
+    _fast_validator_for = None
 
 INFERRED = "x-stepspec-inferred"
 _FORMAT_CHECKER = jsonschema.FormatChecker()
@@ -127,8 +129,8 @@ class SchemaValidator:
             lenient(document), registry=_lenient_registry(api), format_checker=_FORMAT_CHECKER
         )
         self._fast = (
-            jsonschema_rs.validator_for(inline(dict(document), api), validate_formats=True)
-            if jsonschema_rs is not None
+            _fast_validator_for(inline(dict(document), api), validate_formats=True)
+            if _fast_validator_for is not None
             else None
         )
 
@@ -160,8 +162,14 @@ def _error_key(error: ValidationError) -> tuple[Any, ...]:
 
 def _explain(error: ValidationError, *, inferred: bool) -> Violation:
     """Turn a jsonschema error into a Violation; for anyOf/oneOf, name the closest branch."""
-    deepest = best_match(error.context) if error.context else error
-    assert deepest is not None  # best_match only returns None for an empty iterable
+    deepest = error
+    while deepest.context:
+        # A branch whose `type` already rejects the value says little; prefer the branch the
+        # value was aiming at (an object missing `message` is about `required`, not `string`).
+        aimed = [e for e in deepest.context if e.validator != "type"] or list(deepest.context)
+        chosen = best_match(aimed)
+        assert chosen is not None  # best_match only returns None for an empty iterable
+        deepest = chosen
     keyword = str(deepest.validator)
     return Violation(
         path=json_path(deepest.absolute_path),
@@ -187,8 +195,9 @@ def _expected(keyword: str, value: Any) -> str:
 
 def _found(keyword: str, error: ValidationError) -> str:
     instance = error.instance
-    if keyword == "required" and isinstance(instance, Mapping):
-        missing = [name for name in error.validator_value if name not in instance]
+    required = error.validator_value
+    if keyword == "required" and isinstance(instance, Mapping) and isinstance(required, list):
+        missing = [name for name in required if name not in instance]
         return f"missing {missing!r}"
     if keyword == "type":
         return f"{type(instance).__name__} {_short.repr(instance)}"

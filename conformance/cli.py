@@ -20,7 +20,11 @@ EXIT_COULD_NOT_TEST = 3
 
 # name -> (module, attribute, one-line help shown by ``stepspec --help``)
 _COMMANDS: dict[str, tuple[str, str, str]] = {
-    "validate": ("conformance._cli_spec", "validate_command", "Validate JSON files against a schema."),
+    "validate": (
+        "conformance._cli_spec",
+        "validate_command",
+        "Validate JSON files against a schema.",
+    ),
     "spec": ("conformance._cli_spec", "spec_group", "List and export the shipped specs."),
     "check": ("conformance._cli_check", "check_command", "Check a live server against the specs."),
     "mock": ("conformance._cli_mock", "mock_command", "Serve the three APIs from a seeded world."),

@@ -12,7 +12,13 @@ from click.testing import CliRunner
 
 from conformance.cli import stepspec
 
-SEED = resources.files("conformance.fixtures") / "kibana" / "step-execution" / "valid" / "seed-console-step.json"
+SEED = (
+    resources.files("conformance.fixtures")
+    / "kibana"
+    / "step-execution"
+    / "valid"
+    / "seed-console-step.json"
+)
 
 
 @pytest.fixture
@@ -23,28 +29,38 @@ def runner() -> CliRunner:
 def test_validate_accepts_a_valid_file(runner: CliRunner, tmp_path: Path) -> None:
     path = tmp_path / "ok.json"
     path.write_text(SEED.read_text())
-    result = runner.invoke(stepspec, ["validate", "--schema", "urn:stepspec:kibana:step-execution", str(path)])
+    result = runner.invoke(
+        stepspec, ["validate", "--schema", "urn:stepspec:kibana:step-execution", str(path)]
+    )
     assert result.exit_code == 0, result.output
     assert "valid against" in result.output
 
 
-def test_validate_reports_each_error_with_path_expected_found(runner: CliRunner, tmp_path: Path) -> None:
+def test_validate_reports_each_error_with_path_expected_found(
+    runner: CliRunner, tmp_path: Path
+) -> None:
     step = json.loads(SEED.read_text())
     step["status"] = "finished"
     del step["stepId"]
     path = tmp_path / "bad.json"
     path.write_text(json.dumps(step))
-    result = runner.invoke(stepspec, ["validate", "--schema", "urn:stepspec:kibana:step-execution", str(path)])
+    result = runner.invoke(
+        stepspec, ["validate", "--schema", "urn:stepspec:kibana:step-execution", str(path)]
+    )
     assert result.exit_code == 1
     lines = result.output.strip().splitlines()
     assert any("$.status: expected one of" in line and "'finished'" in line for line in lines)
-    assert any("$: expected required properties" in line and "missing ['stepId']" in line for line in lines)
+    assert any(
+        "$: expected required properties" in line and "missing ['stepId']" in line for line in lines
+    )
 
 
 def test_validate_unknown_schema_is_a_usage_error(runner: CliRunner, tmp_path: Path) -> None:
     path = tmp_path / "ok.json"
     path.write_text("{}")
-    result = runner.invoke(stepspec, ["validate", "--schema", "urn:stepspec:kibana:nope", str(path)])
+    result = runner.invoke(
+        stepspec, ["validate", "--schema", "urn:stepspec:kibana:nope", str(path)]
+    )
     assert result.exit_code == 2
     assert "urn:stepspec:kibana:step-execution" in result.output
 
@@ -60,15 +76,24 @@ def test_validate_non_json_is_invalid(runner: CliRunner, tmp_path: Path) -> None
 def test_spec_list_names_apis_operations_and_schemas(runner: CliRunner) -> None:
     result = runner.invoke(stepspec, ["spec", "list"])
     assert result.exit_code == 0, result.output
-    for text in ("kibana", "arcee", "trigify", "getStepExecution", "getRunSteps",
-                 "getWorkflowExecution", "urn:stepspec:trigify:execution"):
+    for text in (
+        "kibana",
+        "arcee",
+        "trigify",
+        "getStepExecution",
+        "getRunSteps",
+        "getWorkflowExecution",
+        "urn:stepspec:trigify:execution",
+    ):
         assert text in result.output
 
 
 @pytest.mark.parametrize("fmt", ["json", "yaml"])
 def test_spec_export_writes_a_bundled_document(runner: CliRunner, tmp_path: Path, fmt: str) -> None:
     out = tmp_path / f"kibana.{fmt}"
-    result = runner.invoke(stepspec, ["spec", "export", "--api", "kibana", "--format", fmt, "-o", str(out)])
+    result = runner.invoke(
+        stepspec, ["spec", "export", "--api", "kibana", "--format", fmt, "-o", str(out)]
+    )
     assert result.exit_code == 0, result.output
     document = json.loads(out.read_text()) if fmt == "json" else yaml.safe_load(out.read_text())
     assert document["openapi"].startswith("3.1")

@@ -33,7 +33,10 @@ def _modules_after_import(*names: str) -> set[str]:
 def test_core_imports_none_of_the_heavy_or_upper_layers() -> None:
     loaded = _modules_after_import(*CORE_MODULES)
     leaked = sorted(
-        name for name in loaded for top in FORBIDDEN_IN_CORE if name == top or name.startswith(f"{top}.")
+        name
+        for name in loaded
+        for top in FORBIDDEN_IN_CORE
+        if name == top or name.startswith(f"{top}.")
     )
     assert not leaked, f"importing the conformance core loaded {leaked[:10]}"
 

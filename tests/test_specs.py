@@ -46,7 +46,8 @@ def test_every_property_has_a_description(schema_id: str) -> None:
     missing = [
         f"{path}.{name}"
         for path, node in _walk(document)
-        if isinstance(node, dict) and isinstance(node.get("properties"), dict)
+        if isinstance(node, dict)
+        and isinstance(node.get("properties"), dict)
         and not path.endswith(".properties")
         for name, prop in node["properties"].items()
         if isinstance(prop, dict) and not prop.get("description")
@@ -86,7 +87,11 @@ def test_openapi_document_validates(api: str) -> None:
 
 @pytest.mark.parametrize("api", _specs.APIS)
 def test_openapi_refs_point_at_shipped_schemas(api: str) -> None:
-    known = {_specs.split_schema_id(sid)[1] for sid in SCHEMA_IDS if sid.startswith(f"urn:stepspec:{api}:")}
+    known = {
+        _specs.split_schema_id(sid)[1]
+        for sid in SCHEMA_IDS
+        if sid.startswith(f"urn:stepspec:{api}:")
+    }
     refs = [
         node["$ref"]
         for _, node in _walk(dict(_specs.openapi(api)))
@@ -124,7 +129,8 @@ def test_bundle_is_self_contained_and_valid(api: str) -> None:
     external = [
         node["$ref"]
         for _, node in _walk(document)
-        if isinstance(node, dict) and isinstance(node.get("$ref"), str)
+        if isinstance(node, dict)
+        and isinstance(node.get("$ref"), str)
         and not node["$ref"].startswith("#/")
     ]
     assert not external, f"{api}: bundle still has external refs {external[:5]}"

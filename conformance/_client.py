@@ -1,0 +1,265 @@
+"""The kit's HTTP client: every request is bounded in time, size and redirects.
+
+Built on ``http.client`` (standard library) rather than ``requests`` because a hard deadline
+needs the socket: ``requests`` timeouts apply per socket read, so a server that drips one byte
+per second never times out. Here a watchdog thread shuts the socket down when a request's
+deadline passes, whatever phase it is in (connect, headers, body).
+
+Bounds: ``timeout`` seconds per request in total (across redirects), ``MAX_BODY`` bytes of body,
+``MAX_REDIRECTS`` hops. Breaking a bound is not an exception: the result carries a
+``TransportError`` and whatever part of the response arrived. Only the very first failure to
+connect at all becomes ``TargetUnreachable`` (decided by the caller).
+
+Secrets: callers pass ``secrets`` (value -> placeholder); every ``RecordedRequest`` this module
+produces has them replaced, so nothing downstream ever holds a key.
+"""
+
+from __future__ import annotations
+
+import enum
+import http.client
+import socket
+import ssl
+import threading
+import time
+import urllib.parse
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from conformance.findings import RecordedRequest
+
+MAX_BODY = 10 * 1024 * 1024
+"""Bodies larger than this are cut off and reported (10 MB)."""
+MAX_REDIRECTS = 5
+_CHUNK = 64 * 1024
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+USER_AGENT = "stepspec-check/0.1"
+
+
+class ErrorKind(enum.StrEnum):
+    """Why a request did not produce a complete response."""
+
+    CONNECTION = "connection"
+    TIMEOUT = "timeout"
+    TOO_LARGE = "too_large"
+    TRUNCATED = "truncated"
+    REDIRECT_LOOP = "redirect_loop"
+    PROTOCOL = "protocol"
+
+
+@dataclass(frozen=True)
+class TransportError:
+    """A bound that was hit or a broken connection, in words a report can show."""
+
+    kind: ErrorKind
+    message: str
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    """What came back (possibly partial when ``HttpResult.error`` is set)."""
+
+    status: int
+    reason: str
+    headers: Mapping[str, str]
+    """Header names lower-cased; repeated headers joined with ``, ``."""
+    body: bytes
+
+    @property
+    def content_type(self) -> str:
+        """The media type without parameters, lower-cased (``""`` when absent)."""
+        return self.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+
+@dataclass(frozen=True)
+class HttpResult:
+    """One request and its outcome."""
+
+    request: RecordedRequest
+    response: HttpResponse | None
+    error: TransportError | None
+    elapsed: float
+    redirects: tuple[str, ...] = field(default=())
+
+
+class _Watchdog:
+    """Shuts a connection's socket down when the deadline passes."""
+
+    def __init__(self, connection: http.client.HTTPConnection, seconds: float) -> None:
+        self.fired = False
+        self._connection = connection
+        self._timer = threading.Timer(max(seconds, 0.001), self._fire)
+        self._timer.daemon = True
+
+    def _fire(self) -> None:
+        self.fired = True
+        sock = self._connection.sock
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def __enter__(self) -> _Watchdog:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._timer.cancel()
+
+
+class BoundedClient:
+    """Sends requests to one target with hard bounds (see the module docstring)."""
+
+    def __init__(self, *, timeout: float, secrets: Mapping[str, str] | None = None) -> None:
+        if timeout <= 0:
+            raise ValueError("timeout must be positive")
+        self.timeout = timeout
+        self._secrets = {
+            value: placeholder for value, placeholder in (secrets or {}).items() if value
+        }
+        self._tls = ssl.create_default_context()
+
+    def mask(self, text: str) -> str:
+        """``text`` with every secret replaced by its placeholder."""
+        for value, placeholder in self._secrets.items():
+            text = text.replace(value, placeholder)
+        return text
+
+    def record(self, method: str, url: str, headers: Mapping[str, str]) -> RecordedRequest:
+        """The masked record of a request."""
+        return RecordedRequest(
+            method=method.upper(),
+            url=self.mask(url),
+            headers=tuple((name, self.mask(value)) for name, value in headers.items()),
+        )
+
+    def request(self, method: str, url: str, headers: Mapping[str, str]) -> HttpResult:
+        """Send one request (following redirects) within ``timeout`` seconds in total."""
+        start = time.monotonic()
+        deadline = start + self.timeout
+        record = self.record(method, url, headers)
+        current_url, current_method, current_headers = url, method.upper(), dict(headers)
+        hops: list[str] = []
+        while True:
+            response, error = self._send_once(
+                current_method, current_url, current_headers, deadline
+            )
+            elapsed = time.monotonic() - start
+            if error is not None or response is None or response.status not in _REDIRECTS:
+                return HttpResult(record, response, error, elapsed, tuple(hops))
+            location = response.headers.get("location")
+            if not location:
+                return HttpResult(record, response, None, elapsed, tuple(hops))
+            next_url = urllib.parse.urljoin(current_url, location)
+            hops.append(self.mask(next_url))
+            if len(hops) > MAX_REDIRECTS:
+                loop = TransportError(
+                    ErrorKind.REDIRECT_LOOP,
+                    f"more than {MAX_REDIRECTS} redirects (last to {self.mask(next_url)!r})",
+                )
+                return HttpResult(record, response, loop, elapsed, tuple(hops))
+            if _origin(next_url) != _origin(current_url):
+                # Never carry credentials to another origin (the same rule as browsers/requests).
+                current_headers = {k: v for k, v in current_headers.items() if self.mask(v) == v}
+            if response.status == 303:
+                current_method = "GET"
+            current_url = next_url
+
+    def _send_once(
+        self, method: str, url: str, headers: Mapping[str, str], deadline: float
+    ) -> tuple[HttpResponse | None, TransportError | None]:
+        parts = urllib.parse.urlsplit(url)
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return None, _timeout(self.timeout)
+        connection: http.client.HTTPConnection
+        if parts.scheme == "https":
+            connection = http.client.HTTPSConnection(
+                parts.hostname or "", parts.port, timeout=remaining, context=self._tls
+            )
+        elif parts.scheme == "http":
+            connection = http.client.HTTPConnection(
+                parts.hostname or "", parts.port, timeout=remaining
+            )
+        else:
+            return None, TransportError(
+                ErrorKind.PROTOCOL, f"unsupported URL scheme {parts.scheme!r}"
+            )
+        target = urllib.parse.urlunsplit(("", "", parts.path or "/", parts.query, ""))
+        sent = {"User-Agent": USER_AGENT, "Accept": "application/json", **headers}
+        sent["Connection"] = "close"
+        try:
+            with _Watchdog(connection, remaining) as watchdog:
+                try:
+                    connection.request(method, target, headers=sent)
+                    raw = connection.getresponse()
+                    status, reason = raw.status, raw.reason
+                    header_map = _headers(raw)
+                    body, error = _read_body(raw, deadline)
+                except (OSError, http.client.HTTPException) as exc:
+                    if (
+                        watchdog.fired
+                        or time.monotonic() >= deadline
+                        or isinstance(exc, TimeoutError)
+                    ):
+                        return None, _timeout(self.timeout)
+                    return None, TransportError(ErrorKind.CONNECTION, _describe(exc))
+                if error is None and watchdog.fired:
+                    error = _timeout(self.timeout)
+                if error is not None and error.kind is ErrorKind.TRUNCATED and watchdog.fired:
+                    error = _timeout(self.timeout)
+        finally:
+            connection.close()
+        return HttpResponse(status, reason, header_map, body), error
+
+
+def _read_body(
+    raw: http.client.HTTPResponse, deadline: float
+) -> tuple[bytes, TransportError | None]:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        if time.monotonic() >= deadline:
+            return b"".join(chunks), _timeout(None)
+        try:
+            chunk = raw.read(_CHUNK)
+        except http.client.IncompleteRead as exc:
+            chunks.append(exc.partial)
+            return b"".join(chunks), TransportError(
+                ErrorKind.TRUNCATED,
+                f"the connection closed after {size + len(exc.partial)} body bytes; "
+                f"{exc.expected} more were announced",
+            )
+        if not chunk:
+            return b"".join(chunks), None
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > MAX_BODY:
+            return b"".join(chunks)[:MAX_BODY], TransportError(
+                ErrorKind.TOO_LARGE,
+                f"the body exceeds {MAX_BODY // (1024 * 1024)} MB; reading stopped",
+            )
+
+
+def _headers(raw: http.client.HTTPResponse) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for name, value in raw.getheaders():
+        key = name.lower()
+        found[key] = f"{found[key]}, {value}" if key in found else value
+    return found
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urllib.parse.urlsplit(url)
+    return parts.scheme, (parts.hostname or "").lower(), parts.port
+
+
+def _timeout(seconds: float | None) -> TransportError:
+    limit = f" of {seconds:g} s" if seconds is not None else ""
+    return TransportError(ErrorKind.TIMEOUT, f"no complete response within the --timeout{limit}")
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return f"{type(exc).__name__}: {text}"

@@ -1,0 +1,239 @@
+"""Discovery: find real ids by walking the list endpoints, within a small request budget.
+
+workflows -> runs of a workflow -> one run (and its steps). Ids the user gave are used as they
+are. The primary run is a finished one with steps when the server has such a run, because the
+cross-endpoint checks compare snapshots and a run that is still moving would change between
+two requests. A few more runs (ideally one failed) are kept for the semantic checks.
+
+The first request doubles as the reachability probe: if it cannot connect, or every credential
+is refused, the run stops with exit 3 and a sentence saying what to do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from conformance._client import ErrorKind
+from conformance.errors import TargetUnreachable, UsageError
+
+if TYPE_CHECKING:
+    from conformance.checks._context import Context, Exchange
+
+DISCOVERY_BUDGET = 14
+"""Most requests discovery may spend."""
+MAX_WORKFLOWS = 4
+MAX_RUNS = 6
+
+TERMINAL = frozenset({"completed", "failed", "cancelled", "timed_out", "skipped", "success", "error"})
+
+# api -> role -> (path to the list in the body, id field, status field, workflow field)
+_LISTS: dict[str, dict[str, tuple[tuple[str, ...], str, str | None, str | None]]] = {
+    "kibana": {
+        "workflows": (("results",), "id", None, None),
+        "runs": (("results",), "id", "status", "workflowId"),
+        "run": (("stepExecutions",), "id", "status", None),
+        "steps": (("results",), "id", "status", None),
+    },
+    "arcee": {
+        "workflows": ((), "workflow_id", None, None),
+        "runs": ((), "id", "status", None),
+        "steps": ((), "id", "status", None),
+    },
+    "trigify": {
+        "workflows": (("data", "items"), "id", None, None),
+        "runs": (("data", "executions"), "run_id", "status", None),
+        "run": (("data", "steps"), "step_id", "status", None),
+    },
+}
+# Small pages: discovery wants a handful of ids, not whole lists.
+_LIST_QUERY: dict[str, dict[str, dict[str, str]]] = {
+    "kibana": {"workflows": {"size": "10"}, "runs": {"size": "20"}},
+    "arcee": {"runs": {"limit": "20"}},
+    "trigify": {"workflows": {"limit": "10"}, "runs": {"page_size": "20"}},
+}
+
+
+def items(api: str, role: str, body: Any) -> list[dict[str, Any]]:
+    """The objects of the list that ``role``'s response body holds (``[]`` if it is not there)."""
+    spec = _LISTS.get(api, {}).get(role)
+    if spec is None:
+        return []
+    node = body
+    for key in spec[0]:
+        node = node.get(key) if isinstance(node, dict) else None
+    if isinstance(node, dict) and api == "arcee":
+        node = [node]
+    return [item for item in node if isinstance(item, dict)] if isinstance(node, list) else []
+
+
+def _ids(api: str, role: str, body: Any) -> Iterator[tuple[str, str | None, str | None]]:
+    spec = _LISTS[api][role]
+    for item in items(api, role, body):
+        ident = item.get(spec[1])
+        if isinstance(ident, str | int) and not isinstance(ident, bool):
+            status = item.get(spec[2]) if spec[2] else None
+            workflow = item.get(spec[3]) if spec[3] else None
+            yield (
+                str(ident),
+                status if isinstance(status, str) else None,
+                workflow if isinstance(workflow, str) else None,
+            )
+
+
+def discover(ctx: Context) -> None:
+    """Fill ``ctx.ids`` from the user's ids and the list endpoints (see the module docstring)."""
+    ctx.current = "discovery"
+    config, profile, ids = ctx.config, ctx.profile, ctx.ids
+    needs_workflow = profile.api in ("arcee", "trigify")
+    if config.step_id and not config.run_id:
+        raise UsageError("--step-id needs --run-id (a step is addressed within its run)")
+    if config.run_id and needs_workflow and not config.workflow_id:
+        raise UsageError(
+            f"--run-id needs --workflow-id for {profile.api}: its run URLs contain the workflow id"
+        )
+    if config.workflow_id:
+        ids.workflows.append(config.workflow_id)
+    if config.run_id:
+        ids.runs.append((config.workflow_id, config.run_id))
+    if config.step_id and config.run_id:
+        ids.steps.append((config.run_id, config.step_id))
+
+    start = ctx.requests_sent
+    if not ids.workflows and not ids.runs:
+        listing = _fetch(ctx, "workflows", {})
+        if listing is not None:
+            ids.workflows += [ident for ident, _, _ in _ids(profile.api, "workflows", listing.json)]
+        if not ids.workflows:
+            ids.notes.append("the workflow list was empty, so nothing else could be discovered")
+    if not ids.runs:
+        _find_runs(ctx, start)
+    if ids.runs and not ids.steps:
+        _find_steps(ctx, start)
+    if profile.api == "kibana" and ids.runs and ids.runs[0][0] is None:
+        _learn_workflow_of_run(ctx)
+
+
+def _budget_left(ctx: Context, start: int) -> bool:
+    return ctx.requests_sent - start < DISCOVERY_BUDGET
+
+
+def _fetch(ctx: Context, role: str, params: dict[str, str]) -> Exchange | None:
+    """GET a role's operation; the first failure to connect (or a 401 to all) stops the run."""
+    operation = ctx.profile.operation(role)  # type: ignore[arg-type]
+    if operation is None:
+        return None
+    query = _LIST_QUERY.get(ctx.profile.api, {}).get(role, {})
+    exchange = ctx.get(operation, params, query)
+    if exchange is None:
+        return None
+    first = len(ctx.exchanges) == 1
+    error = exchange.result.error
+    if first and error is not None and error.kind in (ErrorKind.CONNECTION, ErrorKind.TIMEOUT):
+        raise TargetUnreachable(
+            f"{ctx.client.mask(ctx.config.base_url)} did not answer "
+            f"{exchange.result.request.method} {exchange.result.request.url}: {error.message}. "
+            "Check --base-url and that the server is running."
+        )
+    if first and exchange.status in (401, 403):
+        hint = (
+            "pass --api-key (or set STEPSPEC_API_KEY) or --header with a credential"
+            if not ctx.config.credential_headers
+            else "check that the key is valid for this server and in the right scheme "
+            f"({ctx.profile.auth_header}: {ctx.profile.auth_scheme or '<key>'} ...)"
+        )
+        raise TargetUnreachable(
+            f"the server refused the first request with {exchange.status} "
+            f"({exchange.describe()}); {hint}"
+        )
+    return exchange if exchange.ok else None
+
+
+def _find_runs(ctx: Context, start: int) -> None:
+    profile, ids = ctx.profile, ctx.ids
+    found: list[tuple[str | None, str, str | None]] = []
+    for workflow in list(ids.workflows[:MAX_WORKFLOWS]):
+        if not _budget_left(ctx, start) or len(found) >= MAX_RUNS:
+            break
+        operation = profile.operation("runs")
+        if operation is None:
+            break
+        params = ctx.params_for(operation, **{_param(ctx, "runs", "workflow"): workflow})
+        listing = _fetch(ctx, "runs", params or {})
+        if listing is None:
+            continue
+        for run, status, owner in _ids(profile.api, "runs", listing.json):
+            found.append((owner or workflow, run, status))
+        if any(status in TERMINAL for _, _, status in found) and any(
+            status == "failed" for _, _, status in found
+        ):
+            break
+    if not found:
+        ids.notes.append("no runs were found in the first workflows of the list")
+        return
+    # Finished runs first (completed before failed), so the primary run is a stable snapshot.
+    rank = {"completed": 0, "success": 0, "failed": 1}
+    found.sort(key=lambda item: rank.get(item[2] or "", 2 if item[2] in TERMINAL else 3))
+    chosen: list[tuple[str | None, str, str | None]] = []
+    for status_wanted in ("completed", "failed"):
+        chosen += [item for item in found if item[2] == status_wanted and item not in chosen][:2]
+    chosen += [item for item in found if item not in chosen]
+    for workflow, run, status in chosen[:MAX_RUNS]:
+        ids.runs.append((workflow, run))
+        if status:
+            ids.run_status[run] = status
+
+
+def _param(ctx: Context, role: str, kind: str) -> str:
+    from conformance._operations import path_params
+
+    operation = ctx.profile.operation(role)  # type: ignore[arg-type]
+    for name in path_params(operation) if operation else []:
+        if ctx.profile.id_params.get(name) == kind:
+            return name
+    return kind
+
+
+def _find_steps(ctx: Context, start: int) -> None:
+    profile, ids = ctx.profile, ctx.ids
+    role = "run" if profile.api in ("kibana", "trigify") else "steps"
+    for index, (workflow, run) in enumerate(list(ids.runs)):
+        if not _budget_left(ctx, start):
+            break
+        operation = profile.operation(role)  # type: ignore[arg-type]
+        if operation is None:
+            return
+        overrides = {_param(ctx, role, "run"): run}
+        if workflow is not None:
+            overrides[_param(ctx, role, "workflow")] = workflow
+        params = ctx.params_for(operation, **overrides)
+        exchange = _fetch(ctx, role, params or {})
+        if exchange is None:
+            continue
+        steps = [(run, ident) for ident, _, _ in _ids(profile.api, role, exchange.json)]
+        if profile.api == "kibana" and isinstance(exchange.json, dict):
+            owner = exchange.json.get("workflowId")
+            if isinstance(owner, str) and workflow is None:
+                ids.runs[index] = (owner, run)
+        if steps:
+            if index:
+                # Promote the first run that has steps to primary.
+                ids.runs.insert(0, ids.runs.pop(index))
+            ids.steps += steps
+            return
+    ids.notes.append("none of the discovered runs had steps")
+
+
+def _learn_workflow_of_run(ctx: Context) -> None:
+    operation = ctx.profile.operation("run")
+    if operation is None:
+        return
+    run = ctx.ids.runs[0][1]
+    params = ctx.params_for(operation, executionId=run)
+    exchange = ctx.get(operation, params or {})
+    if exchange is not None and exchange.ok and isinstance(exchange.json, dict):
+        owner = exchange.json.get("workflowId")
+        if isinstance(owner, str):
+            ctx.ids.runs[0] = (owner, run)
+            if owner not in ctx.ids.workflows:
+                ctx.ids.workflows.insert(0, owner)

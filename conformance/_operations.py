@@ -1,0 +1,211 @@
+"""What the kit knows about each API beyond its OpenAPI document: roles, ids, credentials.
+
+The OpenAPI documents say what each operation accepts and returns; they do not say that
+``getWorkflowExecutions`` is *the* list of runs, that ``executionId`` names a run, or how a key
+is sent. ``ApiProfile`` holds those facts, one per API, so discovery and the checks stay generic.
+
+This module also reads the OpenAPI documents the way the checks need them: documented status
+codes and the schema of each response, with local ``#/components/...`` references resolved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any, Literal
+
+from conformance import _specs
+from conformance._specs import Operation
+
+IdKind = Literal["workflow", "run", "step", "space"]
+Role = Literal["workflows", "runs", "run", "steps", "step", "workflow_steps", "workflow"]
+
+SPACE_SUFFIX = "InSpace"
+"""Kibana's space-prefixed operations are named ``<operationId>InSpace``."""
+
+
+@dataclass(frozen=True)
+class ApiProfile:
+    """Per-API facts the checks rely on (see the module docstring)."""
+
+    api: str
+    auth_header: str
+    """Header that carries the credential."""
+    auth_scheme: str
+    """Scheme word before the key (``ApiKey``, ``Bearer``) or ``""`` for a bare key."""
+    id_params: Mapping[str, IdKind]
+    """Path parameter name -> the kind of id it takes."""
+    roles: Mapping[Role, str]
+    """Role -> operationId."""
+    error_schema: str
+    """Schema of a 4xx body when the operation documents none for that status."""
+    not_found_inferred: bool
+    """True when a 404 for an unknown id is only inferred (a warning unless --strict)."""
+    has_spaces: bool = False
+    example_ids: Mapping[IdKind, str] = field(default_factory=dict)
+    """Ids from the vendor's documented examples (what a docs-faithful server serves)."""
+
+    def credential(self, key: str) -> dict[str, str]:
+        """The header that sends ``key`` in this vendor's scheme."""
+        value = f"{self.auth_scheme} {key}" if self.auth_scheme else key
+        return {self.auth_header: value}
+
+    def operation(self, role: Role) -> Operation | None:
+        """The operation that plays ``role``, if the API has one."""
+        operation_id = self.roles.get(role)
+        return None if operation_id is None else _specs.operation(self.api, operation_id)
+
+
+PROFILES: dict[str, ApiProfile] = {
+    "kibana": ApiProfile(
+        api="kibana",
+        auth_header="Authorization",
+        auth_scheme="ApiKey",
+        id_params={
+            "workflowId": "workflow",
+            "id": "workflow",
+            "executionId": "run",
+            "stepExecutionId": "step",
+            "space_id": "space",
+        },
+        roles={
+            "workflows": "listWorkflows",
+            "runs": "getWorkflowExecutions",
+            "run": "getExecution",
+            "steps": "getExecutionSteps",
+            "step": "getStepExecution",
+            "workflow_steps": "getWorkflowStepExecutions",
+        },
+        error_schema=_specs.schema_id("kibana", "error"),
+        not_found_inferred=False,
+        has_spaces=True,
+        example_ids={"run": "exec-a1b2c3d4-e5f6-7890", "step": "step-exec-001"},
+    ),
+    "arcee": ApiProfile(
+        api="arcee",
+        auth_header="Authorization",
+        auth_scheme="Bearer",
+        id_params={"workflow_id": "workflow", "run_id": "run"},
+        roles={
+            "workflows": "listWorkflows",
+            "runs": "executionHistory",
+            "run": "getRun",
+            "steps": "getRunSteps",
+        },
+        error_schema=_specs.schema_id("arcee", "error"),
+        not_found_inferred=False,
+        example_ids={"run": "5b69669f-975a-49af-a33a-61ff9ae5a20f"},
+    ),
+    "trigify": ApiProfile(
+        api="trigify",
+        auth_header="x-api-key",
+        auth_scheme="",
+        id_params={"id": "workflow", "runId": "run"},
+        roles={
+            "workflows": "listWorkflows",
+            "workflow": "getWorkflow",
+            "runs": "listWorkflowExecutions",
+            "run": "getWorkflowExecution",
+        },
+        error_schema=_specs.schema_id("trigify", "error-any"),
+        not_found_inferred=True,
+        example_ids={"workflow": "wf_abc123", "run": "run_x7k9m2"},
+    ),
+}
+
+
+def profile(api: str) -> ApiProfile:
+    """The profile of ``api``; an unknown API lists the known ones."""
+    try:
+        return PROFILES[api]
+    except KeyError:
+        from conformance.errors import UsageError
+
+        raise UsageError(f"unknown API {api!r}; known APIs: {', '.join(PROFILES)}") from None
+
+
+def logical_operations(api: str) -> tuple[Operation, ...]:
+    """The operations as reports name them: Kibana's ``...InSpace`` twins folded into their base."""
+    return tuple(op for op in _specs.operations(api) if not op.operation_id.endswith(SPACE_SUFFIX))
+
+
+def space_variant(operation: Operation) -> Operation | None:
+    """Kibana's ``/s/{space_id}`` twin of ``operation``, if it has one."""
+    for candidate in _specs.operations(operation.api):
+        if candidate.operation_id == operation.operation_id + SPACE_SUFFIX:
+            return candidate
+    return None
+
+
+def path_params(operation: Operation) -> list[str]:
+    """Names of ``operation``'s path parameters, in path order (``space_id`` excluded)."""
+    names: list[str] = []
+    for segment in operation.path.split("/"):
+        if segment.startswith("{") and segment.endswith("}") and segment[1:-1] != "space_id":
+            names.append(segment[1:-1])
+    return names
+
+
+@cache
+def _operation_node(api: str, operation_id: str) -> Mapping[str, Any]:
+    document = _specs.openapi(api)
+    for item in (document.get("paths") or {}).values():
+        for method, node in item.items():
+            if isinstance(node, dict) and node.get("operationId") == operation_id:
+                del method
+                return node
+    return {}
+
+
+def _resolve(api: str, node: Any) -> Any:
+    """Follow local ``#/components/...`` references (file references are left alone)."""
+    seen = 0
+    while isinstance(node, dict) and str(node.get("$ref", "")).startswith("#/") and seen < 16:
+        target: Any = _specs.openapi(api)
+        for part in str(node["$ref"])[2:].split("/"):
+            target = target.get(part, {}) if isinstance(target, dict) else {}
+        node, seen = target, seen + 1
+    return node
+
+
+def parameters(operation: Operation) -> list[Mapping[str, Any]]:
+    """``operation``'s parameters with references resolved."""
+    return [p for p in (_resolve(operation.api, raw) for raw in operation.parameters) if p]
+
+
+def documented_statuses(operation: Operation) -> list[str]:
+    """The response keys the operation documents (``"200"``, ``"4XX"``, ``"default"``)."""
+    return list((_operation_node(operation.api, operation.operation_id).get("responses") or {}))
+
+
+def _response(operation: Operation, status: int) -> tuple[str | None, Mapping[str, Any] | None]:
+    responses = _operation_node(operation.api, operation.operation_id).get("responses") or {}
+    for key in (str(status), f"{str(status)[0]}XX", "default"):
+        if key in responses:
+            resolved = _resolve(operation.api, responses[key])
+            return key, resolved if isinstance(resolved, dict) else {}
+    return None, None
+
+
+def is_documented(operation: Operation, status: int) -> bool:
+    """Whether ``status`` (or its range, or ``default``) is documented for ``operation``."""
+    return _response(operation, status)[0] is not None
+
+
+def media_types(operation: Operation, status: int) -> list[str]:
+    """Media types documented for the response ``status`` (empty: no body documented)."""
+    _, response = _response(operation, status)
+    return list((response or {}).get("content") or {})
+
+
+def response_schema(operation: Operation, status: int) -> str | None:
+    """Schema id of the JSON body documented for ``status``, if any."""
+    key, response = _response(operation, status)
+    if key is not None and operation.responses.get(key):
+        return operation.responses[key]
+    media = ((response or {}).get("content") or {}).get("application/json") or {}
+    ref = (media.get("schema") or {}).get("$ref") if isinstance(media, dict) else None
+    if isinstance(ref, str) and ref.endswith(".json"):
+        return _specs.schema_id(operation.api, ref.rsplit("/", 1)[-1].removesuffix(".json"))
+    return None

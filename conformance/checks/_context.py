@@ -1,0 +1,306 @@
+"""What a check sees: the target, the ids found by discovery, and a budgeted ``get``.
+
+``Context.get`` is the only way checks talk to the server. It builds the URL from an operation
+and its parameters, sends the credential in the vendor's scheme (or none, or a made-up one),
+caches identical requests, and enforces the run's bounds:
+
+- at most ``max_requests`` requests per run;
+- an operation that timed out is never called again (its cases are reported as not tested);
+- after ``STALL_LIMIT`` timeouts the target counts as stalled and nothing more is sent, so a
+  server that stalls on every request cannot make a run last much more than a few timeouts.
+
+Every exchange is recorded; the runner later runs the response-scope checks over all of them.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.parse
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Literal
+
+from conformance._client import ErrorKind, HttpResult
+from conformance._operations import SPACE_SUFFIX, ApiProfile, IdKind, space_variant
+
+if TYPE_CHECKING:
+    from conformance._client import BoundedClient
+    from conformance._specs import Operation
+    from conformance.runner import RunConfig
+
+Credential = Literal["default", "none", "wrong"]
+STALL_LIMIT = 3
+"""Timeouts after which the whole target counts as stalled."""
+WRONG_KEY = "stepspec-made-up-credential-0000"
+"""The made-up credential of the auth checks (not a secret: reports show it)."""
+_UNSET: Any = object()
+NOT_JSON: Any = object()
+"""``Exchange.json`` when the body is not JSON."""
+
+
+@dataclass(eq=False)
+class Exchange:
+    """One request the kit sent and what came back."""
+
+    operation: Operation
+    """The operation as reports name it (Kibana's ``InSpace`` twin folded into its base)."""
+    params: Mapping[str, str]
+    query: tuple[tuple[str, str], ...]
+    credential: Credential
+    space: str | None
+    purpose: str
+    """The check (or ``discovery``) that sent it."""
+    result: HttpResult
+
+    @property
+    def status(self) -> int | None:
+        """HTTP status, or None when no response arrived."""
+        return None if self.result.response is None else self.result.response.status
+
+    @property
+    def body(self) -> bytes:
+        """Body bytes (possibly partial when ``result.error`` is set)."""
+        return b"" if self.result.response is None else self.result.response.body
+
+    @cached_property
+    def json(self) -> Any:
+        """The parsed body, or ``NOT_JSON``."""
+        if self.result.response is None or self.result.error is not None:
+            return NOT_JSON
+        try:
+            return json.loads(self.body)
+        except (ValueError, UnicodeDecodeError):
+            return NOT_JSON
+
+    @property
+    def ok(self) -> bool:
+        """A complete 2xx response with a JSON body."""
+        return self.status is not None and 200 <= self.status < 300 and self.json is not NOT_JSON
+
+    def describe(self) -> str:
+        """``GET /path -> 200`` for messages."""
+        status = "no response" if self.status is None else str(self.status)
+        return f"{self.result.request.method} {self.result.request.url} -> {status}"
+
+
+@dataclass
+class Ids:
+    """Ids found by discovery (or given by the user); the first of each list is the primary."""
+
+    workflows: list[str] = field(default_factory=list)
+    runs: list[tuple[str | None, str]] = field(default_factory=list)
+    """(workflow id if known, run id)."""
+    run_status: dict[str, str] = field(default_factory=dict)
+    steps: list[tuple[str, str]] = field(default_factory=list)
+    """(run id, step id)."""
+    notes: list[str] = field(default_factory=list)
+    """What discovery could not find, in words."""
+
+    def primary(self, kind: IdKind) -> str | None:
+        """The primary id of ``kind``."""
+        if kind == "workflow":
+            return self.workflows[0] if self.workflows else None
+        if kind == "run":
+            return self.runs[0][1] if self.runs else None
+        if kind == "step":
+            return self.steps[0][1] if self.steps else None
+        return None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready summary for reports."""
+        return {
+            "workflow": self.primary("workflow"),
+            "run": self.primary("run"),
+            "step": self.primary("step"),
+            "workflows": len(self.workflows),
+            "runs": len(self.runs),
+            "steps": len(self.steps),
+        }
+
+
+class Context:
+    """The target as checks see it (see the module docstring)."""
+
+    def __init__(self, config: RunConfig, client: BoundedClient, profile: ApiProfile) -> None:
+        self.config = config
+        self.client = client
+        self.profile = profile
+        self.ids = Ids()
+        self.exchanges: list[Exchange] = []
+        self.requests_sent = 0
+        self.dead: dict[str, str] = {}
+        """operationId -> why it is no longer called."""
+        self.stalled: str | None = None
+        self.current: str = "discovery"
+        self.touched: dict[str, set[str]] = {}
+        """check name -> operationIds it sent requests for."""
+        self.skips: dict[tuple[str, str], str] = {}
+        """(check, operationId) -> why that case was not tested."""
+        self.budget_exhausted = False
+        self.started = time.monotonic()
+        self._cache: dict[tuple[Any, ...], Exchange] = {}
+
+    # -- what checks call ------------------------------------------------------------------
+
+    @property
+    def strict(self) -> bool:
+        """Whether inferred rules count as errors."""
+        return self.config.strict
+
+    def skip(self, operation_id: str, reason: str) -> None:
+        """Record that the current check could not test ``operation_id``, and why."""
+        self.skips.setdefault((self.current, operation_id), reason)
+
+    def params_for(self, operation: Operation, **overrides: str) -> dict[str, str] | None:
+        """Path parameters from the primary ids (``overrides`` win); None if one is unknown."""
+        from conformance._operations import path_params
+
+        params: dict[str, str] = {}
+        for name in path_params(operation):
+            if name in overrides:
+                params[name] = overrides[name]
+                continue
+            kind = self.profile.id_params.get(name)
+            value = None if kind is None else self._id_for(kind)
+            if value is None:
+                return None
+            params[name] = value
+        return params
+
+    def _id_for(self, kind: IdKind) -> str | None:
+        if kind == "workflow":
+            # The workflow of the primary run comes first, so run and workflow belong together.
+            if self.ids.runs and self.ids.runs[0][0]:
+                return self.ids.runs[0][0]
+            return self.ids.primary("workflow")
+        return self.ids.primary(kind)
+
+    def get(
+        self,
+        operation: Operation,
+        params: Mapping[str, str] | None = None,
+        query: Mapping[str, str | Sequence[str]] | None = None,
+        *,
+        credential: Credential = "default",
+        space: str | None = _UNSET,
+    ) -> Exchange | None:
+        """GET ``operation`` and record the exchange; None when the run's bounds forbid it.
+
+        ``space`` (Kibana) sends the request under ``/s/<space>``; by default the run's
+        ``--space``, and ``None`` forces the unprefixed path.
+        """
+        space = self.config.space if space is _UNSET else space
+        pairs = _query_pairs(query)
+        key = (operation.operation_id, tuple(sorted((params or {}).items())), pairs, credential, space)
+        if key not in self._cache and self._refuse(operation):
+            return None
+        self.touched.setdefault(self.current, set()).add(operation.operation_id)
+        if key in self._cache:
+            return self._cache[key]
+        url = self._url(operation, params or {}, pairs, space)
+        headers = dict(self.config.headers)
+        if credential == "default":
+            headers.update(self.config.credential_headers)
+        elif credential == "wrong":
+            for name in list(headers):
+                if name.lower() == self.profile.auth_header.lower():
+                    del headers[name]
+            headers.update(self.profile.credential(WRONG_KEY))
+        else:
+            headers = {
+                name: value
+                for name, value in headers.items()
+                if name.lower() != self.profile.auth_header.lower()
+            }
+        self.requests_sent += 1
+        result = self.client.request("GET", url, headers)
+        exchange = Exchange(
+            operation=operation,
+            params=dict(params or {}),
+            query=pairs,
+            credential=credential,
+            space=space,
+            purpose=self.current,
+            result=result,
+        )
+        self.exchanges.append(exchange)
+        self._cache[key] = exchange
+        self._after(operation, exchange)
+        return exchange
+
+    # -- bounds ----------------------------------------------------------------------------
+
+    def _refuse(self, operation: Operation) -> bool:
+        if self.stalled is not None or operation.operation_id in self.dead:
+            return True
+        if self.requests_sent >= self.config.max_requests:
+            self.budget_exhausted = True
+            return True
+        return False
+
+    def _after(self, operation: Operation, exchange: Exchange) -> None:
+        error = exchange.result.error
+        if error is None or error.kind not in (ErrorKind.TIMEOUT, ErrorKind.CONNECTION):
+            return
+        self.dead[operation.operation_id] = (
+            f"it timed out once ({error.message}), so it was not called again"
+            if error.kind is ErrorKind.TIMEOUT
+            else f"the connection failed ({error.message}), so it was not called again"
+        )
+        timeouts = sum(
+            1
+            for ex in self.exchanges
+            if ex.result.error is not None
+            and ex.result.error.kind in (ErrorKind.TIMEOUT, ErrorKind.CONNECTION)
+        )
+        if timeouts >= STALL_LIMIT:
+            self.stalled = (
+                f"{timeouts} requests timed out or failed to connect; the target looks stalled, "
+                "so no further requests were sent"
+            )
+
+    def unavailable(self, operation_id: str) -> str | None:
+        """Why ``operation_id`` cannot be called any more, if it cannot."""
+        if operation_id in self.dead:
+            return self.dead[operation_id]
+        if self.stalled is not None:
+            return self.stalled
+        if self.budget_exhausted:
+            return f"the request budget (--max-requests {self.config.max_requests}) ran out"
+        return None
+
+    def _url(
+        self,
+        operation: Operation,
+        params: Mapping[str, str],
+        query: tuple[tuple[str, str], ...],
+        space: str | None,
+    ) -> str:
+        path = operation.path
+        if space is not None and self.profile.has_spaces:
+            twin = (
+                operation
+                if operation.operation_id.endswith(SPACE_SUFFIX)
+                else space_variant(operation)
+            )
+            if twin is not None:
+                path = twin.path
+                params = {**params, "space_id": space}
+        for name, value in params.items():
+            path = path.replace("{" + name + "}", urllib.parse.quote(value, safe=""))
+        url = self.config.base_url.rstrip("/") + path
+        if query:
+            url += "?" + urllib.parse.urlencode(query)
+        return url
+
+
+def _query_pairs(query: Mapping[str, str | Sequence[str]] | None) -> tuple[tuple[str, str], ...]:
+    pairs: list[tuple[str, str]] = []
+    for name, value in (query or {}).items():
+        if isinstance(value, str):
+            pairs.append((name, value))
+        else:
+            pairs.extend((name, str(item)) for item in value)
+    return tuple(pairs)

@@ -1,0 +1,1 @@
+"""Placeholder until the conformance kit lands (owned by the kit engineer)."""

@@ -1,0 +1,250 @@
+"""The live-run store: runs started over HTTP and what clients did to runs, in SQLite.
+
+Worker processes share nothing but this file. A run is stored as the few facts its plan is
+rebuilt from (api, workflow, start, a vendor ``spec`` mapping), never as rendered payloads;
+client events (a human's answer, a cancel) are rows beside it. Every write is one short
+transaction, and ``record_response``/``record_cancel`` use a primary key so that of many
+concurrent calls exactly one wins, in every process.
+
+The store also anchors *thawed* static runs: when a client acts on a run of the seeded world
+(resume, cancel), that run leaves the frozen world moment and is observed on a clock anchored at
+the action (``anchor``), so it can progress like a live run.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import orjson
+
+from mock_server._timeline import HitlResponse, RunEvents
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id TEXT UNIQUE,
+    api TEXT NOT NULL,
+    workflow_id TEXT NOT NULL,
+    started_us INTEGER NOT NULL,
+    spec TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS runs_by_workflow ON runs (api, workflow_id, started_us);
+CREATE TABLE IF NOT EXISTS anchors (
+    run_id TEXT PRIMARY KEY,
+    world_us INTEGER NOT NULL,
+    real_us INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS responses (
+    run_id TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    responded_by TEXT NOT NULL,
+    responded_us INTEGER NOT NULL,
+    channel TEXT NOT NULL,
+    input TEXT NOT NULL,
+    PRIMARY KEY (run_id, position)
+);
+CREATE TABLE IF NOT EXISTS cancels (
+    run_id TEXT PRIMARY KEY,
+    cancelled_us INTEGER NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """A thawed static run: world time ``world_us`` corresponds to real time ``real_us``."""
+
+    world_us: int
+    real_us: int
+
+
+@dataclass(frozen=True)
+class LiveRun:
+    """One run started over HTTP, as stored."""
+
+    seq: int
+    """Store-wide sequence number (1, 2, ...): vendors derive the run's public id from it."""
+    run_id: str
+    api: str
+    workflow_id: str
+    started_us: int
+    spec: Mapping[str, Any] = field(default_factory=dict)
+    """What the vendor needs to rebuild the plan (inputs, test flag, space, scenario ...)."""
+
+
+class LiveStore(Protocol):
+    """What vendors need from a live-run store (SQLite today; a networked one may follow)."""
+
+    def create_run(
+        self, api: str, workflow_id: str, started_us: int, spec: Mapping[str, Any], id_for: Any
+    ) -> LiveRun:
+        """Store a new run; ``id_for(seq)`` names it from its sequence number."""
+        ...
+
+    def get_run(self, run_id: str) -> LiveRun | None:
+        """The stored run, or None."""
+        ...
+
+    def runs_for_workflow(self, api: str, workflow_id: str) -> list[LiveRun]:
+        """Every stored run of one workflow, newest first."""
+        ...
+
+    def events(self, run_id: str) -> RunEvents:
+        """Client events of one run (answers by plan position, cancel time)."""
+        ...
+
+    def record_response(self, run_id: str, position: int, response: HitlResponse) -> bool:
+        """Record a human's answer; True for exactly one of any number of concurrent calls."""
+        ...
+
+    def record_cancel(self, run_id: str, cancelled_us: int) -> bool:
+        """Record a cancel; True only for the first."""
+        ...
+
+    def anchor(self, run_id: str, world_us: int, real_us: int) -> Anchor:
+        """Thaw a static run at (world_us, real_us); the first anchor of a run wins."""
+        ...
+
+    def get_anchor(self, run_id: str) -> Anchor | None:
+        """The anchor of a thawed static run, or None while it is frozen."""
+        ...
+
+
+class SqliteStore:
+    """``LiveStore`` in one SQLite file (WAL mode), one connection per thread and process."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._local = threading.local()
+        with self._write() as db:
+            db.executescript(_SCHEMA)
+
+    def _db(self) -> sqlite3.Connection:
+        # A connection must not cross a fork (gunicorn workers) or a thread.
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None or getattr(self._local, "pid", None) != os.getpid():
+            db = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA busy_timeout=10000")
+            self._local.db, self._local.pid = db, os.getpid()
+        return db
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        db = self._db()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    def create_run(
+        self, api: str, workflow_id: str, started_us: int, spec: Mapping[str, Any], id_for: Any
+    ) -> LiveRun:
+        """Store a new run; ``id_for(seq)`` names it from its sequence number."""
+        blob = orjson.dumps(dict(spec)).decode()
+        with self._write() as db:
+            cursor = db.execute(
+                "INSERT INTO runs (api, workflow_id, started_us, spec) VALUES (?, ?, ?, ?)",
+                (api, workflow_id, started_us, blob),
+            )
+            seq = int(cursor.lastrowid or 0)
+            run_id = str(id_for(seq))
+            db.execute("UPDATE runs SET run_id = ? WHERE seq = ?", (run_id, seq))
+        return LiveRun(seq, run_id, api, workflow_id, started_us, dict(spec))
+
+    def get_run(self, run_id: str) -> LiveRun | None:
+        """The stored run, or None."""
+        row = self._db().execute(
+            "SELECT seq, run_id, api, workflow_id, started_us, spec FROM runs WHERE run_id = ?",
+            (run_id,),
+        ).fetchone()
+        return _run(row) if row else None
+
+    def runs_for_workflow(self, api: str, workflow_id: str) -> list[LiveRun]:
+        """Every stored run of one workflow, newest first."""
+        rows = self._db().execute(
+            "SELECT seq, run_id, api, workflow_id, started_us, spec FROM runs"
+            " WHERE api = ? AND workflow_id = ? AND run_id IS NOT NULL"
+            " ORDER BY started_us DESC, seq DESC",
+            (api, workflow_id),
+        ).fetchall()
+        return [_run(row) for row in rows]
+
+    def events(self, run_id: str) -> RunEvents:
+        """Client events of one run (answers by plan position, cancel time)."""
+        db = self._db()
+        answers = db.execute(
+            "SELECT position, responded_by, responded_us, channel, input FROM responses"
+            " WHERE run_id = ?",
+            (run_id,),
+        ).fetchall()
+        cancel = db.execute(
+            "SELECT cancelled_us FROM cancels WHERE run_id = ?", (run_id,)
+        ).fetchone()
+        return RunEvents(
+            responses={
+                int(pos): HitlResponse(by, int(at), channel, orjson.loads(payload))
+                for pos, by, at, channel, payload in answers
+            },
+            cancelled_us=int(cancel[0]) if cancel else None,
+        )
+
+    def record_response(self, run_id: str, position: int, response: HitlResponse) -> bool:
+        """Record a human's answer; True for exactly one of any number of concurrent calls."""
+        with self._write() as db:
+            cursor = db.execute(
+                "INSERT OR IGNORE INTO responses VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    run_id,
+                    position,
+                    response.responded_by,
+                    response.responded_us,
+                    response.channel,
+                    orjson.dumps(dict(response.input)).decode(),
+                ),
+            )
+            return cursor.rowcount == 1
+
+    def record_cancel(self, run_id: str, cancelled_us: int) -> bool:
+        """Record a cancel; True only for the first."""
+        with self._write() as db:
+            cursor = db.execute(
+                "INSERT OR IGNORE INTO cancels VALUES (?, ?)", (run_id, cancelled_us)
+            )
+            return cursor.rowcount == 1
+
+    def anchor(self, run_id: str, world_us: int, real_us: int) -> Anchor:
+        """Thaw a static run at (world_us, real_us); the first anchor of a run wins."""
+        with self._write() as db:
+            db.execute("INSERT OR IGNORE INTO anchors VALUES (?, ?, ?)", (run_id, world_us, real_us))
+            row = db.execute(
+                "SELECT world_us, real_us FROM anchors WHERE run_id = ?", (run_id,)
+            ).fetchone()
+        return Anchor(int(row[0]), int(row[1]))
+
+    def get_anchor(self, run_id: str) -> Anchor | None:
+        """The anchor of a thawed static run, or None while it is frozen."""
+        row = self._db().execute(
+            "SELECT world_us, real_us FROM anchors WHERE run_id = ?", (run_id,)
+        ).fetchone()
+        return Anchor(int(row[0]), int(row[1])) if row else None
+
+    def has_anchors(self) -> bool:
+        """Whether any static run was ever thawed (lets readers skip per-run lookups)."""
+        return self._db().execute("SELECT 1 FROM anchors LIMIT 1").fetchone() is not None
+
+
+def _run(row: tuple[Any, ...]) -> LiveRun:
+    seq, run_id, api, workflow_id, started_us, spec = row
+    return LiveRun(int(seq), str(run_id), str(api), str(workflow_id), int(started_us),
+                   orjson.loads(spec))
