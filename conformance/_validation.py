@@ -38,11 +38,13 @@ except ImportError:  # pragma: no cover - jsonschema-rs is a declared dependency
 
 INFERRED = "x-stepspec-inferred"
 _FORMAT_CHECKER = jsonschema.FormatChecker()
+_MAX_MESSAGE = 160
 _short = reprlib.Repr()
 _short.maxstring = 80
 _short.maxother = 80
 _short.maxlist = 6
 _short.maxdict = 6
+_short.maxlevel = 2
 
 
 @dataclass(frozen=True)
@@ -166,17 +168,29 @@ def _explain(error: ValidationError, *, inferred: bool) -> Violation:
     while deepest.context:
         # A branch whose `type` already rejects the value says little; prefer the branch the
         # value was aiming at (an object missing `message` is about `required`, not `string`).
-        aimed = [e for e in deepest.context if e.validator != "type"] or list(deepest.context)
+        # Errors deeper than the anyOf come from a branch whose shape matched the value.
+        context = list(deepest.context)
+        depth = len(deepest.absolute_path)
+        aimed = (
+            [e for e in context if len(e.absolute_path) > depth]
+            or [e for e in context if e.validator != "type"]
+            or context
+        )
         chosen = best_match(aimed)
         assert chosen is not None  # best_match only returns None for an empty iterable
         deepest = chosen
     keyword = str(deepest.validator)
+    expected = _expected(keyword, deepest.validator_value)
+    found = _found(keyword, deepest)
+    message = deepest.message
+    if len(message) > _MAX_MESSAGE:  # jsonschema quotes the whole instance
+        message = f"{keyword} failed: expected {expected}, found {found}"
     return Violation(
         path=json_path(deepest.absolute_path),
         keyword=keyword,
-        message=deepest.message,
-        expected=_expected(keyword, deepest.validator_value),
-        found=_found(keyword, deepest),
+        message=message,
+        expected=expected,
+        found=found,
         inferred=inferred,
     )
 
@@ -201,6 +215,8 @@ def _found(keyword: str, error: ValidationError) -> str:
         return f"missing {missing!r}"
     if keyword == "type":
         return f"{type(instance).__name__} {_short.repr(instance)}"
+    if keyword in ("minItems", "maxItems") and isinstance(instance, list):
+        return f"{len(instance)} items"
     return _short.repr(instance)
 
 

@@ -141,7 +141,7 @@ class ArceeWorld:
         workflow = self.workflow(index)
         target = self.target(index, run, rng)
         inputs = self.draw_inputs(workflow, rng)
-        path = self.draw_path(workflow, rng)
+        path, branch = self.draw_path(workflow, rng)
         durations = [draw_duration(workflow.node(node_id).kind, rng) for node_id in path]
         gap = 10_000 + int(rng.random() * 30_000)
         fail_at = len(path)
@@ -157,7 +157,7 @@ class ArceeWorld:
             elapsed = sum(durations[:at]) + at * gap
             started = self.now_us - elapsed - int(durations[at] * (0.1 + 0.8 * rng.random()))
         run_id = self.ids.run_id(index, run)
-        return self.plan(workflow, run_id, inputs, path, durations, gap, started, fail_at, rng)
+        return self.plan(workflow, run_id, inputs, path, durations, gap, started, fail_at, branch, rng)
 
     def draw_inputs(self, workflow: Workflow, rng: random.Random) -> dict[str, Json]:
         """Values for the workflow's input variables."""
@@ -175,18 +175,19 @@ class ArceeWorld:
                 values[name] = _text.prompt(rng, self.vocab, workflow.subject)
         return values
 
-    def draw_path(self, workflow: Workflow, rng: random.Random) -> list[str]:
-        """The node ids a run executes, START and END excluded (a conditional picks a side)."""
-        if workflow.index == BULK_WORKFLOW:
-            return [node.node_id for node in workflow.nodes]
+    def draw_path(self, workflow: Workflow, rng: random.Random) -> tuple[list[str], bool]:
+        """The node ids a run executes (START and END excluded) and which side a conditional
+        takes (True: its first edge)."""
         branch = rng.random() < 0.5
+        if workflow.index == BULK_WORKFLOW:
+            return [node.node_id for node in workflow.nodes], branch
         path: list[str] = []
         current = workflow.successors(START)[0]
         while current != END:
             path.append(current)
             targets = workflow.successors(current)
             current = targets[0] if branch or len(targets) == 1 else targets[1]
-        return path
+        return path, branch
 
     def plan(
         self,
@@ -198,17 +199,13 @@ class ArceeWorld:
         gap_us: int,
         started_us: int,
         fail_at: int,
+        branch: bool,
         rng: random.Random,
     ) -> PlannedRun:
         """The plan of a run of ``workflow`` through ``path`` (static and live runs alike)."""
         variables: dict[str, Json] = dict(inputs)
         values: dict[str, Json] = {}
         steps: list[StepPlan] = []
-        branch = any(
-            workflow.node(node_id).kind is NodeKind.CONDITIONAL
-            and workflow.successors(node_id).index(path[i + 1]) == 0
-            for i, node_id in enumerate(path[:-1])
-        ) or NodeKind.CONDITIONAL not in {workflow.node(n).kind for n in path}
         clock = started_us
         previous: str | None = None
         for position, node_id in enumerate(path):
