@@ -88,9 +88,8 @@ from conformance.errors import UsageError
 def mock_command(**options: Any) -> None:
     """Serve Kibana (/api/workflows, /s/{space}/api/workflows), Arcee (/api/v1/workflow) and
     Trigify (/v1) at once, from one seeded world, on 127.0.0.1:8080 by default."""
-    from mock_server._serve import serve
-
     from mock_server._config import ConfigError, MockConfig
+    from mock_server._serve import serve
 
     given = {name: value for name, value in options.items() if value not in (None, ())}
     try:

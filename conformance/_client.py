@@ -11,11 +11,13 @@ Bounds: ``timeout`` seconds per request in total (across redirects), ``MAX_BODY`
 connect at all becomes ``TargetUnreachable`` (decided by the caller).
 
 Secrets: callers pass ``secrets`` (value -> placeholder); every ``RecordedRequest`` this module
-produces has them replaced, so nothing downstream ever holds a key.
+produces has them replaced, and so has every response (a server may echo a key back), so
+nothing downstream ever holds a key.
 """
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import http.client
 import socket
@@ -95,10 +97,8 @@ class _Watchdog:
         self.fired = True
         sock = self._connection.sock
         if sock is not None:
-            try:
+            with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
     def __enter__(self) -> _Watchdog:
         self._timer.start()
@@ -121,17 +121,19 @@ class BoundedClient:
         self._tls = ssl.create_default_context()
 
     def mask(self, text: str) -> str:
-        """``text`` with every secret replaced by its placeholder."""
-        for value, placeholder in self._secrets.items():
-            text = text.replace(value, placeholder)
-        return text
+        """``text`` with every secret replaced by its placeholder (see ``scrub``)."""
+        return scrub(text, self._secrets)
+
+    def mask_header(self, value: str) -> str:
+        """A header value with any secret in it masked, however short the secret is."""
+        return scrub(value, self._secrets, min_length=1)
 
     def record(self, method: str, url: str, headers: Mapping[str, str]) -> RecordedRequest:
         """The masked record of a request."""
         return RecordedRequest(
             method=method.upper(),
             url=self.mask(url),
-            headers=tuple((name, self.mask(value)) for name, value in headers.items()),
+            headers=tuple((name, self.mask_header(value)) for name, value in headers.items()),
         )
 
     def request(self, method: str, url: str, headers: Mapping[str, str]) -> HttpResult:
@@ -161,7 +163,9 @@ class BoundedClient:
                 return HttpResult(record, response, loop, elapsed, tuple(hops))
             if _origin(next_url) != _origin(current_url):
                 # Never carry credentials to another origin (the same rule as browsers/requests).
-                current_headers = {k: v for k, v in current_headers.items() if self.mask(v) == v}
+                current_headers = {
+                    k: v for k, v in current_headers.items() if self.mask_header(v) == v
+                }
             if response.status == 303:
                 current_method = "GET"
             current_url = next_url
@@ -211,7 +215,35 @@ class BoundedClient:
                     error = _timeout(self.timeout)
         finally:
             connection.close()
+        # A server may echo the credential back (debug pages, error messages): mask it here,
+        # before any check can quote or truncate it.
+        body = self._scrub_body(body)
+        header_map = {name: self.mask(value) for name, value in header_map.items()}
         return HttpResponse(status, reason, header_map, body), error
+
+    def _scrub_body(self, body: bytes) -> bytes:
+        for value in sorted(self._secrets, key=len, reverse=True):
+            if len(value) >= SCRUB_MIN_LENGTH:
+                body = body.replace(value.encode(), self._secrets[value].encode())
+        return body
+
+
+SCRUB_MIN_LENGTH = 6
+"""Secrets at least this long are scrubbed from free text too."""
+
+
+def scrub(text: str, secrets: Mapping[str, str], *, min_length: int = SCRUB_MIN_LENGTH) -> str:
+    """``text`` with each secret replaced by its placeholder, longest secrets first.
+
+    Header values are masked whatever the secret's length (``min_length=1``); in free text
+    (URLs, messages, whole reports) a secret shorter than ``SCRUB_MIN_LENGTH`` is left alone,
+    because replacing every ``k`` of a one-letter test key would garble the text without
+    protecting anything: such a key never reaches free text through the kit itself.
+    """
+    for value in sorted(secrets, key=len, reverse=True):
+        if value and len(value) >= min_length:
+            text = text.replace(value, secrets[value])
+    return text
 
 
 def _read_body(
@@ -232,6 +264,12 @@ def _read_body(
                 f"{exc.expected} more were announced",
             )
         if not chunk:
+            announced = raw.getheader("content-length")
+            if announced and announced.strip().isdigit() and size < int(announced):
+                return b"".join(chunks), TransportError(
+                    ErrorKind.TRUNCATED,
+                    f"the connection closed after {size} of {int(announced)} announced body bytes",
+                )
             return b"".join(chunks), None
         chunks.append(chunk)
         size += len(chunk)

@@ -25,7 +25,9 @@ DISCOVERY_BUDGET = 14
 MAX_WORKFLOWS = 4
 MAX_RUNS = 6
 
-TERMINAL = frozenset({"completed", "failed", "cancelled", "timed_out", "skipped", "success", "error"})
+TERMINAL = frozenset(
+    {"completed", "failed", "cancelled", "timed_out", "skipped", "success", "error"}
+)
 
 # api -> role -> (path to the list in the body, id field, status field, workflow field)
 _LISTS: dict[str, dict[str, tuple[tuple[str, ...], str, str | None, str | None]]] = {
@@ -47,7 +49,7 @@ _LISTS: dict[str, dict[str, tuple[tuple[str, ...], str, str | None, str | None]]
     },
 }
 # Small pages: discovery wants a handful of ids, not whole lists.
-_LIST_QUERY: dict[str, dict[str, dict[str, str]]] = {
+LIST_QUERY: dict[str, dict[str, dict[str, str]]] = {
     "kibana": {"workflows": {"size": "10"}, "runs": {"size": "20"}},
     "arcee": {"runs": {"limit": "20"}},
     "trigify": {"workflows": {"limit": "10"}, "runs": {"page_size": "20"}},
@@ -123,9 +125,11 @@ def _fetch(ctx: Context, role: str, params: dict[str, str]) -> Exchange | None:
     operation = ctx.profile.operation(role)  # type: ignore[arg-type]
     if operation is None:
         return None
-    query = _LIST_QUERY.get(ctx.profile.api, {}).get(role, {})
+    query = LIST_QUERY.get(ctx.profile.api, {}).get(role, {})
     exchange = ctx.get(operation, params, query)
     if exchange is None:
+        if ctx.stalled is not None and len(ctx.exchanges) == 1:
+            raise TargetUnreachable(ctx.stalled)
         return None
     first = len(ctx.exchanges) == 1
     error = exchange.result.error
@@ -162,7 +166,9 @@ def _find_runs(ctx: Context, start: int) -> None:
         listing = _fetch(ctx, "runs", params or {})
         if listing is None:
             continue
-        for run, status, owner in _ids(profile.api, "runs", listing.json):
+        listed = list(_ids(profile.api, "runs", listing.json))
+        ids.run_counts[workflow] = len(listed)
+        for run, status, owner in listed:
             found.append((owner or workflow, run, status))
         if any(status in TERMINAL for _, _, status in found) and any(
             status == "failed" for _, _, status in found
@@ -178,8 +184,8 @@ def _find_runs(ctx: Context, start: int) -> None:
     for status_wanted in ("completed", "failed"):
         chosen += [item for item in found if item[2] == status_wanted and item not in chosen][:2]
     chosen += [item for item in found if item not in chosen]
-    for workflow, run, status in chosen[:MAX_RUNS]:
-        ids.runs.append((workflow, run))
+    for owner, run, status in chosen[:MAX_RUNS]:
+        ids.runs.append((owner, run))
         if status:
             ids.run_status[run] = status
 
@@ -211,8 +217,8 @@ def _find_steps(ctx: Context, start: int) -> None:
         if exchange is None:
             continue
         steps = [(run, ident) for ident, _, _ in _ids(profile.api, role, exchange.json)]
-        if profile.api == "kibana" and isinstance(exchange.json, dict):
-            owner = exchange.json.get("workflowId")
+        if profile.api == "kibana" and exchange.object is not None:
+            owner = exchange.object.get("workflowId")
             if isinstance(owner, str) and workflow is None:
                 ids.runs[index] = (owner, run)
         if steps:
@@ -231,8 +237,8 @@ def _learn_workflow_of_run(ctx: Context) -> None:
     run = ctx.ids.runs[0][1]
     params = ctx.params_for(operation, executionId=run)
     exchange = ctx.get(operation, params or {})
-    if exchange is not None and exchange.ok and isinstance(exchange.json, dict):
-        owner = exchange.json.get("workflowId")
+    if exchange is not None and exchange.object is not None:
+        owner = exchange.object.get("workflowId")
         if isinstance(owner, str):
             ctx.ids.runs[0] = (owner, run)
             if owner not in ctx.ids.workflows:

@@ -151,9 +151,8 @@ def path_params(operation: Operation) -> list[str]:
 def _operation_node(api: str, operation_id: str) -> Mapping[str, Any]:
     document = _specs.openapi(api)
     for item in (document.get("paths") or {}).values():
-        for method, node in item.items():
+        for node in item.values():
             if isinstance(node, dict) and node.get("operationId") == operation_id:
-                del method
                 return node
     return {}
 
@@ -176,7 +175,7 @@ def parameters(operation: Operation) -> list[Mapping[str, Any]]:
 
 def documented_statuses(operation: Operation) -> list[str]:
     """The response keys the operation documents (``"200"``, ``"4XX"``, ``"default"``)."""
-    return list((_operation_node(operation.api, operation.operation_id).get("responses") or {}))
+    return list(_operation_node(operation.api, operation.operation_id).get("responses") or {})
 
 
 def _response(operation: Operation, status: int) -> tuple[str | None, Mapping[str, Any] | None]:

@@ -25,6 +25,7 @@ __all__ = [
     "assert_conforms",
     "finding_sort_key",
     "format_findings",
+    "schema_findings",
     "short",
 ]
 

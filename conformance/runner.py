@@ -58,7 +58,7 @@ class RunConfig:
     timeout: float = 10.0
     max_requests: int = 400
     expect_key_enforcement: bool = False
-    """Whether the server is meant to refuse a made-up key (see the ``auth_rejects_invalid`` check)."""
+    """Whether the server must refuse a made-up key (see the ``auth_rejects_invalid`` check)."""
 
     def __post_init__(self) -> None:
         if not self.base_url.startswith(("http://", "https://")):
@@ -66,7 +66,9 @@ class RunConfig:
                 f"--base-url must start with http:// or https://, got {self.base_url!r}"
             )
         if self.timeout <= 0:
-            raise UsageError(f"--timeout must be a positive number of seconds, got {self.timeout!r}")
+            raise UsageError(
+                f"--timeout must be a positive number of seconds, got {self.timeout!r}"
+            )
         if self.max_requests < 1:
             raise UsageError(f"--max-requests must be at least 1, got {self.max_requests!r}")
         if self.fuzz < 0:
@@ -192,9 +194,9 @@ def run(config: RunConfig) -> Report:
         if chk.scope == "operation":
             for operation in operations:
                 if chk.applies(profile, operation):
-                    raw.extend(chk.run(ctx, operation))
+                    raw.extend(_safely(chk, ctx, operation))
         elif chk.scope == "target":
-            raw.extend(chk.run(ctx))
+            raw.extend(_safely(chk, ctx))
     exercised: dict[str, set[str]] = defaultdict(set)
     for chk in selected:
         if chk.scope != "response":
@@ -203,12 +205,19 @@ def run(config: RunConfig) -> Report:
         for exchange in list(ctx.exchanges):
             if _matches(chk.statuses, exchange.status, exchange.result.error is not None):
                 exercised[chk.name].add(exchange.operation.operation_id)
-                raw.extend(chk.run(ctx, exchange))
+                raw.extend(_safely(chk, ctx, exchange))
 
     cases = _cases(ctx, selected, operations, raw, exercised)
+    if all(case.outcome == "skipped" for case in cases):
+        from conformance.errors import TargetUnreachable
+
+        why = "; ".join([*ctx.ids.notes, *([ctx.stalled] if ctx.stalled else [])])
+        raise TargetUnreachable(f"nothing could be tested ({why or 'no case ran'})")
     called: dict[str, int] = defaultdict(int)
     for exchange in ctx.exchanges:
         called[exchange.operation.operation_id] += 1
+    for operation_id, count in ctx.generated.items():
+        called[operation_id] += count
     not_tested = {
         op.operation_id: reason
         for op in operations
@@ -229,6 +238,28 @@ def run(config: RunConfig) -> Report:
     )
 
 
+def _safely(chk: Any, ctx: Any, *subject: Any) -> list[Finding]:
+    """Run a check; a check that breaks on a response it did not foresee becomes a finding."""
+    from conformance._specs import Operation
+
+    try:
+        return list(chk.run(ctx, *subject))
+    except Exception as error:  # a check must never end the run
+        target = subject[0] if subject else None
+        operation = target if isinstance(target, Operation) else getattr(target, "operation", None)
+        return [
+            Finding(
+                check=chk.name,
+                title="check could not judge the responses",
+                operation=operation.operation_id if operation is not None else None,
+                expected="responses shaped as documented",
+                found=f"{type(error).__name__}: {error}"[:300],
+                detail="the responses were not shaped as the check expects; the other findings "
+                "usually say how (if not, this is a stepspec bug worth reporting)",
+            )
+        ]
+
+
 def _matches(statuses: str, status: int | None, broken: bool) -> bool:
     if statuses == "any":
         return True
@@ -246,7 +277,9 @@ def _untested_reason(ctx: Any, operation: Any) -> str | None:
     if reason is not None:
         return reason
     if ctx.params_for(operation) is None:
-        return "discovery found no id for its path parameters; pass --workflow-id/--run-id/--step-id"
+        return (
+            "discovery found no id for its path parameters; pass --workflow-id/--run-id/--step-id"
+        )
     return None
 
 

@@ -8,15 +8,17 @@ bytes without routing, auth or rendering, which is what lets a warm mock approac
 constant-bytes server. The key is the full request identity: method, path, query string and
 every header that can change the answer (credentials, Origin for CORS, the API version, Prefer),
 so a cached 200 is only ever replayed to a request that would have produced it. The cache is an
-LRU with a fixed number of entries, never unbounded.
+LRU with a fixed number of entries of at most ``MAX_ENTRY_BYTES`` each, never unbounded.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -39,13 +41,25 @@ _KEY_HEADERS = (
     "HTTP_ACCEPT",
 )
 _BYPASS_HEADERS = ("HTTP_PREFER", "HTTP_ACCESS_CONTROL_REQUEST_METHOD", "HTTP_COOKIE")
+MAX_ENTRY_BYTES = 256 * 1024
+"""Bigger answers (a 5,000-step page) are not cached: the cache's memory stays bounded."""
+
+
+_STATUS_LINES = {s.value: f"{s.value} {s.phrase}" for s in HTTPStatus}
+"""``401 Unauthorized`` as servers write it (werkzeug would send ``401 UNAUTHORIZED``)."""
 
 
 def json_response(
     obj: Any, status: int = 200, headers: Mapping[str, str] | None = None
 ) -> Response:
     """A JSON response serialised with orjson (keys in insertion order, no spaces)."""
-    return Response(orjson.dumps(obj), status=status, headers=headers, mimetype="application/json")
+    try:
+        body = orjson.dumps(obj)
+    except TypeError:  # integers beyond 64 bits (a client may send page=10**30): stdlib can
+        body = json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
+    return Response(
+        body, status=_STATUS_LINES.get(status, status), headers=headers, mimetype="application/json"
+    )
 
 
 def mark_cacheable() -> None:
@@ -145,6 +159,8 @@ class CachingMiddleware:
             close = getattr(chunks, "close", None)
             if close is not None:
                 close()
+        if len(body) > MAX_ENTRY_BYTES:
+            return [body]
         self.cache.put(
             key,
             CachedResponse(

@@ -75,9 +75,7 @@ class ApiIndex:
 
     def allowed_methods(self, path: str) -> list[str]:
         """The methods documented for ``path`` (for 405 ``Allow``)."""
-        return sorted(
-            {op.method.upper() for op in self.operations if op.pattern.fullmatch(path)}
-        )
+        return sorted({op.method.upper() for op in self.operations if op.pattern.fullmatch(path)})
 
     def by_id(self, operation_id: str) -> OperationSpec:
         """The operation ``operation_id``; an unknown id lists the known ones."""
@@ -169,12 +167,15 @@ def _schema_id(api: str, media: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _response(api: str, status: str, raw: Mapping[str, Any], doc: Mapping[str, Any]) -> ResponseSpec:
+def _response(
+    api: str, status: str, raw: Mapping[str, Any], doc: Mapping[str, Any]
+) -> ResponseSpec:
     if "$ref" in raw:
         raw = resolve(api, {"$ref": raw["$ref"]}, doc)
     media = (raw.get("content") or {}).get("application/json") or {}
     examples = {
-        name: (example or {}).get("value") for name, example in (media.get("examples") or {}).items()
+        name: (example or {}).get("value")
+        for name, example in (media.get("examples") or {}).items()
     }
     if not examples and "example" in media:
         examples = {"default": media["example"]}

@@ -132,12 +132,18 @@ def _check_value(
             result.values[name] = value
         return
     items = array.get("items") or _scalar_schema(schema)
-    values = [_coerce(result, location, name, items, text, i if len(raw) > 1 else None)
-              for i, text in enumerate(raw)]
+    values = [
+        _coerce(result, location, name, items, text, i if len(raw) > 1 else None)
+        for i, text in enumerate(raw)
+    ]
     if "maxItems" in array and len(raw) > int(array["maxItems"]):
-        result.problems.append(QueryProblem(location, name, "maxItems", array["maxItems"], len(raw)))
+        result.problems.append(
+            QueryProblem(location, name, "maxItems", array["maxItems"], len(raw))
+        )
     if "minItems" in array and len(raw) < int(array["minItems"]):
-        result.problems.append(QueryProblem(location, name, "minItems", array["minItems"], len(raw)))
+        result.problems.append(
+            QueryProblem(location, name, "minItems", array["minItems"], len(raw))
+        )
     if all(v is not _INVALID for v in values):
         result.values[name] = values
 
@@ -173,7 +179,8 @@ def _coerce(
         if "integer" in kinds and "number" not in kinds:
             if number != int(number):
                 return problem("type", "integer")
-            value = int(number) if abs(number) < 2**63 else number
+            digits = text.strip()
+            value = int(digits) if digits.lstrip("-").isdigit() else int(number)
         else:
             value = int(number) if number == int(number) and "." not in text else number
         if "minimum" in schema and value < schema["minimum"]:

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 Json = Any
@@ -95,7 +96,10 @@ class StepPlan:
     """What one step execution will do."""
 
     step_key: str
-    """The workflow's name for the step (Kibana ``stepId``, Arcee ``node_id``, Trigify ``step_id``)."""
+    """The workflow's name for the step.
+
+    Kibana ``stepId``, Arcee ``node_id``, Trigify ``step_id``.
+    """
     name: str | None
     kind: str
     """Step type (Kibana ``stepType``, Arcee node type, Trigify ``operation``)."""
@@ -113,6 +117,8 @@ class StepPlan:
     """For WAIT_FOR_INPUT: the answer that will come (None: wait until resumed)."""
     hitl_timeout_us: int | None = None
     """For WAIT_FOR_INPUT: how long to wait before the system answers with channel "timeout"."""
+    extra: Mapping[str, Json] = field(default_factory=dict)
+    """Vendor-specific facts the renderer needs and the timeline ignores (e.g. token usage)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,7 +194,7 @@ _RESUME_LAG_US = 1_000_000
 def observe(plan: RunPlan, now_us: int, events: RunEvents = NO_EVENTS) -> RunTimeline:
     """Return what ``plan`` looks like at ``now_us`` given the clients' ``events``."""
     if plan.held_status is not None:
-        return _held(plan)
+        return _held(plan, now_us, events)
     stop = events.cancelled_us
     steps: list[StepRun] = []
     run_status: Status | None = None
@@ -213,7 +219,11 @@ def observe(plan: RunPlan, now_us: int, events: RunEvents = NO_EVENTS) -> RunTim
             run_status, finished = Status.CANCELLED, stop
             continue
         if end is None or end > now_us:
-            live = Status.WAITING_FOR_INPUT if step.outcome is Outcome.WAIT_FOR_INPUT else step.active_status
+            live = (
+                Status.WAITING_FOR_INPUT
+                if step.outcome is Outcome.WAIT_FOR_INPUT
+                else step.active_status
+            )
             seen_hitl = hitl if hitl is not None and hitl.responded_us <= now_us else None
             steps.append(StepRun(step, position, live, clock, None, None, None, seen_hitl))
             run_status = live
@@ -229,8 +239,11 @@ def observe(plan: RunPlan, now_us: int, events: RunEvents = NO_EVENTS) -> RunTim
     return RunTimeline(plan, run_status, finished, tuple(steps), run_error)
 
 
-def _held(plan: RunPlan) -> RunTimeline:
+def _held(plan: RunPlan, now_us: int, events: RunEvents) -> RunTimeline:
     steps = tuple(_not_started(step, position) for position, step in enumerate(plan.steps))
+    stop = events.cancelled_us
+    if plan.held_status not in TERMINAL and stop is not None and stop <= now_us:
+        return RunTimeline(plan, Status.CANCELLED, stop, steps, None)  # cancelled while held
     finished = plan.started_us if plan.held_status in TERMINAL else None
     return RunTimeline(plan, plan.held_status or Status.PENDING, finished, steps, None)
 
@@ -256,8 +269,11 @@ def _settle(
             response = HitlResponse("system", at, "timeout", {})
         if response is None:
             return None, Status.WAITING_FOR_INPUT, None, None, None
-        output = {"input": dict(response.input), "resumedBy": response.responded_by,
-                  "resumedAt": iso_millis(response.responded_us)}
+        output = {
+            "input": dict(response.input),
+            "resumedBy": response.responded_by,
+            "resumedAt": iso_millis(response.responded_us),
+        }
         return response.responded_us + _RESUME_LAG_US, Status.COMPLETED, output, None, response
     return start + step.duration_us, Status.COMPLETED, step.output, None, None
 
@@ -275,10 +291,19 @@ def with_response(events: RunEvents, position: int, response: HitlResponse) -> R
     return replace(events, responses={**events.responses, position: response})
 
 
+@lru_cache(maxsize=4096)
+def _date(days: int) -> str:
+    """``YYYY-MM-DD`` of a day number since the epoch (cached: formatting dominates otherwise)."""
+    return f"{datetime.fromtimestamp(days * 86_400, UTC):%Y-%m-%d}"
+
+
 def iso_millis(us: int) -> str:
     """``2025-11-20T12:00:01.000Z`` (Kibana, Trigify)."""
-    moment = datetime.fromtimestamp(us // 1_000_000, UTC)
-    return f"{moment:%Y-%m-%dT%H:%M:%S}.{(us // 1000) % 1000:03d}Z"
+    seconds, micros = divmod(us, 1_000_000)
+    days, rest = divmod(seconds, 86_400)
+    hours, rest = divmod(rest, 3_600)
+    minutes, secs = divmod(rest, 60)
+    return f"{_date(days)}T{hours:02d}:{minutes:02d}:{secs:02d}.{micros // 1000:03d}Z"
 
 
 def iso_micros(us: int) -> str:

@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from conformance.runner import RunConfig
 
 Credential = Literal["default", "none", "wrong"]
+RATE_LIMIT_WAIT = 5.0
+"""Longest wait for a rate-limit window before the run gives up on the target."""
 STALL_LIMIT = 3
 """Timeouts after which the whole target counts as stalled."""
 WRONG_KEY = "stepspec-made-up-credential-0000"
@@ -75,6 +77,12 @@ class Exchange:
             return NOT_JSON
 
     @property
+    def object(self) -> dict[str, Any] | None:
+        """The parsed body if it is a complete 2xx JSON object, else None."""
+        value = self.json
+        return value if self.ok and isinstance(value, dict) else None
+
+    @property
     def ok(self) -> bool:
         """A complete 2xx response with a JSON body."""
         return self.status is not None and 200 <= self.status < 300 and self.json is not NOT_JSON
@@ -93,6 +101,8 @@ class Ids:
     runs: list[tuple[str | None, str]] = field(default_factory=list)
     """(workflow id if known, run id)."""
     run_status: dict[str, str] = field(default_factory=dict)
+    run_counts: dict[str, int] = field(default_factory=dict)
+    """workflow id -> runs its first list page showed (pagination picks the longest list)."""
     steps: list[tuple[str, str]] = field(default_factory=list)
     """(run id, step id)."""
     notes: list[str] = field(default_factory=list)
@@ -107,6 +117,12 @@ class Ids:
         if kind == "step":
             return self.steps[0][1] if self.steps else None
         return None
+
+    def busiest_workflow(self) -> str | None:
+        """The workflow whose run list was longest (the best one to page through)."""
+        if not self.run_counts:
+            return None
+        return max(self.run_counts, key=lambda workflow: self.run_counts[workflow])
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready summary for reports."""
@@ -141,6 +157,9 @@ class Context:
         self.budget_exhausted = False
         self.started = time.monotonic()
         self._cache: dict[tuple[Any, ...], Exchange] = {}
+        self._outside_failures = 0
+        self.generated: dict[str, int] = {}
+        """operationId -> requests the fuzzer sent (outside ``get``)."""
 
     # -- what checks call ------------------------------------------------------------------
 
@@ -185,20 +204,29 @@ class Context:
         *,
         credential: Credential = "default",
         space: str | None = _UNSET,
+        fresh: bool = False,
     ) -> Exchange | None:
         """GET ``operation`` and record the exchange; None when the run's bounds forbid it.
 
         ``space`` (Kibana) sends the request under ``/s/<space>``; by default the run's
-        ``--space``, and ``None`` forces the unprefixed path.
+        ``--space``, and ``None`` forces the unprefixed path. ``fresh`` sends the request even
+        if an identical one was sent before (to re-read data that may have moved).
         """
         space = self.config.space if space is _UNSET else space
         pairs = _query_pairs(query)
-        key = (operation.operation_id, tuple(sorted((params or {}).items())), pairs, credential, space)
-        if key not in self._cache and self._refuse(operation):
+        key = (
+            operation.operation_id,
+            tuple(sorted((params or {}).items())),
+            pairs,
+            credential,
+            space,
+        )
+        cached = None if fresh else self._cache.get(key)
+        if cached is None and self._refuse(operation):
             return None
         self.touched.setdefault(self.current, set()).add(operation.operation_id)
-        if key in self._cache:
-            return self._cache[key]
+        if cached is not None:
+            return cached
         url = self._url(operation, params or {}, pairs, space)
         headers = dict(self.config.headers)
         if credential == "default":
@@ -216,6 +244,12 @@ class Context:
             }
         self.requests_sent += 1
         result = self.client.request("GET", url, headers)
+        wait = _rate_limit_wait(result)
+        if wait is not None and wait <= RATE_LIMIT_WAIT and not self._refuse(operation):
+            time.sleep(wait)
+            self.requests_sent += 1
+            result = self.client.request("GET", url, headers)
+            wait = _rate_limit_wait(result)
         exchange = Exchange(
             operation=operation,
             params=dict(params or {}),
@@ -228,6 +262,13 @@ class Context:
         self.exchanges.append(exchange)
         self._cache[key] = exchange
         self._after(operation, exchange)
+        if wait is not None:
+            # Still rate limited: every later answer would be a 429, so stop asking.
+            self.stalled = (
+                f"the server rate-limits this client (429; the window resets in {wait:g} s); "
+                "no further requests were sent - rerun later or lower --max-requests"
+            )
+            return None
         return exchange
 
     # -- bounds ----------------------------------------------------------------------------
@@ -249,17 +290,42 @@ class Context:
             if error.kind is ErrorKind.TIMEOUT
             else f"the connection failed ({error.message}), so it was not called again"
         )
-        timeouts = sum(
-            1
-            for ex in self.exchanges
-            if ex.result.error is not None
-            and ex.result.error.kind in (ErrorKind.TIMEOUT, ErrorKind.CONNECTION)
-        )
+        timeouts = self._failures()
         if timeouts >= STALL_LIMIT:
             self.stalled = (
                 f"{timeouts} requests timed out or failed to connect; the target looks stalled, "
                 "so no further requests were sent"
             )
+
+    def charge(self, operation: Operation) -> bool:
+        """Reserve one request for a request sent outside ``get`` (the fuzzer); False if refused."""
+        if self._refuse(operation):
+            return False
+        self.requests_sent += 1
+        self.generated[operation.operation_id] = self.generated.get(operation.operation_id, 0) + 1
+        self.touched.setdefault(self.current, set()).add(operation.operation_id)
+        return True
+
+    def transport_failed(self, operation: Operation, *, timeout: bool, message: str) -> None:
+        """Count a timeout or connection failure seen outside ``get`` (stops the operation)."""
+        self.dead[operation.operation_id] = (
+            f"it {'timed out' if timeout else 'failed to connect'} once ({message}), "
+            "so it was not called again"
+        )
+        self._outside_failures += 1
+        if self._failures() >= STALL_LIMIT:
+            self.stalled = (
+                "requests timed out or failed to connect repeatedly; the target looks stalled, "
+                "so no further requests were sent"
+            )
+
+    def _failures(self) -> int:
+        return self._outside_failures + sum(
+            1
+            for ex in self.exchanges
+            if ex.result.error is not None
+            and ex.result.error.kind in (ErrorKind.TIMEOUT, ErrorKind.CONNECTION)
+        )
 
     def unavailable(self, operation_id: str) -> str | None:
         """Why ``operation_id`` cannot be called any more, if it cannot."""
@@ -294,6 +360,18 @@ class Context:
         if query:
             url += "?" + urllib.parse.urlencode(query)
         return url
+
+
+def _rate_limit_wait(result: HttpResult) -> float | None:
+    """Seconds to wait when the answer is a 429 (from Retry-After or RateLimit-Reset)."""
+    response = result.response
+    if response is None or response.status != 429:
+        return None
+    for name in ("retry-after", "ratelimit-reset"):
+        value = response.headers.get(name, "").strip()
+        if value.replace(".", "", 1).isdigit():
+            return float(value)
+    return 1.0
 
 
 def _query_pairs(query: Mapping[str, str | Sequence[str]] | None) -> tuple[tuple[str, str], ...]:

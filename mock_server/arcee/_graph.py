@@ -9,9 +9,10 @@ multi-model digest) plus one 1,000-node bulk pipeline for load tests.
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -60,25 +61,30 @@ class Workflow:
     version: int
     public: bool
     status: str
-    created_by: str
-    updated_by: str
+    edited_by_colleague: bool
+    """Whether someone other than the creator saved the last version."""
+    _by_id: dict[str, Node] = field(init=False, repr=False, compare=False)
+    _out: dict[str, tuple[str, ...]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        out: dict[str, list[str]] = {}
+        for source, target in self.edges:
+            out.setdefault(source, []).append(target)
+        object.__setattr__(self, "_by_id", {node.node_id: node for node in self.nodes})
+        object.__setattr__(self, "_out", {key: tuple(value) for key, value in out.items()})
 
     def node(self, node_id: str) -> Node:
         """The node called ``node_id``."""
-        for node in self.nodes:
-            if node.node_id == node_id:
-                return node
-        raise KeyError(node_id)
+        return self._by_id[node_id]
 
     def successors(self, node_id: str) -> tuple[str, ...]:
         """Targets of the edges leaving ``node_id``, in edge order."""
-        return tuple(target for source, target in self.edges if source == node_id)
+        return self._out.get(node_id, ())
 
     @property
     def multiple_edges(self) -> bool:
         """Whether some node has more than one outgoing edge (a conditional)."""
-        sources = [source for source, _ in self.edges]
-        return len(sources) != len(set(sources))
+        return any(len(targets) > 1 for targets in self._out.values())
 
 
 def model_node(rng: random.Random, vocab: Vocabulary, node_id: str, variable: str) -> Node:
@@ -170,7 +176,7 @@ Shape = tuple[str, tuple[str, ...], tuple[Node, ...], tuple[tuple[str, str], ...
 
 def _chain(*node_ids: str) -> tuple[tuple[str, str], ...]:
     path = (START, *node_ids, END)
-    return tuple(zip(path, path[1:], strict=False))
+    return tuple(itertools.pairwise(path))
 
 
 def _joke_to_slack(rng: random.Random, vocab: Vocabulary) -> Shape:
@@ -233,11 +239,11 @@ ARCHETYPES: tuple[Callable[[random.Random, Vocabulary], Shape], ...] = (
 
 def build_workflow(index: int, rng: random.Random, vocab: Vocabulary) -> Workflow:
     """Workflow ``index`` of the world (``rng`` is private to it)."""
-    description, inputs, nodes, edges, selected = ARCHETYPES[index % len(ARCHETYPES)](rng, vocab)
-    author = pick(rng, vocab.emails)
+    archetype = ARCHETYPES[index % len(ARCHETYPES)]
+    description, inputs, nodes, edges, selected = archetype(rng, vocab)
     return Workflow(
         index=index,
-        name=pick(rng, _text.WORKFLOW_NAMES),
+        name=pick(rng, _text.WORKFLOW_NAMES[archetype.__name__.lstrip("_")]),
         description=description,
         subject=_text.topic(rng),
         input_names=inputs,
@@ -247,8 +253,7 @@ def build_workflow(index: int, rng: random.Random, vocab: Vocabulary) -> Workflo
         version=1 + int(rng.random() * 7),
         public=rng.random() < 0.25,
         status="active" if rng.random() < 0.9 else "inactive",
-        created_by=author,
-        updated_by=author if rng.random() < 0.6 else pick(rng, vocab.emails),
+        edited_by_colleague=rng.random() < 0.4,
     )
 
 
@@ -274,6 +279,5 @@ def build_bulk_workflow(index: int, rng: random.Random, vocab: Vocabulary) -> Wo
         version=3,
         public=False,
         status="active",
-        created_by=pick(rng, vocab.emails),
-        updated_by=pick(rng, vocab.emails),
+        edited_by_colleague=False,
     )

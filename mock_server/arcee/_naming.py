@@ -49,30 +49,33 @@ class ArceeIds:
     def __init__(self, seed: int) -> None:
         self._workflows = IdCodec(seed, "arcee.workflow", (WORKFLOW_BITS,))
         self._runs = IdCodec(seed, "arcee.run", (WORKFLOW_BITS, RUN_BITS))
-        self._filler = hashlib.blake2b(f"{seed}:arcee.filler".encode(), digest_size=16).digest()
+        self.filler_key = hashlib.blake2b(f"{seed}:arcee.filler".encode(), digest_size=16).digest()
+        """Key of the hash that fills the non-token digits of every id of this world."""
         self._step_key = hashlib.blake2b(f"{seed}:arcee.step".encode(), digest_size=16).digest()
         rng = rng_for(seed, "arcee", "tenant")
         self.user_id = "2" + f"{rng.randrange(10**17):017d}"
         """The API key owner; fixed per world (the docs mask it as ``2*****************1``)."""
         self.organization_id = "2" + f"{rng.randrange(10**17):017d}"
+        self.colleague_id = "2" + f"{rng.randrange(10**17):017d}"
+        """Another member of the organization (edits some workflows)."""
 
     def workflow_id(self, index: int) -> str:
         """The id of workflow ``index``."""
-        return uuid_text(self._workflows.encode(index), self._filler)
+        return uuid_text(self._workflows.encode(index), self.filler_key)
 
     def workflow_index(self, text: str) -> int | None:
         """The index behind a workflow id, or None for an id this world never issued."""
-        token = uuid_token(text, self._filler)
+        token = uuid_token(text, self.filler_key)
         decoded = None if token is None else self._workflows.decode(token)
         return None if decoded is None else decoded[0]
 
     def run_id(self, workflow: int, run: int) -> str:
         """The id of run ``run`` of workflow ``workflow``."""
-        return uuid_text(self._runs.encode(workflow, run), self._filler)
+        return uuid_text(self._runs.encode(workflow, run), self.filler_key)
 
     def run_indices(self, text: str) -> tuple[int, int] | None:
         """``(workflow, run)`` behind a run id, or None for an id this world never issued."""
-        token = uuid_token(text, self._filler)
+        token = uuid_token(text, self.filler_key)
         decoded = None if token is None else self._runs.decode(token)
         return None if decoded is None else (decoded[0], decoded[1])
 
@@ -81,4 +84,4 @@ class ArceeIds:
         digest = hashlib.blake2b(
             f"{run_id}/{position}".encode(), digest_size=8, key=self._step_key
         ).digest()
-        return uuid_text(int.from_bytes(digest, "big"), self._filler)
+        return uuid_text(int.from_bytes(digest, "big"), self.filler_key)

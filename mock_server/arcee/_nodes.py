@@ -91,8 +91,7 @@ def _model(call: NodeCall) -> NodeRun:
         for m in meta["messages"]
     ]
     inputs: dict[str, Json] = {
-        key: meta[key]
-        for key in ("model", "stream", "max_tokens", "temperature", "top_p", "top_k")
+        key: meta[key] for key in ("model", "stream", "max_tokens", "temperature", "top_p", "top_k")
     }
     inputs["repetition_penalty"] = meta["repetition_penalty"]
     inputs["messages"] = messages
@@ -161,7 +160,7 @@ def _code_results(call: NodeCall) -> dict[str, Json]:
 def _code(call: NodeCall) -> NodeRun:
     rng = call.rng
     inputs = {"language": "python", "code": call.node.metadata["code"], **call.base_inputs}
-    sandbox = _text.alnum(rng, 20)
+    sandbox = _text.hex_digits(rng, 20)
     if call.fail:
         error = pick(rng, (
             "NameError: name 'ticket_txt' is not defined",
@@ -170,12 +169,18 @@ def _code(call: NodeCall) -> NodeRun:
             "TimeoutError: sandbox execution exceeded 60 seconds",
         ))  # fmt: skip
         trace = f'Traceback (most recent call last):\n  File "main.py", line 3, in main\n{error}'
-        data = {"results": None, "stdout": "", "stderr": trace, "error": error,
-                "sandbox_id": sandbox}  # fmt: skip
-        outputs = {"data": data, "error": error, "successfull": False, "successful": False}
+        failure: dict[str, Json] = {"results": None, "stdout": "", "stderr": trace,
+                                    "error": error, "sandbox_id": sandbox}  # fmt: skip
+        outputs = {"data": failure, "error": error, "successfull": False, "successful": False}
         return NodeRun(inputs, outputs, None, error)
     results = _code_results(call)
-    data = {"results": results, "stdout": "", "stderr": "", "error": None, "sandbox_id": sandbox}
+    data: dict[str, Json] = {
+        "results": results,
+        "stdout": "",
+        "stderr": "",
+        "error": None,
+        "sandbox_id": sandbox,
+    }
     outputs = {"data": data, "error": None, "successfull": True, "successful": True}
     return NodeRun(inputs, outputs, outputs)
 
@@ -204,7 +209,7 @@ def _integration(call: NodeCall) -> NodeRun:
     if meta["app_name"] == "slack":
         data: dict[str, Json] = {
             "ok": True,
-            "channel": "C0" + _text.alnum(rng, 9, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"),
+            "channel": f"C0{rng.getrandbits(36):09X}",
             "ts": f"{end_s}.{int(rng.random() * 1_000_000):06d}",
             "warning": "missing_charset",
             "response_metadata": {"warnings": ["missing_charset"]},
@@ -224,7 +229,7 @@ def _knowledge(call: NodeCall) -> NodeRun:
     if call.fail:
         error = f"Knowledge base '{meta['knowledge_base']}' is still indexing; try again later"
         return NodeRun(inputs, {"results": []}, None, error)
-    results = [
+    results: list[dict[str, Json]] = [
         {
             "content": pick(rng, call.vocab.paragraphs),
             "score": round(0.92 - rank * 0.07 - rng.random() * 0.05, 4),
@@ -232,12 +237,12 @@ def _knowledge(call: NodeCall) -> NodeRun:
         }
         for rank in range(meta["top_k"])
     ]
-    text = "\n\n".join(result["content"] for result in results)
+    text = "\n\n".join(str(result["content"]) for result in results)
     return NodeRun(inputs, {"results": results, "query": query}, text)
 
 
 def _conditional(call: NodeCall) -> NodeRun:
-    meta, rng = call.node.metadata, call.rng
+    meta = call.node.metadata
     inputs = {"criteria": meta["criteria"], "conditions": meta["conditions"], **call.base_inputs}
     if call.fail:
         error = f"Variable '{meta['conditions'][0]['variable']}' not found in workflow state"

@@ -29,7 +29,7 @@ PROMPTS: tuple[str, ...] = (
 OPENERS: tuple[str, ...] = (
     "Here is a short summary of {topic}:",
     "Sure! A quick take on {topic}:",
-    "Why was {topic} always calm? Because it had everything under control.",
+    "A joke about {topic}? It had so many updates it needed a changelog for its changelog.",
     "Status update on {topic}:",
     "Key points on {topic}:",
 )  # fmt: skip
@@ -43,11 +43,14 @@ SYSTEM_PROMPTS: tuple[str, ...] = (
     "You write short, friendly business messages.",
     "You are a support triage assistant for {company}.",
 )  # fmt: skip
-WORKFLOW_NAMES: tuple[str, ...] = (
-    "Weather joke to Slack", "Daily standup digest", "Support ticket triage", "Lead follow-up",
-    "Release notes drafter", "Knowledge base answers", "Churn risk alert", "Meeting recap",
-    "Invoice reminder", "Competitor news brief", "Onboarding buddy", "Incident summary",
-)  # fmt: skip
+WORKFLOW_NAMES: dict[str, tuple[str, ...]] = {
+    "joke_to_slack": ("Weather joke to Slack", "Friday fun to #general", "Team morale booster"),
+    "single_model": ("Quick answer", "Ask Virtuoso", "Product FAQ bot", "Tone rewriter"),
+    "rag_email": ("Knowledge base answers", "Customer question responder", "Policy lookup"),
+    "triage": ("Support ticket triage", "Escalation router", "Inbound request sorter"),
+    "digest": ("Daily standup digest", "Competitor news brief", "Release notes drafter"),
+}
+"""Names per archetype (see ``_graph.ARCHETYPES``)."""
 
 
 def topic(rng: random.Random) -> str:
@@ -76,13 +79,7 @@ def system_prompt(rng: random.Random, vocab: Vocabulary) -> str:
 
 def token_count(text: str) -> int:
     """A plausible token count for ``text`` (about 1.3 tokens per word)."""
-    return max(1, (len(text.split()) * 4 + 2) // 3)
-
-
-def alnum(rng: random.Random, length: int, alphabet: str = "abcdefghijklmnopqrstuvwxyz0123456789") -> str:
-    """``length`` characters drawn from ``alphabet``."""
-    size = len(alphabet)
-    return "".join(alphabet[int(rng.random() * size)] for _ in range(length))
+    return max(1, ((text.count(" ") + text.count("\n") + 1) * 4 + 2) // 3)
 
 
 def hex_digits(rng: random.Random, length: int) -> str:

@@ -29,13 +29,13 @@ from mock_server.arcee import _text
 from mock_server.arcee._graph import (
     END,
     START,
-    NodeKind,
     Workflow,
     build_bulk_workflow,
     build_workflow,
 )
 from mock_server.arcee._naming import BULK_WORKFLOW, ArceeIds
 from mock_server.arcee._nodes import NodeCall, draw_duration, run_node
+from mock_server.live import LiveRun
 
 Json = Any
 HEAD_US = 3_600 * 1_000_000
@@ -52,6 +52,10 @@ class Target(StrEnum):
     COMPLETED = "completed"
     FAILED = "failed"
     RUNNING = "running"
+
+
+Route = tuple[list[str], bool, list[int], int]
+"""(node ids in execution order, conditional side taken, duration of each node, gap) in µs."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +89,7 @@ class ArceeWorld:
         self.entity_id = pick(rng_for(seed, "arcee", "entity"), vocab.usernames)
         self.spacing_us = min(MAX_SPACING_US, HISTORY_SPAN_US // runs_per_workflow)
         self.workflow = lru_cache(maxsize=cache_size)(self._workflow)
+        self.workflow_id = lru_cache(maxsize=cache_size)(self.ids.workflow_id)
         self.planned = lru_cache(maxsize=cache_size)(self._planned)
 
     # -- workflows -------------------------------------------------------------------------
@@ -157,7 +162,28 @@ class ArceeWorld:
             elapsed = sum(durations[:at]) + at * gap
             started = self.now_us - elapsed - int(durations[at] * (0.1 + 0.8 * rng.random()))
         run_id = self.ids.run_id(index, run)
-        return self.plan(workflow, run_id, inputs, path, durations, gap, started, fail_at, branch, rng)
+        return self.plan(
+            workflow,
+            self.workflow_id(index),
+            run_id,
+            inputs,
+            (path, branch, durations, gap),
+            started,
+            fail_at,
+            rng,
+        )
+
+    def live_planned(self, workflow: Workflow, workflow_id: str, live: LiveRun) -> PlannedRun:
+        """The plan of a run started over HTTP (it completes; inputs are the request body)."""
+        rng = rng_for(self.seed, "arcee", "live", live.seq)
+        inputs = dict(live.spec.get("inputs") or {})
+        path, branch = self.draw_path(workflow, rng)
+        durations = [draw_duration(workflow.node(node_id).kind, rng) for node_id in path]
+        gap = 10_000 + int(rng.random() * 30_000)
+        route = (path, branch, durations, gap)
+        return self.plan(
+            workflow, workflow_id, live.run_id, inputs, route, live.started_us, len(path), rng
+        )
 
     def draw_inputs(self, workflow: Workflow, rng: random.Random) -> dict[str, Json]:
         """Values for the workflow's input variables."""
@@ -192,17 +218,17 @@ class ArceeWorld:
     def plan(
         self,
         workflow: Workflow,
+        workflow_id: str,
         run_id: str,
         inputs: Mapping[str, Json],
-        path: list[str],
-        durations: list[int],
-        gap_us: int,
+        route: Route,
         started_us: int,
         fail_at: int,
-        branch: bool,
         rng: random.Random,
     ) -> PlannedRun:
-        """The plan of a run of ``workflow`` through ``path`` (static and live runs alike)."""
+        """The plan of a run of ``workflow`` along ``route`` (static and live runs alike); the
+        node at ``fail_at`` fails and ends the run."""
+        path, branch, durations, gap_us = route
         variables: dict[str, Json] = dict(inputs)
         values: dict[str, Json] = {}
         steps: list[StepPlan] = []
@@ -248,7 +274,7 @@ class ArceeWorld:
             clock += durations[position] + gap_us
         plan = RunPlan(
             run_id=run_id,
-            workflow_id=self.ids.workflow_id(workflow.index),
+            workflow_id=workflow_id,
             workflow_name=workflow.name,
             started_us=started_us,
             steps=tuple(steps),

@@ -122,8 +122,7 @@ class SqliteStore:
     def __init__(self, path: str) -> None:
         self.path = path
         self._local = threading.local()
-        with self._write() as db:
-            db.executescript(_SCHEMA)
+        self._db().executescript(_SCHEMA)  # idempotent; executescript manages its transaction
 
     def _db(self) -> sqlite3.Connection:
         # A connection must not cross a fork (gunicorn workers) or a thread.
@@ -164,20 +163,28 @@ class SqliteStore:
 
     def get_run(self, run_id: str) -> LiveRun | None:
         """The stored run, or None."""
-        row = self._db().execute(
-            "SELECT seq, run_id, api, workflow_id, started_us, spec FROM runs WHERE run_id = ?",
-            (run_id,),
-        ).fetchone()
+        row = (
+            self._db()
+            .execute(
+                "SELECT seq, run_id, api, workflow_id, started_us, spec FROM runs WHERE run_id = ?",
+                (run_id,),
+            )
+            .fetchone()
+        )
         return _run(row) if row else None
 
     def runs_for_workflow(self, api: str, workflow_id: str) -> list[LiveRun]:
         """Every stored run of one workflow, newest first."""
-        rows = self._db().execute(
-            "SELECT seq, run_id, api, workflow_id, started_us, spec FROM runs"
-            " WHERE api = ? AND workflow_id = ? AND run_id IS NOT NULL"
-            " ORDER BY started_us DESC, seq DESC",
-            (api, workflow_id),
-        ).fetchall()
+        rows = (
+            self._db()
+            .execute(
+                "SELECT seq, run_id, api, workflow_id, started_us, spec FROM runs"
+                " WHERE api = ? AND workflow_id = ? AND run_id IS NOT NULL"
+                " ORDER BY started_us DESC, seq DESC",
+                (api, workflow_id),
+            )
+            .fetchall()
+        )
         return [_run(row) for row in rows]
 
     def events(self, run_id: str) -> RunEvents:
@@ -226,7 +233,9 @@ class SqliteStore:
     def anchor(self, run_id: str, world_us: int, real_us: int) -> Anchor:
         """Thaw a static run at (world_us, real_us); the first anchor of a run wins."""
         with self._write() as db:
-            db.execute("INSERT OR IGNORE INTO anchors VALUES (?, ?, ?)", (run_id, world_us, real_us))
+            db.execute(
+                "INSERT OR IGNORE INTO anchors VALUES (?, ?, ?)", (run_id, world_us, real_us)
+            )
             row = db.execute(
                 "SELECT world_us, real_us FROM anchors WHERE run_id = ?", (run_id,)
             ).fetchone()
@@ -234,9 +243,11 @@ class SqliteStore:
 
     def get_anchor(self, run_id: str) -> Anchor | None:
         """The anchor of a thawed static run, or None while it is frozen."""
-        row = self._db().execute(
-            "SELECT world_us, real_us FROM anchors WHERE run_id = ?", (run_id,)
-        ).fetchone()
+        row = (
+            self._db()
+            .execute("SELECT world_us, real_us FROM anchors WHERE run_id = ?", (run_id,))
+            .fetchone()
+        )
         return Anchor(int(row[0]), int(row[1])) if row else None
 
     def has_anchors(self) -> bool:
@@ -246,5 +257,6 @@ class SqliteStore:
 
 def _run(row: tuple[Any, ...]) -> LiveRun:
     seq, run_id, api, workflow_id, started_us, spec = row
-    return LiveRun(int(seq), str(run_id), str(api), str(workflow_id), int(started_us),
-                   orjson.loads(spec))
+    return LiveRun(
+        int(seq), str(run_id), str(api), str(workflow_id), int(started_us), orjson.loads(spec)
+    )

@@ -50,7 +50,8 @@ def test_out_of_range_indices_are_refused() -> None:
 def test_hex_formatting_round_trips() -> None:
     token = CODEC.encode(5, 6)
     text = hex_groups(token, (8, 4, 4))
-    assert len(text) == 18 and text.count("-") == 2
+    assert len(text) == 18
+    assert text.count("-") == 2
     assert parse_hex(text) == token
     assert parse_hex("zz") is None
     assert parse_hex("0123456789abcdeg") is None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -44,7 +46,9 @@ def plans(draw: st.DrawFn) -> RunPlan:
                 input={"i": index},
                 output=f"out {index}",
                 outcome=outcome,
-                error=ErrorInfo("Error", "boom") if outcome in (Outcome.FAIL, Outcome.TIME_OUT) else None,
+                error=ErrorInfo("Error", "boom")
+                if outcome in (Outcome.FAIL, Outcome.TIME_OUT)
+                else None,
                 hitl_timeout_us=draw(st.none() | st.integers(1, 10_000_000)),
             )
         )
@@ -55,12 +59,14 @@ def _check_coherent(timeline: RunTimeline, now: int) -> None:
     started = [s for s in timeline.steps if s.started]
     for step in timeline.steps:
         if step.finished_us is not None:
-            assert step.started_us is not None and step.finished_us >= step.started_us
+            assert step.started_us is not None
+            assert step.finished_us >= step.started_us
             assert step.finished_us <= max(now, step.started_us)
         if step.status in TERMINAL and step.status is not Status.SKIPPED:
             assert step.finished_us is not None
-    for before, after in zip(started, started[1:], strict=False):
-        assert before.started_us is not None and after.started_us is not None
+    for before, after in itertools.pairwise(started):
+        assert before.started_us is not None
+        assert after.started_us is not None
         assert after.started_us >= before.started_us
         assert before.status in TERMINAL  # one step at a time
     if timeline.status in TERMINAL:
@@ -85,10 +91,11 @@ def test_any_plan_at_any_moment_is_coherent(plan: RunPlan, offset: int) -> None:
 @given(plans(), st.lists(st.integers(0, 60_000_000), min_size=2, max_size=6))
 def test_progress_never_goes_backwards(plan: RunPlan, offsets: list[int]) -> None:
     seen = [observe(plan, START + offset) for offset in sorted(offsets)]
-    for earlier, later in zip(seen, seen[1:], strict=False):
+    for earlier, later in itertools.pairwise(seen):
         for a, b in zip(earlier.steps, later.steps, strict=True):
             if a.status in TERMINAL:
-                assert b.status is a.status and b.finished_us == a.finished_us
+                assert b.status is a.status
+                assert b.finished_us == a.finished_us
             if a.started:
                 assert b.started_us == a.started_us
         if earlier.status in TERMINAL:
@@ -98,8 +105,9 @@ def test_progress_never_goes_backwards(plan: RunPlan, offsets: list[int]) -> Non
 def _approval_plan() -> RunPlan:
     steps = (
         StepPlan("prepare", None, "console", 0, 1_000_000, {}, "ok"),
-        StepPlan("approve", None, "waitForInput", 1, 0, {"message": "ok?"}, None,
-                 Outcome.WAIT_FOR_INPUT),
+        StepPlan(
+            "approve", None, "waitForInput", 1, 0, {"message": "ok?"}, None, Outcome.WAIT_FOR_INPUT
+        ),
         StepPlan("apply", None, "http", 2, 2_000_000, {}, {"status": 200}),
     )
     return RunPlan("run", "wf", "Approval", START, steps)
@@ -124,7 +132,9 @@ def test_a_human_answer_resumes_the_run_and_fills_hitl_at_once() -> None:
 def test_a_hitl_timeout_answers_as_the_system() -> None:
     base = _approval_plan()
     approve = base.steps[1]
-    timed = StepPlan(**{**{f: getattr(approve, f) for f in approve.__slots__}, "hitl_timeout_us": 5_000_000})
+    timed = StepPlan(
+        **{**{f: getattr(approve, f) for f in approve.__slots__}, "hitl_timeout_us": 5_000_000}
+    )
     plan = RunPlan("run", "wf", "Approval", START, (base.steps[0], timed, base.steps[2]))
     done = observe(plan, START + 60_000_000)
     assert done.status is Status.COMPLETED
@@ -137,7 +147,11 @@ def test_cancel_ends_the_run_and_its_running_step() -> None:
     cancelled = observe(plan, START + 30_000_000, RunEvents(cancelled_us=START + 15_000_000))
     assert cancelled.status is Status.CANCELLED
     assert cancelled.finished_us == START + 15_000_000
-    assert [s.status for s in cancelled.steps] == [Status.COMPLETED, Status.CANCELLED, Status.PENDING]
+    assert [s.status for s in cancelled.steps] == [
+        Status.COMPLETED,
+        Status.CANCELLED,
+        Status.PENDING,
+    ]
 
 
 def test_held_runs_never_start() -> None:

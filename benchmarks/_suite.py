@@ -1,0 +1,289 @@
+"""The whole run, in order: no-HTTP measures first (quiet machine), then the servers.
+
+1. generation and validation in this process (one core, nothing else of ours running);
+2. the mock (default WSGI configuration, a 10^5-run world) and its constant-bytes baseline:
+   discovery over HTTP, a warm-up, then per API baseline, warm and cold interleaved, then the
+   big payloads;
+3. memory growth: a fresh mock, warmed up, then 100,000 cold requests;
+4. the same baseline/warm/cold for the other WSGI servers (gunicorn sync and gthread, granian);
+5. the world-size memory comparison on two fresh servers.
+
+Every group can be selected with ``--only``; a group that cannot run (a vendor not mounted yet,
+granian not installed) leaves a line in ``problems`` instead of stopping the run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from benchmarks import _generation, _memory, _validation
+from benchmarks._discover import APIS, DISCOVER, ApiAuth, Client, DiscoveryFailed, Targets
+from benchmarks._http import (
+    COLD_URLS,
+    Arm,
+    HttpBench,
+    baseline_server,
+    default_server_config,
+    fetch_body,
+    interleave,
+    mock_server,
+    write_paths,
+)
+from benchmarks._procs import ServerConfig
+from benchmarks._report import Row
+
+GROUPS = ("generation", "validation", "http", "memory", "servers")
+
+
+@dataclass
+class Options:
+    """What to run and for how long."""
+
+    seconds: float = 10.0
+    warmup_seconds: float = 2.0
+    cold_requests: int = 100_000
+    groups: tuple[str, ...] = GROUPS
+    workdir: Path | None = None
+
+
+@dataclass
+class Run:
+    """What a run produced: rows, and the problems that kept measures from running."""
+
+    rows: list[Row] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    say: Callable[[str], None] = lambda text: print(text, flush=True)
+
+    def add(self, *rows: Row) -> None:
+        for row in rows:
+            self.rows.append(row)
+            met = "" if row.met is None else ("  [met]" if row.met else "  [NOT met]")
+            rate = f"{row.rate:,.0f} {row.unit}" if row.rate is not None else ""
+            ratio = f"  ratio {row.ratio:.2f}" if row.ratio is not None else ""
+            self.say(f"  {row.measure}: {rate}{ratio}{met}")
+
+
+def run(options: Options, say: Callable[[str], None] | None = None) -> Run:
+    """Run the selected groups; returns every row and problem."""
+    result = Run() if say is None else Run(say=say)
+    with tempfile.TemporaryDirectory(prefix="stepspec-bench-") as tmp:
+        workdir = options.workdir or Path(tmp)
+        workdir.mkdir(parents=True, exist_ok=True)
+        _no_http(options, result)
+        if {"http", "memory", "servers"} & set(options.groups):
+            _with_servers(options, result, workdir)
+    return result
+
+
+def _no_http(options: Options, result: Run) -> None:
+    wanted = {"generation", "validation"} & set(options.groups)
+    if not wanted:
+        return
+    budget = min(options.seconds, 5.0)
+    result.say("generation (no HTTP)")
+    sources = _generation.sources(result.problems)
+    for source in sources:
+        rows = _generation.measure(source, budget)
+        if "generation" in wanted:
+            result.add(*rows)
+    if "validation" not in wanted:
+        return
+    result.say("validation (no HTTP)")
+    corpora = {source.api: source.corpus for source in sources if source.corpus}
+    for api in _validation.STEP_SCHEMAS:
+        objects, origin = corpora.get(api), "mock-generated steps"
+        if not objects:
+            objects, origin = _validation.fixture_steps(api), "valid fixtures"
+            result.problems.append(f"validation: {api} measured on its fixtures, not mock output")
+        result.add(*_validation.measure(api, objects, budget, origin))
+    kibana = next((s for s in sources if s.api == "kibana"), None)
+    if kibana is not None and kibana.ten_thousand is not None:
+        steps, origin = kibana.ten_thousand(), "the mock's 10,000-step execution"
+    elif kibana is not None and kibana.corpus:
+        steps, origin = kibana.corpus, "mock-generated steps, repeated"
+    else:
+        steps, origin = _validation.fixture_steps("kibana"), "valid fixtures, repeated"
+    result.add(_validation.measure_execution(_validation.execution_pages(steps), origin))
+
+
+def _discover_all(base_url: str, result: Run, want: int) -> dict[str, Targets]:
+    found = {}
+    for auth in APIS:
+        try:
+            targets = DISCOVER[auth.name](Client(base_url, auth), want)
+        except (DiscoveryFailed, KeyError, TypeError, ValueError, OSError) as error:
+            result.problems.append(f"http: {auth.name} not measured: {error}")
+            continue
+        result.problems += [f"big: the world has no {what}" for what in targets.missing]
+        result.say(
+            f"  {auth.name}: warm {targets.warm} ({targets.warm_bytes} B), "
+            f"{len(targets.cold):,} cold URLs, {len(targets.big)} big"
+        )
+        found[auth.name] = targets
+    return found
+
+
+def _auth(name: str) -> ApiAuth:
+    return next(auth for auth in APIS if auth.name == name)
+
+
+def _with_servers(options: Options, result: Run, workdir: Path) -> None:
+    config = default_server_config()
+    result.say(f"mock server: {config.label} (the mock's default), world {_http_world()}")
+    with mock_server(config, workdir) as mock:
+        result.say("  discovering URLs over HTTP")
+        targets = _discover_all(mock.base_url, result, COLD_URLS)
+        if not targets:
+            return
+        bodies, cold_files, first_s = _payloads(mock.base_url, targets, workdir)
+        with baseline_server(config, bodies, workdir) as base:
+            bench = HttpBench(mock, base, options.seconds, options.warmup_seconds)
+            if "http" in options.groups:
+                result.say("warm-up: every API's warm URL and cold list")
+                for api, found in targets.items():
+                    bench.warm_up(found, _auth(api), cold_files[api])
+                for api, found in targets.items():
+                    result.say(f"baseline, warm and cold, interleaved: {api}")
+                    result.add(*bench.measure_api(found, _auth(api), cold_files[api]))
+                _big_rows(bench, targets, first_s, result)
+    if "memory" in options.groups:
+        lists = [(_auth(api), found.warm, cold_files[api]) for api, found in targets.items()]
+        result.say(f"memory: {options.cold_requests:,} cold requests on a fresh mock")
+        try:
+            result.add(
+                _memory.growth_row(
+                    config, workdir, lists, options.warmup_seconds, options.cold_requests
+                )
+            )
+        except RuntimeError as error:  # ServerFailed, WrkFailed, no answers
+            result.problems.append(f"memory growth not measured: {error}")
+    if "servers" in options.groups:
+        _other_servers(options, result, workdir, targets, bodies, cold_files, config)
+    if "memory" in options.groups:
+        headline = next(iter(targets))
+        result.say("memory: world of 10^2 vs 10^6 runs")
+        try:
+            result.add(
+                *_memory.world_rows(
+                    config,
+                    workdir,
+                    lambda client, want: DISCOVER[headline](client, want, big=False),
+                    _auth(headline),
+                    options.warmup_seconds + 1,
+                    min(options.cold_requests, 20_000),
+                )
+            )
+        except (RuntimeError, DiscoveryFailed) as error:
+            result.problems.append(f"memory by world size not measured: {error}")
+
+
+def _http_world() -> str:
+    from benchmarks._http import MOCK_WORLD
+
+    runs = MOCK_WORLD["workflows_per_api"] * MOCK_WORLD["runs_per_workflow"]
+    return f"{runs:,} runs per API"
+
+
+def _payloads(
+    base_url: str, targets: dict[str, Targets], workdir: Path
+) -> tuple[dict[str, Path], dict[str, Path], dict[str, float]]:
+    """Save the bodies the baseline must serve and the cold lists; time first big requests."""
+    bodies: dict[str, Path] = {}
+    cold_files: dict[str, Path] = {}
+    first_s: dict[str, float] = {}
+    for n, (api, found) in enumerate(targets.items()):
+        bodies[found.warm], _ = fetch_body(base_url, _auth(api), found.warm, workdir / f"warm-{n}")
+        cold_files[api] = write_paths(found.cold, workdir / f"cold-{api}.txt")
+        for m, (measure, path) in enumerate(found.big.items()):
+            file = workdir / f"big-{n}-{m}"
+            bodies[path], first_s[measure] = fetch_body(base_url, _auth(api), path, file)
+    return bodies, cold_files, first_s
+
+
+def _big_rows(
+    bench: HttpBench, targets: dict[str, Targets], first_s: dict[str, float], result: Run
+) -> None:
+    for api, found in targets.items():
+        for measure, path in found.big.items():
+            result.say(measure)
+            result.add(*bench.measure_big(measure, path, _auth(api), first_s[measure]))
+
+
+def alternatives(default: ServerConfig) -> list[ServerConfig]:
+    """The WSGI servers compared with the default (granian only if it is installed)."""
+    candidates = [
+        replace(default, worker_class="sync", threads=1),
+        replace(default, worker_class="gthread", threads=4),
+        replace(default, worker_class="gthread", threads=8),
+    ]
+    if importlib.util.find_spec("granian") is not None:
+        candidates.append(ServerConfig("granian", "", default.workers, 1))
+    return [c for c in candidates if c != default]
+
+
+def _other_servers(
+    options: Options,
+    result: Run,
+    workdir: Path,
+    targets: dict[str, Targets],
+    bodies: dict[str, Path],
+    cold_files: dict[str, Path],
+    default: ServerConfig,
+) -> None:
+    """Every server configuration at once, their arms interleaved in one block, so the
+    comparison between servers is as fair as the ratios within one."""
+    headline = next(iter(targets))
+    found, auth, cold = targets[headline], _auth(headline), cold_files[headline]
+    if importlib.util.find_spec("granian") is None:
+        result.problems.append("servers: granian not installed (pip install granian)")
+    with contextlib.ExitStack() as stack:
+        benches: list[tuple[HttpBench, list[Arm]]] = []
+        for config in (default, *alternatives(default)):
+            tag = " (default)" if config == default else ""
+            result.say(f"server comparison: starting {config.label}{tag}")
+            try:
+                mock = stack.enter_context(mock_server(config, workdir))
+                base = stack.enter_context(baseline_server(config, bodies, workdir))
+            except RuntimeError as error:
+                result.problems.append(f"servers: {config.label} not measured: {error}")
+                continue
+            label = f"[{config.label}{tag}] "
+            bench = HttpBench(mock, base, options.seconds, options.warmup_seconds, label)
+            bench.warm_up(found, auth, cold)
+            benches.append((bench, bench.api_arms(found, auth, cold)))
+        result.say("server comparison: all servers interleaved")
+        interleave(
+            [arm for _, arms in benches for arm in arms], options.seconds, options.warmup_seconds
+        )
+        rows = [bench.api_rows(found, arms) for bench, arms in benches]
+    first = benches[0][0] if benches else None
+    reference: dict[str, float | None] = {}
+    if first is not None and "(default)" in first.label:
+        reference = {row.measure.removeprefix(first.label): row.rate for row in rows[0]}
+    for (bench, _), server_rows in zip(benches, rows, strict=True):
+        for row in server_rows if bench is not first else ():
+            rate = reference.get(row.measure.removeprefix(bench.label))
+            if rate and row.rate is not None:
+                row.details["vs_default_server"] = row.rate / rate
+                text = f"{row.rate / rate:.2f}x the default server ({default.label})"
+                row.note = f"{row.note}; {text}" if row.note else text
+        result.add(*server_rows)
+
+
+def groups_from(text: str | None) -> tuple[str, ...]:
+    """``"http,memory"`` -> ("http", "memory"); None -> every group. Raises on unknown names."""
+    if not text:
+        return GROUPS
+    names = tuple(part.strip() for part in text.split(",") if part.strip())
+    unknown = sorted(set(names) - set(GROUPS))
+    if unknown:
+        raise ValueError(f"unknown group(s) {unknown}; known: {', '.join(GROUPS)}")
+    return names
+
+
+__all__: Sequence[str] = ("GROUPS", "Options", "Run", "groups_from", "run")

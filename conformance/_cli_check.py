@@ -1,0 +1,215 @@
+"""``stepspec check``: judge a live server against the specs (a thin front end over the runner).
+
+Parses options, calls ``conformance.runner.run``, renders the report. Exit codes: 0 conforms,
+1 findings, 2 usage error, 3 could not test (target unreachable, spec broken) - always with a
+one-line reason on stderr, never a traceback (``STEPSPEC_DEBUG=1`` shows it for bug reports).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import textwrap
+from collections.abc import Mapping
+from typing import Any
+
+import click
+
+from conformance.errors import StepspecError, UsageError
+
+FORMATS = ("text", "json", "junit")
+
+
+def _headers(values: tuple[str, ...]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for raw in values:
+        name, sep, value = raw.partition(":")
+        if not sep or not name.strip() or any(c.isspace() for c in name.strip()):
+            raise UsageError("--header must look like 'Name: value', got a value without a name")
+        found[name.strip()] = value.strip()
+    return found
+
+
+def list_checks() -> str:
+    """What ``--list`` prints: every check by family, with its description."""
+    from conformance.checks import CHECKS, FAMILIES
+
+    lines: list[str] = []
+    for family, summary in FAMILIES.items():
+        members = [c for c in CHECKS.values() if c.family == family]
+        if not members:
+            continue
+        lines.append(f"{family}: {summary}")
+        for chk in members:
+            extra = " (opt-in)" if chk.opt_in else ""
+            lines.append(f"  {chk.name}{extra}")
+            lines.extend(
+                textwrap.wrap(
+                    chk.description, width=96, initial_indent="      ", subsequent_indent="      "
+                )
+            )
+        lines.append("")
+    lines.append(
+        "Findings on rules stepspec only inferred are warnings; --strict makes them errors."
+    )
+    return "\n".join(lines) + "\n"
+
+
+def render(report: Any, fmt: str) -> str:
+    """The report in ``fmt`` (text, json or junit)."""
+    if fmt == "json":
+        from conformance._report_json import render as as_json
+
+        return as_json(report)
+    if fmt == "junit":
+        from conformance._report_junit import render as as_junit
+
+        return as_junit(report)
+    from conformance._report_text import render as as_text
+
+    return as_text(report)
+
+
+def scrub(text: str, secrets: Mapping[str, str]) -> str:
+    """Last line of defence: no (non-trivial) secret value survives into any output."""
+    from conformance._client import scrub as scrub_text
+
+    return scrub_text(text, secrets)
+
+
+@click.command("check")
+@click.option("--api", type=click.Choice(["kibana", "arcee", "trigify"]), help="API to check.")
+@click.option("--base-url", metavar="URL", help="Server origin; URL = base URL + documented path.")
+@click.option(
+    "--api-key",
+    envvar="STEPSPEC_API_KEY",
+    metavar="KEY",
+    help="Credential, sent in the vendor's scheme (Kibana `ApiKey`, Arcee `Bearer`, Trigify "
+    "`x-api-key`). Also read from STEPSPEC_API_KEY. Never printed.",
+)
+@click.option(
+    "--header",
+    "raw_headers",
+    multiple=True,
+    metavar="'NAME: VALUE'",
+    help="Extra request header (repeatable); its value is treated as a secret.",
+)
+@click.option("--space", metavar="ID", help="Kibana space to test in (requests go to /s/ID/...).")
+@click.option("--workflow-id", metavar="ID", help="Use this workflow instead of discovering one.")
+@click.option("--run-id", metavar="ID", help="Use this run/execution instead of discovering one.")
+@click.option("--step-id", metavar="ID", help="Use this step execution (Kibana; needs --run-id).")
+@click.option("--checks", "check_names", metavar="A,B", help="Run only these checks (see --list).")
+@click.option("--strict", is_flag=True, help="Rules stepspec only inferred count as errors.")
+@click.option(
+    "--fuzz",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    metavar="N",
+    help="schemathesis cases per readable operation (0: no fuzzing).",
+)
+@click.option("--fuzz-negative", is_flag=True, help="Also fuzz with invalid data (expects 4xx).")
+@click.option(
+    "--expect-key-enforcement",
+    is_flag=True,
+    help="The server must refuse a made-up key (without this flag, a server that "
+    "accepts any key gets that case reported as not tested).",
+)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    metavar="FILE",
+    help="Write the report here instead of stdout.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=10.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Bound on each request, body included.",
+)
+@click.option(
+    "--max-requests",
+    type=click.IntRange(min=1),
+    default=400,
+    show_default=True,
+    metavar="N",
+    help="Bound on the requests of the whole run.",
+)
+@click.option("--list", "list_only", is_flag=True, help="Name and explain every check, then exit.")
+def check_command(**options: Any) -> None:
+    """Check a live Kibana, Arcee-compatible or Trigify-compatible server against the specs.
+
+    \b
+    Exit codes: 0 conforms, 1 findings, 2 usage error, 3 could not test.
+    Example:
+      stepspec check --api kibana --base-url https://kibana.example.com \\
+        --format junit --output stepspec.xml
+    """
+    if options["list_only"]:
+        click.echo(list_checks(), nl=False)
+        return
+    secrets: dict[str, str] = {}
+    try:
+        config = _config(options)
+        secrets = config.secrets()
+        from conformance.runner import run
+
+        report = run(config)
+    except UsageError as error:
+        click.echo(scrub(f"stepspec check: usage error: {error}", secrets), err=True)
+        sys.exit(2)
+    except StepspecError as error:
+        click.echo(scrub(f"stepspec check: could not test: {error}", secrets), err=True)
+        sys.exit(3)
+    except Exception as error:  # a bug in stepspec: one line unless debugging is asked for
+        if os.environ.get("STEPSPEC_DEBUG"):
+            raise
+        click.echo(
+            scrub(
+                f"stepspec check: internal error: {type(error).__name__}: {error} "
+                "(rerun with STEPSPEC_DEBUG=1 for the traceback)",
+                secrets,
+            ),
+            err=True,
+        )
+        sys.exit(3)
+    text = scrub(render(report, options["fmt"]), secrets)
+    if options["output"]:
+        with open(options["output"], "w", encoding="utf-8") as handle:
+            handle.write(text)
+        verdict = "conforms" if report.exit_code == 0 else f"{len(report.errors)} errors"
+        click.echo(f"stepspec check: {verdict}; report written to {options['output']}", err=True)
+    else:
+        click.echo(text, nl=False)
+    sys.exit(report.exit_code)
+
+
+def _config(options: Mapping[str, Any]) -> Any:
+    from conformance.runner import RunConfig
+
+    if not options["api"]:
+        raise UsageError("--api is required (kibana, arcee or trigify); see --help")
+    if not options["base_url"]:
+        raise UsageError("--base-url is required, e.g. --base-url http://127.0.0.1:8080")
+    names = options["check_names"]
+    checks = tuple(n.strip() for n in names.split(",") if n.strip()) if names else None
+    return RunConfig(
+        api=options["api"],
+        base_url=options["base_url"],
+        api_key=options["api_key"] or None,
+        headers=_headers(options["raw_headers"]),
+        space=options["space"],
+        workflow_id=options["workflow_id"],
+        run_id=options["run_id"],
+        step_id=options["step_id"],
+        checks=checks,
+        strict=options["strict"],
+        fuzz=options["fuzz"],
+        fuzz_negative=options["fuzz_negative"],
+        timeout=options["timeout"],
+        max_requests=options["max_requests"],
+        expect_key_enforcement=options["expect_key_enforcement"],
+    )

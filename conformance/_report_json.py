@@ -1,0 +1,50 @@
+"""The JSON report, for machines: the run, every case and every finding, in a stable order."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from conformance.runner import Report
+
+FORMAT_VERSION = 1
+
+
+def as_dict(report: Report) -> dict[str, Any]:
+    """The report as plain JSON-ready data."""
+    return {
+        "format": "stepspec-check",
+        "version": FORMAT_VERSION,
+        "api": report.api,
+        "base_url": report.base_url,
+        "strict": report.strict,
+        "exit_code": report.exit_code,
+        "conforms": report.exit_code == 0,
+        "duration_seconds": round(report.duration, 3),
+        "requests": report.requests,
+        "ids": dict(report.ids),
+        "operations_called": dict(report.operations_called),
+        "not_tested": dict(report.not_tested),
+        "notes": list(report.notes),
+        "checks": list(report.checks),
+        "counts": report.counts(),
+        "cases": [
+            {
+                "check": case.check,
+                "operation": case.operation,
+                "label": case.label,
+                "outcome": case.outcome,
+                "reason": case.reason or None,
+                "findings": [finding.as_dict() for finding in case.findings],
+                "findings_left_out": case.truncated,
+            }
+            for case in report.cases
+        ],
+        "findings": [finding.as_dict() for finding in report.findings],
+    }
+
+
+def render(report: Report) -> str:
+    """The JSON report as text."""
+    return json.dumps(as_dict(report), indent=2, sort_keys=False) + "\n"

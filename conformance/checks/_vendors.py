@@ -1,0 +1,179 @@
+"""Where runs and steps sit in each response, what their fields are called, and the vendor rules.
+
+The semantic and consistency checks are written once, against ``Entity`` views; this module
+maps each API's payloads onto them. Every rule names whether it is *normative* (the vendor
+documents it) or *inferred* (stepspec's reading of examples or field names, reported as a
+warning unless ``--strict``), with the reason beside it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Kind = Literal["run", "run_item", "step"]
+DurationRule = Literal["ms", "floor_seconds"]
+
+
+@dataclass(frozen=True)
+class Fields:
+    """Field names of one kind of entity in one API, and its duration rule."""
+
+    start: str
+    end: str
+    duration: str
+    rule: DurationRule
+    duration_inferred: bool
+    """Kibana documents ``executionTimeMs = finishedAt - startedAt``; the rest is inferred."""
+    status: str = "status"
+    error: str = "error"
+    ident: str = "id"
+
+
+@dataclass(frozen=True)
+class Entity:
+    """A run or step found in a response body."""
+
+    kind: Kind
+    path: str
+    """JSON path of the object in the body."""
+    value: dict[str, Any]
+    fields: Fields
+    parent: Entity | None = None
+    """The run a step was embedded in, when it was."""
+
+
+FIELDS: dict[tuple[str, Kind], Fields] = {
+    ("kibana", "step"): Fields("startedAt", "finishedAt", "executionTimeMs", "ms", False),
+    ("kibana", "run"): Fields("startedAt", "finishedAt", "duration", "ms", True),
+    ("kibana", "run_item"): Fields("startedAt", "finishedAt", "duration", "ms", True),
+    ("arcee", "step"): Fields("start_time", "end_time", "elapsed_time", "floor_seconds", True),
+    ("arcee", "run"): Fields("start_time", "end_time", "elapsed_time", "floor_seconds", True),
+    ("arcee", "run_item"): Fields("start_time", "end_time", "elapsed_time", "floor_seconds", True),
+    ("trigify", "step"): Fields(
+        "started_at", "ended_at", "duration_ms", "ms", True, ident="step_id"
+    ),
+    ("trigify", "run"): Fields("started_at", "ended_at", "duration_ms", "ms", True, ident="run_id"),
+    ("trigify", "run_item"): Fields(
+        "started_at", "completed_at", "duration", "ms", True, ident="run_id"
+    ),
+}
+
+TERMINAL: dict[str, frozenset[str]] = {
+    "kibana": frozenset({"completed", "failed", "cancelled", "timed_out", "skipped"}),
+    "arcee": frozenset({"completed", "failed", "cancelled"}),
+    "trigify": frozenset({"completed", "failed", "skipped"}),
+}
+NOT_STARTED = frozenset({"pending", "queued", "skipped"})
+"""Statuses of a step that never ran: terminal or not, it need not have an end time."""
+
+# Rule strength: True = inferred (warning unless --strict). Keys: (rule, api).
+INFERRED: dict[tuple[str, str], bool] = {
+    # Trigify documents the top-level `error` as "the error if the run failed".
+    ("failed_has_error", "kibana"): True,
+    ("failed_has_error", "arcee"): True,
+    ("failed_has_error", "trigify"): False,
+    # A finished run or step has a finish time: Kibana's types require finishedAt on
+    # executions and Trigify documents end times as null only while running.
+    ("terminal_has_end", "kibana"): False,
+    ("terminal_has_end", "arcee"): True,
+    ("terminal_has_end", "trigify"): False,
+    # Kibana: "absent while running" is [inferred]; Trigify documents null while running.
+    ("running_has_no_end", "kibana"): True,
+    ("running_has_no_end", "arcee"): True,
+    ("running_has_no_end", "trigify"): False,
+}
+
+# operationId -> (path to the object or list, kind, where embedded steps sit)
+LAYOUT: dict[str, dict[str, tuple[tuple[str, ...], Kind, bool, tuple[str, ...] | None]]] = {
+    "kibana": {
+        "getStepExecution": ((), "step", False, None),
+        "getExecution": ((), "run", False, ("stepExecutions",)),
+        "getExecutionSteps": (("results",), "step", True, None),
+        "getWorkflowExecutions": (("results",), "run_item", True, None),
+        "getWorkflowStepExecutions": (("results",), "step", True, None),
+    },
+    "arcee": {
+        "executionHistory": ((), "run_item", True, None),
+        "getRun": ((), "run", False, None),
+        "getRunSteps": ((), "step", True, None),
+    },
+    "trigify": {
+        "listWorkflowExecutions": (("data", "executions"), "run_item", True, None),
+        "getWorkflowExecution": (("data",), "run", False, ("steps",)),
+    },
+}
+
+
+def entities(api: str, operation_id: str, body: Any) -> list[Entity]:
+    """The runs and steps in ``body`` (the response of ``operation_id``)."""
+    layout = LAYOUT.get(api, {}).get(operation_id.removesuffix("InSpace"))
+    if layout is None:
+        return []
+    keys, kind, is_list, embedded = layout
+    node, path = body, "$"
+    for key in keys:
+        if not isinstance(node, dict):
+            return []
+        node, path = node.get(key), f"{path}.{key}"
+    if kind == "run" and isinstance(node, list) and len(node) == 1:  # Arcee's one-run list
+        node, path = node[0], f"{path}[0]"
+    found: list[Entity] = []
+    if is_list:
+        for index, item in enumerate(node if isinstance(node, list) else []):
+            if isinstance(item, dict):
+                found.append(Entity(kind, f"{path}[{index}]", item, FIELDS[(api, kind)]))
+        return found
+    if not isinstance(node, dict):
+        return []
+    top = Entity(kind, path, node, FIELDS[(api, kind)])
+    found.append(top)
+    if embedded is not None:
+        inner: Any = node
+        inner_path = path
+        for key in embedded:
+            inner = inner.get(key) if isinstance(inner, dict) else None
+            inner_path = f"{inner_path}.{key}"
+        for index, item in enumerate(inner if isinstance(inner, list) else []):
+            if isinstance(item, dict):
+                found.append(
+                    Entity("step", f"{inner_path}[{index}]", item, FIELDS[(api, "step")], top)
+                )
+    return found
+
+
+def steps_of(entities_: list[Entity]) -> Iterator[list[Entity]]:
+    """Groups of steps that form one run's ordered list (embedded, or a whole steps list)."""
+    embedded = [e for e in entities_ if e.kind == "step" and e.parent is not None]
+    if embedded:
+        yield embedded
+    listed = [e for e in entities_ if e.kind == "step" and e.parent is None]
+    if len(listed) > 1:
+        yield listed
+
+
+def timestamp(value: Any) -> dt.datetime | None:
+    """An ISO 8601 timestamp with a zone, or None if ``value`` is not one."""
+    if not isinstance(value, str) or "T" not in value:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+def expected_duration(rule: DurationRule, start: dt.datetime, end: dt.datetime) -> int:
+    """The duration a vendor reports for ``start``..``end`` (ms, or whole seconds rounded down)."""
+    micros = (end - start) // dt.timedelta(microseconds=1)
+    if rule == "ms":
+        return round(micros / 1000)
+    return micros // 1_000_000
+
+
+def has_value(entity: Entity, name: str) -> bool:
+    """Whether the field is present and not null/empty."""
+    value = entity.value.get(name)
+    return value is not None and value != "" and value != {}

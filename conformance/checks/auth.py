@@ -1,0 +1,93 @@
+"""Auth checks: a request without a credential, or with a made-up one, gets 401 and no data.
+
+A made-up credential is only refused by a server that restricts keys. Development servers
+(the stepspec mock by default) accept any well-formed key, and the kit cannot tell such a
+server from a broken production one. So ``auth_rejects_invalid`` never passes silently: when a
+made-up key is accepted it is an error under ``--expect-key-enforcement`` and otherwise a case
+reported as *not tested*, with the flag to use, so the gap stays visible in every report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from conformance.checks._context import WRONG_KEY
+from conformance.checks._registry import check
+from conformance.findings import Finding
+
+if TYPE_CHECKING:
+    from conformance._specs import Operation
+    from conformance.checks._context import Context, Credential, Exchange
+
+
+def _probe(ctx: Context, operation: Operation, credential: Credential) -> Exchange | None:
+    params = ctx.params_for(operation)
+    if params is None:
+        ctx.skip(operation.operation_id, "discovery found no ids for its path parameters")
+        return None
+    exchange = ctx.get(operation, params, credential=credential)
+    if exchange is None:
+        ctx.skip(operation.operation_id, ctx.unavailable(operation.operation_id) or "not sent")
+        return None
+    if exchange.status is None or exchange.result.error is not None:
+        ctx.skip(operation.operation_id, "no complete response arrived (see response_complete)")
+        return None
+    return exchange
+
+
+@check(
+    "auth_required",
+    description="A request without any credential is refused with 401 and carries no data.",
+    family="auth",
+    scope="operation",
+)
+def auth_required(ctx: Context, operation: Operation) -> Iterator[Finding]:
+    exchange = _probe(ctx, operation, "none")
+    if exchange is None or exchange.status == 401:
+        return
+    served = exchange.status is not None and 200 <= exchange.status < 300
+    yield Finding(
+        check="auth_required",
+        title="served data without a credential" if served else "no 401 without a credential",
+        operation=operation.operation_id,
+        expected="401 Unauthorized",
+        found=str(exchange.status),
+        detail=f"sent without the {ctx.profile.auth_header} header",
+        request=exchange.result.request,
+    )
+
+
+@check(
+    "auth_rejects_invalid",
+    description="A made-up credential in the vendor's scheme is refused with 401 and carries "
+    "no data. A server that accepts any well-formed key (a development mock) is reported as "
+    "not tested unless --expect-key-enforcement says it should restrict keys.",
+    family="auth",
+    scope="operation",
+)
+def auth_rejects_invalid(ctx: Context, operation: Operation) -> Iterator[Finding]:
+    exchange = _probe(ctx, operation, "wrong")
+    if exchange is None or exchange.status == 401:
+        return
+    served = exchange.status is not None and 200 <= exchange.status < 300
+    if served and not ctx.config.expect_key_enforcement:
+        ctx.skip(
+            operation.operation_id,
+            f"the server accepted the made-up credential {WRONG_KEY!r}, so it does not restrict "
+            "keys; if it should (every production server does), rerun with "
+            "--expect-key-enforcement",
+        )
+        return
+    yield Finding(
+        check="auth_rejects_invalid",
+        title="served data for a made-up credential"
+        if served
+        else "no 401 for a made-up credential",
+        operation=operation.operation_id,
+        expected="401 Unauthorized",
+        found=str(exchange.status),
+        detail=f"sent {ctx.profile.auth_header}: "
+        f"{ctx.profile.credential(WRONG_KEY)[ctx.profile.auth_header]}",
+        request=exchange.result.request,
+    )

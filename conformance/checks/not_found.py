@@ -1,0 +1,110 @@
+"""Not-found checks: an id the server never issued gives 404 (with the envelope, which the
+``error_envelope`` check judges on the same response).
+
+The probe replaces the innermost id of the path (the step of a step URL, the run of a run URL)
+and keeps the real outer ids, so the server must look the id up rather than fail on its parent.
+For Kibana a real step asked for under another real execution must be a 404 too (documented:
+the lookup filters on ``workflowRunId``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from conformance._operations import ApiProfile, path_params
+from conformance.checks._registry import check
+from conformance.findings import Finding, Severity
+
+if TYPE_CHECKING:
+    from conformance._specs import Operation
+    from conformance.checks._context import Context, Exchange
+
+UNKNOWN_ID = "stepspec-unknown-id-0000"
+
+
+def _has_ids(profile: ApiProfile, operation: Operation) -> bool:
+    return operation.method == "get" and bool(path_params(operation))
+
+
+def _finding(
+    ctx: Context,
+    operation: Operation,
+    exchange: Exchange,
+    title: str,
+    what: str,
+    *,
+    inferred: bool,
+) -> Finding:
+    served = exchange.status is not None and 200 <= exchange.status < 300
+    return Finding(
+        check="unknown_id_404",
+        title=f"{title}: answered {'2xx' if served else 'other than 404'}",
+        operation=operation.operation_id,
+        expected="404 Not Found",
+        found=str(exchange.status),
+        severity=Severity.WARNING if inferred else Severity.ERROR,
+        inferred=inferred,
+        detail=what + (" (a 404 here is inferred from the vendor's docs)" if inferred else ""),
+        request=exchange.result.request,
+    )
+
+
+@check(
+    "unknown_id_404",
+    description="An id the server never issued (the innermost id of the path) gives 404; for "
+    "Kibana also a real step asked for under another execution.",
+    family="not_found",
+    scope="operation",
+    applies=_has_ids,
+)
+def unknown_id_404(ctx: Context, operation: Operation) -> Iterator[Finding]:
+    names = path_params(operation)
+    innermost = names[-1]
+    params = ctx.params_for(operation, **{innermost: UNKNOWN_ID})
+    if params is None:
+        ctx.skip(operation.operation_id, "discovery found no ids for the outer path parameters")
+        return
+    exchange = ctx.get(operation, params)
+    if exchange is None or exchange.status is None or exchange.result.error is not None:
+        ctx.skip(
+            operation.operation_id,
+            ctx.unavailable(operation.operation_id)
+            or "no complete response (see response_complete)",
+        )
+        return
+    # Kibana documents no behaviour for an unknown workflow id (api-notes, open question 15).
+    inferred = ctx.profile.not_found_inferred or (
+        ctx.profile.api == "kibana" and ctx.profile.id_params.get(innermost) == "workflow"
+    )
+    if exchange.status != 404:
+        yield _finding(
+            ctx,
+            operation,
+            exchange,
+            "unknown id",
+            f"{innermost}={UNKNOWN_ID!r} was never issued",
+            inferred=inferred,
+        )
+    if ctx.profile.api == "kibana" and operation.operation_id == "getStepExecution":
+        yield from _step_under_other_run(ctx, operation)
+
+
+def _step_under_other_run(ctx: Context, operation: Operation) -> Iterator[Finding]:
+    if not ctx.ids.steps:
+        return
+    run, step = ctx.ids.steps[0]
+    others = [other for _, other in ctx.ids.runs if other != run]
+    if not others:
+        return
+    exchange = ctx.get(operation, {"executionId": others[0], "stepExecutionId": step})
+    if exchange is None or exchange.result.error is not None or exchange.status in (None, 404):
+        return
+    yield _finding(
+        ctx,
+        operation,
+        exchange,
+        "step of another execution",
+        f"step {step!r} belongs to execution {run!r}, not {others[0]!r}",
+        inferred=False,
+    )

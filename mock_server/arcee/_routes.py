@@ -1,0 +1,152 @@
+"""Arcee's HTTP surface: the five documented operations under ``/api/v1/workflow``.
+
+Views are thin: they check parameters against the OpenAPI document (the same checker the app
+uses, so a value the app lets through is never a 500 here), look entities up through
+``ArceeService`` and serialise. Answers about the frozen world are marked cacheable; answers that
+involve live runs (history pages, live runs) are not, since they change with the clock.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from flask import Blueprint, Response, request
+
+from mock_server._http import json_response, mark_cacheable
+from mock_server._openapi import api_index
+from mock_server._params import check_parameters
+from mock_server.arcee._protocol import error_response, query_errors
+from mock_server.arcee._service import ArceeService, WorkflowRef
+
+if TYPE_CHECKING:
+    from mock_server._context import MockContext
+
+BASE_PATH = "/api/v1/workflow"
+_MAX_INDEX = 2**62
+MAX_DEPTH = 32
+"""Larger ``limit``/``offset`` values mean "everything" / "past the end" (and stay integers)."""
+
+
+def _parameters(operation_id: str) -> tuple[dict[str, Any], list[Any]]:
+    """Checked query and path values of the current request, and the problems found."""
+    operation = api_index("arcee").by_id(operation_id)
+    checked = check_parameters(
+        operation.parameters, request.args, request.view_args or {}, reject_unknown=False
+    )
+    return checked.values, checked.problems
+
+
+def storable(value: Any, depth: int = 0) -> Any:
+    """``value`` as JSON that can be stored and served back byte-exact by orjson.
+
+    JSON allows what orjson refuses: integers beyond 64 bits (kept as floats, or as text when
+    even a float overflows), lone UTF-16 surrogates (replaced by "?") and deep nesting
+    (more than ``MAX_DEPTH`` levels is a 400).
+    """
+    if depth > MAX_DEPTH:
+        raise ValueError(f"Input values may nest at most {MAX_DEPTH} levels deep")
+    if isinstance(value, dict):
+        return {_text(str(key)): storable(item, depth + 1) for key, item in value.items()}
+    if isinstance(value, list):
+        return [storable(item, depth + 1) for item in value]
+    if isinstance(value, str):
+        return _text(value)
+    if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**64:
+        try:
+            return float(value)
+        except OverflowError:
+            return str(value)
+    return value
+
+
+def _text(value: str) -> str:
+    return value.encode("utf-8", "replace").decode("utf-8") if not value.isascii() else value
+
+
+def _cacheable() -> None:
+    # The response cache keys on ``Authorization`` only; an answer earned with the lenient
+    # ``Authentication`` header must not be replayed to a request without credentials.
+    if "Authorization" in request.headers:
+        mark_cacheable()
+
+
+def blueprint(ctx: MockContext) -> Blueprint:
+    """The Arcee routes of one app (the world is built once, here)."""
+    service = ArceeService(ctx)
+    bp = Blueprint("arcee", __name__, url_prefix=BASE_PATH)
+
+    def workflow_or_404(workflow_id: str) -> WorkflowRef | Response:
+        ref = service.find_workflow(workflow_id)
+        return error_response(404, "Workflow not found") if ref is None else ref
+
+    @bp.get("/workflows")
+    def list_workflows() -> Response:
+        _cacheable()
+        return json_response(service.workflows_payload())
+
+    @bp.post("/workflows/<workflow_id>/execute")
+    def execute_workflow(workflow_id: str) -> Response:
+        _, problems = _parameters("executeWorkflow")
+        if problems:
+            return query_errors(problems)
+        found = workflow_or_404(workflow_id)
+        if isinstance(found, Response):
+            return found
+        body = request.get_json(force=True, silent=True)
+        if not isinstance(body, dict):
+            return error_response(
+                400, "The request body must be a JSON object of the workflow's input variables"
+            )
+        try:
+            inputs = storable(body)
+        except ValueError as error:
+            return error_response(400, str(error))
+        run_id = service.execute(found, inputs)
+        return json_response({"message": "Workflow execution started", "run_id": run_id})
+
+    @bp.get("/workflows/<workflow_id>/runs")
+    def execution_history(workflow_id: str) -> Response:
+        values, problems = _parameters("executionHistory")
+        if problems:
+            return query_errors(problems)
+        found = workflow_or_404(workflow_id)
+        if isinstance(found, Response):
+            return found
+        limit = int(min(values.get("limit", 100), _MAX_INDEX))
+        offset = int(min(values.get("offset", 0), _MAX_INDEX))
+        return json_response(service.history(found, limit, offset))
+
+    @bp.get("/workflows/<workflow_id>/runs/<run_id>")
+    def get_run(workflow_id: str, run_id: str) -> Response:
+        _, problems = _parameters("getRun")
+        if problems:
+            return query_errors(problems)
+        found = workflow_or_404(workflow_id)
+        if isinstance(found, Response):
+            return found
+        view = service.find_run(found, run_id)
+        if view is None:
+            return error_response(404, "Run not found")
+        if view.frozen:
+            _cacheable()
+        return json_response([service.run_body(view, found, detail=True)])
+
+    @bp.get("/workflows/<workflow_id>/runs/<run_id>/steps")
+    def get_run_steps(workflow_id: str, run_id: str) -> Response:
+        _, problems = _parameters("getRunSteps")
+        if problems:
+            return query_errors(problems)
+        found = workflow_or_404(workflow_id)
+        if isinstance(found, Response):
+            return found
+        view = service.find_run(found, run_id)
+        if view is None:
+            return error_response(404, "Run not found")
+        if view.frozen:
+            _cacheable()
+        body = service.steps_body(view)
+        if isinstance(body, bytes):
+            return Response(body, mimetype="application/json")
+        return json_response(body)
+
+    return bp

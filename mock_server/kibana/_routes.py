@@ -1,0 +1,261 @@
+"""The Kibana workflow routes, each served unprefixed and under ``/s/<space_id>``.
+
+Views are thin: they read checked parameters (``checked_query``, coerced from the OpenAPI
+document by the app), ask ``RunSource``/``KibanaWorld`` for data and ``_lists`` for pages, and
+answer with ``json_response``. Bodies of POST requests are validated here, with config-schema
+messages. Route variables use the OpenAPI parameter names so that the route template is the
+documented path (used in the ``elastic-api-version`` error message).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint, Response, request
+
+from mock_server._app import checked_query
+from mock_server._context import MockContext
+from mock_server._http import json_response, mark_cacheable
+from mock_server._timeline import TERMINAL, HitlResponse, waiting_position
+from mock_server.kibana import _protocol as protocol
+from mock_server.kibana._body import BodyError, check_body, read_body
+from mock_server.kibana._lists import Lists, WorkflowRef
+from mock_server.kibana._runs import API, RunSource
+from mock_server.kibana._templates import InvalidWorkflow, parse_workflow_yaml
+from mock_server.kibana._world import KibanaWorld
+
+SPACE_PATTERN = re.compile(r"[a-z0-9_\-]+")
+SPACE_PREFIX = "/s/<space_id>"
+RESUME_MESSAGE = "Workflow resume scheduled"
+ALREADY_RESPONDED = "already responded to or no longer waiting for input"
+View = Callable[..., Response]
+
+
+def not_found() -> Response:
+    """Kibana's plain 404."""
+    return protocol.error_response(404)
+
+
+def conflict(execution_id: str, status: str) -> Response:
+    """The documented 409 of a resume that cannot happen."""
+    return protocol.error_response(
+        409,
+        f'Workflow execution "{execution_id}" is in status "{status}" but expected '
+        '"waiting_for_input".',
+    )
+
+
+def blueprint(ctx: MockContext) -> Blueprint:
+    """The Kibana blueprint over one world."""
+    cfg = ctx.config
+    world = KibanaWorld(
+        cfg.seed, cfg.workflows_per_api, cfg.runs_per_workflow, ctx.world_now_us, ctx.vocab
+    )
+    source = RunSource(ctx, world)
+    lists = Lists(world, source)
+    bp = Blueprint("kibana", __name__)
+
+    @bp.before_request
+    def _platform() -> Response | None:
+        if request.method == "OPTIONS":
+            return None
+        space = (request.view_args or {}).get("space_id")
+        if space is not None and not SPACE_PATTERN.fullmatch(space):
+            return not_found()
+        rule = request.url_rule.rule if request.url_rule is not None else request.path
+        template = re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", rule.removeprefix(SPACE_PREFIX))
+        return protocol.check_xsrf() or protocol.check_version(template)
+
+    bp.after_request(protocol.add_version_header)
+
+    def route(rule: str, methods: tuple[str, ...] = ("GET",)) -> Callable[[View], View]:
+        def register(view: View) -> View:
+            bp.add_url_rule(rule, view_func=view, methods=list(methods))
+            bp.add_url_rule(SPACE_PREFIX + rule, view_func=view, methods=list(methods))
+            return view
+
+        return register
+
+    def answer(body: Any, *, cacheable: bool = False) -> Response:
+        if cacheable:
+            mark_cacheable()
+        return json_response(body)
+
+    @route("/api/workflows/executions/<executionId>/step/<stepExecutionId>")
+    def get_step_execution(
+        executionId: str, stepExecutionId: str, space_id: str = "default"
+    ) -> Response:
+        view = source.find(executionId, space_id)
+        if view is None:
+            return not_found()
+        position = world.ids.step_position(executionId, stepExecutionId)
+        step = view.step(stepExecutionId, position)
+        return not_found() if step is None else answer(step, cacheable=view.cacheable)
+
+    @route("/api/workflows/executions/<executionId>/steps")
+    def get_execution_steps(executionId: str, space_id: str = "default") -> Response:
+        view = source.find(executionId, space_id)
+        if view is None:
+            return not_found()
+        query = checked_query()
+        page, size = int(query.get("page", 1)), int(query.get("size", 1000))
+        steps = view.steps()
+        results = [protocol_strip(step) for step in steps[(page - 1) * size : page * size]]
+        body = {"results": results, "total": len(steps), "page": page, "size": size}
+        return answer(body, cacheable=view.cacheable)
+
+    @route("/api/workflows/executions/<executionId>")
+    def get_execution(executionId: str, space_id: str = "default") -> Response:
+        view = source.find(executionId, space_id)
+        if view is None:
+            return not_found()
+        query = checked_query()
+        body = view.detail(
+            include_input=bool(query.get("includeInput", False)),
+            include_output=bool(query.get("includeOutput", False)),
+        )
+        return answer(body, cacheable=view.cacheable)
+
+    @route("/api/workflows/workflow/<workflowId>/executions")
+    def get_workflow_executions(workflowId: str, space_id: str = "default") -> Response:
+        ref = lists.workflow(workflowId, space_id)
+        if ref is None:
+            return not_found()
+        return answer(lists.executions(ref, checked_query()))
+
+    @route("/api/workflows/workflow/<workflowId>/executions/steps")
+    def get_workflow_step_executions(workflowId: str, space_id: str = "default") -> Response:
+        ref = lists.workflow(workflowId, space_id)
+        if ref is None:
+            return not_found()
+        return answer(lists.step_executions(ref, checked_query()))
+
+    @route("/api/workflows")
+    def list_workflows(space_id: str = "default") -> Response:
+        return answer(lists.workflows(space_id, checked_query()))
+
+    @route("/api/workflows/workflow/<id>/run", ("POST",))
+    def run_workflow(id: str, space_id: str = "default") -> Response:
+        ref = lists.workflow(id, space_id)
+        if ref is None:
+            return not_found()
+        try:
+            body = check_body(
+                read_body(), required={"inputs": "object"}, optional={"metadata": "object"}
+            )
+        except BodyError as problem:
+            return protocol.error_response(400, str(problem))
+        return json_response(
+            {"workflowExecutionId": start(ref, space_id, body["inputs"], test=False)}
+        )
+
+    @route("/api/workflows/test", ("POST",))
+    def test_workflow(space_id: str = "default") -> Response:
+        try:
+            body = check_body(
+                read_body(),
+                required={"inputs": "object"},
+                optional={"workflowId": "string", "workflowYaml": "string"},
+            )
+        except BodyError as problem:
+            return protocol.error_response(400, str(problem))
+        workflow_id, yaml_text = body.get("workflowId"), body.get("workflowYaml")
+        if workflow_id is None and yaml_text is None:
+            return protocol.error_response(
+                400, "Either 'workflowId' or 'workflowYaml' or both must be provided"
+            )
+        ref = None
+        if workflow_id is not None:
+            ref = lists.workflow(workflow_id, space_id)
+            if ref is None:
+                return not_found()
+        if yaml_text is not None:
+            try:
+                parse_workflow_yaml(yaml_text)
+            except InvalidWorkflow as problem:
+                return protocol.error_response(400, str(problem))
+        run_id = start(ref, space_id, body["inputs"], test=True, yaml_text=yaml_text)
+        return json_response({"workflowExecutionId": run_id})
+
+    def start(
+        ref: WorkflowRef | None,
+        space_id: str,
+        inputs: dict[str, Any],
+        *,
+        test: bool,
+        yaml_text: str | None = None,
+    ) -> str:
+        spec: dict[str, Any] = {
+            "space_id": space_id,
+            "inputs": inputs,
+            "is_test": test,
+            "executed_by": protocol.principal(),
+        }
+        if ref is not None:
+            spec["workflow_index"] = ref.index
+            workflow_id = ref.workflow_id
+        else:
+            digest = hashlib.blake2b(str(yaml_text).encode(), digest_size=16).hexdigest()
+            groups = (digest[:8], digest[8:12], digest[12:16], digest[16:20], digest[20:32])
+            workflow_id = "workflow-" + "-".join(groups)
+            spec["ephemeral"] = True
+        if yaml_text is not None:
+            spec["yaml"] = yaml_text
+        spec["workflow_id"] = workflow_id
+        started = ctx.clock()
+        stored = ctx.store.create_run(
+            API, workflow_id, started - started % 1000, spec, world.ids.live_execution_id
+        )
+        return stored.run_id
+
+    @route("/api/workflows/executions/<executionId>/resume", ("POST",))
+    def resume_execution(executionId: str, space_id: str = "default") -> Response:
+        view = source.find(executionId, space_id)
+        if view is None:
+            return not_found()
+        try:
+            body = check_body(
+                read_body(),
+                required={"input": "object"},
+                optional={"stepExecutionId": "string"},
+                lengths={"stepExecutionId": (1, 1024)},
+            )
+        except BodyError as problem:
+            return protocol.error_response(400, str(problem))
+        timeline = view.timeline
+        position = waiting_position(timeline) if timeline is not None else None
+        if timeline is None or position is None:
+            return conflict(executionId, str(view.status))
+        waiting = timeline.steps[position]
+        wanted = body.get("stepExecutionId")
+        if waiting.hitl is not None or (wanted is not None and wanted != view.step_ids[position]):
+            return conflict(executionId, ALREADY_RESPONDED)
+        source.thaw(view)
+        response = HitlResponse(
+            protocol.principal(), source.world_time_of(view), "kibana_execution_view", body["input"]
+        )
+        if not ctx.store.record_response(executionId, position, response):
+            return conflict(executionId, ALREADY_RESPONDED)
+        return json_response(
+            {"success": True, "executionId": executionId, "message": RESUME_MESSAGE}
+        )
+
+    @route("/api/workflows/executions/<executionId>/cancel", ("POST",))
+    def cancel_execution(executionId: str, space_id: str = "default") -> Response:
+        view = source.find(executionId, space_id)
+        if view is None:
+            return not_found()
+        if view.status not in TERMINAL:
+            source.thaw(view)
+            ctx.store.record_cancel(executionId, source.world_time_of(view))
+        return Response(b"", status=200)
+
+    return bp
+
+
+def protocol_strip(step: dict[str, Any]) -> dict[str, Any]:
+    """A step as lists show it: without ``input`` and ``output``."""
+    return {key: value for key, value in step.items() if key not in ("input", "output")}

@@ -1,0 +1,345 @@
+"""Finding a Kibana run by id, wherever it lives, as one ``RunView``.
+
+``RunSource.find(execution_id, space_id)`` tries, in order:
+
+1. the vendor's documented execution (``exec-a1b2c3d4-e5f6-7890``, space ``default``);
+2. the seeded world: the id decodes (O(1)) to ``(workflow, run)``; the run is observed at the
+   world's fixed "now", or, if a client resumed or cancelled it, on a clock anchored at that
+   action (a *thawed* run, read with its events from the live store);
+3. the live store: runs started by ``POST .../run`` or ``POST /api/workflows/test``, rebuilt
+   from their stored facts and observed at the clock (scaled by ``time_scale``).
+
+A run of another space is not found (Kibana filters by space). ``RunView.cacheable`` is true only
+for answers that can never change (terminal runs of the frozen world), which lets views mark
+them for the response cache.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from mock_server._context import MockContext
+from mock_server._rng import entity_seed
+from mock_server._timeline import TERMINAL, RunEvents, RunTimeline, Status, observe
+from mock_server.kibana import _documented as documented
+from mock_server.kibana import render
+from mock_server.kibana._naming import LIVE, STATIC
+from mock_server.kibana._templates import DOCUMENTED, Template, parse_workflow_yaml
+from mock_server.kibana._world import KibanaWorld, RunHeader, Workflow
+
+Json = Any
+API = "kibana"
+
+
+@dataclass
+class RunView:
+    """One execution as a client sees it now (generated, live or documented)."""
+
+    execution_id: str
+    space_id: str
+    workflow_id: str
+    status: Status
+    started_us: int
+    cacheable: bool
+    timeline: RunTimeline | None
+    """None for the documented run (served from fixtures)."""
+    definition: Mapping[str, Json]
+    yaml: str
+    static: bool = True
+    ephemeral: bool = False
+    step_ids: tuple[str, ...] = ()
+    _full: list[dict[str, Json]] | None = field(default=None, repr=False)
+
+    def steps(self) -> list[dict[str, Json]]:
+        """Every step execution, with ``input``/``output``, in execution order."""
+        if self._full is None:
+            if self.timeline is None:
+                self._full = [dict(step) for step in documented.steps()]
+            else:
+                started = self.timeline.started_steps
+                self._full = [
+                    render.step_execution(self.timeline, step, self.step_ids[step.position])
+                    for step in started
+                ]
+        return self._full
+
+    def step(self, step_id: str, position: int | None) -> dict[str, Json] | None:
+        """The step execution ``step_id`` (``position`` decoded from it), or None."""
+        if self.timeline is None:
+            return next((dict(s) for s in documented.steps() if s["id"] == step_id), None)
+        if position is None or position >= len(self.timeline.steps):
+            return None
+        found = self.timeline.steps[position]
+        if not found.started or self.step_ids[position] != step_id:
+            return None
+        return render.step_execution(self.timeline, found, step_id)
+
+    def list_item(self) -> dict[str, Json]:
+        """The run as an item of ``GET .../workflow/{id}/executions``."""
+        if self.timeline is None:
+            return documented.list_item()
+        return render.list_item(self.timeline)
+
+    def detail(self, *, include_input: bool, include_output: bool) -> dict[str, Json]:
+        """The execution detail document."""
+        embedded = [
+            render.strip_io(step, keep_input=include_input, keep_output=include_output)
+            for step in self.steps()
+        ]
+        if self.timeline is None:
+            return documented.execution(embedded)
+        return render.execution(
+            self.timeline,
+            embedded,
+            definition=self.definition,
+            yaml=self.yaml,
+            ephemeral=self.ephemeral,
+        )
+
+
+class RunSource:
+    """Resolve execution ids to ``RunView``s (see the module docstring)."""
+
+    def __init__(self, ctx: MockContext, world: KibanaWorld) -> None:
+        self.ctx = ctx
+        self.world = world
+        self._step_ids = lru_cache(maxsize=1024)(self._make_step_ids)
+        self._live_plans = lru_cache(maxsize=1024)(self._live_plan)
+        self._decode = lru_cache(maxsize=8192)(world.ids.execution)
+        self._frozen = lru_cache(maxsize=1024)(self._observe_static)
+
+    def _make_step_ids(self, execution_id: str, count: int) -> tuple[str, ...]:
+        return tuple(self.world.ids.step_id(execution_id, i) for i in range(count))
+
+    # Lookup ------------------------------------------------------------------------------
+
+    def find(self, execution_id: str, space_id: str) -> RunView | None:
+        """The run ``execution_id`` as seen from ``space_id``, or None."""
+        if execution_id == documented.EXECUTION_ID:
+            return self._documented() if space_id == "default" else None
+        decoded = self._decode(execution_id)
+        if decoded is None:
+            return None
+        kind, a, b = decoded
+        if kind == STATIC:
+            if not self.world.has_workflow(a) or b >= self.world.runs_of(a):
+                return None
+            workflow = self.world.workflow(a)
+            if workflow.space_id != space_id:
+                return None
+            return self.static_view(a, b)
+        if kind == LIVE:
+            return self._live(execution_id, space_id)
+        return None
+
+    def _documented(self) -> RunView:
+        return RunView(
+            execution_id=documented.EXECUTION_ID,
+            space_id="default",
+            workflow_id=documented.WORKFLOW_ID,
+            status=Status.COMPLETED,
+            started_us=0,
+            cacheable=True,
+            timeline=None,
+            definition=documented.workflow_definition(),
+            yaml=documented.workflow_yaml(),
+        )
+
+    def static_view(self, workflow_index: int, run: int) -> RunView:
+        """A run of the seeded world (frozen, or thawed by a client's action)."""
+        if self.world.header(workflow_index, run).fate in TERMINAL:
+            return self._frozen(workflow_index, run)  # never changes: cached
+        return self._observe_static(workflow_index, run)
+
+    def _observe_static(self, workflow_index: int, run: int) -> RunView:
+        workflow = self.world.workflow(workflow_index)
+        head = self.world.header(workflow_index, run)
+        plan, events = self.world.plan(workflow_index, run)
+        now, frozen = self.world.world_now_us, head.fate in TERMINAL
+        if not frozen:
+            anchor = self.ctx.store.get_anchor(plan.run_id)
+            if anchor is not None:
+                now = self._anchored_now(anchor.world_us, anchor.real_us)
+                stored = self.ctx.store.events(plan.run_id)
+                decision = _decision(stored)
+                if decision is not None:
+                    plan, events = self.world.plan(workflow_index, run, decision)
+                events = RunEvents(
+                    responses={**events.responses, **stored.responses},
+                    cancelled_us=stored.cancelled_us
+                    if stored.cancelled_us is not None
+                    else events.cancelled_us,
+                )
+        timeline = observe(plan, now, events)
+        return RunView(
+            execution_id=plan.run_id,
+            space_id=workflow.space_id,
+            workflow_id=workflow.id,
+            status=timeline.status,
+            started_us=plan.started_us,
+            cacheable=frozen,
+            timeline=timeline,
+            definition=workflow.definition,
+            yaml=workflow.yaml,
+            step_ids=self._step_ids(plan.run_id, len(plan.steps)),
+        )
+
+    def _anchored_now(self, world_us: int, real_us: int) -> int:
+        elapsed = max(0, self.ctx.clock() - real_us)
+        return world_us + int(elapsed * self.ctx.config.time_scale)
+
+    def world_time_of(self, view: RunView) -> int:
+        """ "Now" on the clock ``view`` is observed at (for recording a client's action)."""
+        if not view.static:
+            return self.ctx.live_now_us(view.started_us)
+        anchor = self.ctx.store.get_anchor(view.execution_id)
+        if anchor is None:
+            return self.world.world_now_us
+        return self._anchored_now(anchor.world_us, anchor.real_us)
+
+    def thaw(self, view: RunView) -> None:
+        """Anchor a static run at the world's "now" so it can move on (first call wins)."""
+        if view.static:
+            self.ctx.store.anchor(view.execution_id, self.world.world_now_us, self.ctx.clock())
+
+    # Live runs ---------------------------------------------------------------------------
+
+    def _live_plan(
+        self, execution_id: str, approved: bool | None
+    ) -> tuple[Any, Template, Mapping[str, Json], bool] | None:
+        stored = self.ctx.store.get_run(execution_id)
+        if stored is None or stored.api != API:
+            return None
+        spec = stored.spec
+        workflow, template, parsed = self._workflow_for_live(spec)
+        head = RunHeader(
+            workflow=int(spec.get("workflow_index", -1)),
+            run=stored.seq,
+            fate=Status.RUNNING,
+            is_test=bool(spec.get("is_test", False)),
+            executed_by=str(spec.get("executed_by", "elastic")),
+            triggered_by="manual",
+            started_us=stored.started_us,
+        )
+        rng = random.Random(entity_seed(self.world.seed, API, "live", stored.seq))
+        plan, _ = self.world.build(
+            workflow,
+            execution_id,
+            head,
+            rng,
+            inputs=spec.get("inputs") or {},
+            live=True,
+            approved=approved,
+        )
+        return plan, template, parsed, bool(spec.get("ephemeral", False))
+
+    def _workflow_for_live(
+        self, spec: Mapping[str, Json]
+    ) -> tuple[Workflow, Template, Mapping[str, Json]]:
+        index = int(spec.get("workflow_index", -1))
+        space = str(spec.get("space_id", "default"))
+        if "yaml" in spec:
+            template, parsed = parse_workflow_yaml(str(spec["yaml"]))
+            base = self.world.workflow(0)
+            workflow = _replace_workflow(
+                base, template, str(spec["workflow_id"]), space, parsed, str(spec["yaml"])
+            )
+            return workflow, template, parsed
+        if index < 0:
+            parsed = dict(documented.workflow_definition())
+            workflow = _replace_workflow(
+                self.world.workflow(0),
+                DOCUMENTED,
+                documented.WORKFLOW_ID,
+                "default",
+                parsed,
+                documented.workflow_yaml(),
+            )
+            return workflow, DOCUMENTED, parsed
+        workflow = self.world.workflow(index)
+        return workflow, workflow.template, workflow.definition
+
+    def _live(self, execution_id: str, space_id: str) -> RunView | None:
+        events = self.ctx.store.events(execution_id)
+        found = self._live_plans(execution_id, _decision(events))
+        if found is None:
+            return None
+        plan, _template, parsed, ephemeral = found
+        if plan.space_id != space_id:
+            return None
+        timeline = observe(plan, self.ctx.live_now_us(plan.started_us), events)
+        return RunView(
+            execution_id=execution_id,
+            space_id=plan.space_id,
+            workflow_id=plan.workflow_id,
+            status=timeline.status,
+            started_us=plan.started_us,
+            cacheable=False,
+            timeline=timeline,
+            definition=parsed,
+            yaml=_yaml_of(parsed),
+            static=False,
+            ephemeral=ephemeral,
+            step_ids=self._step_ids(execution_id, len(plan.steps)),
+        )
+
+    def live_views(self, workflow_id: str, space_id: str) -> list[RunView]:
+        """Live runs of one workflow, newest first."""
+        views = []
+        for stored in self.ctx.store.runs_for_workflow(API, workflow_id):
+            view = self._live(stored.run_id, space_id)
+            if view is not None:
+                views.append(view)
+        return views
+
+    def header_status(self, head: RunHeader) -> Status:
+        """A static run's status now (its fate, unless a client thawed it)."""
+        if head.fate in TERMINAL:
+            return head.fate
+        return self.static_view(head.workflow, head.run).status
+
+
+def _decision(events: RunEvents) -> bool | None:
+    """The human decision of a run's first answered wait-for-input step, if any."""
+    for position in sorted(events.responses):
+        payload = events.responses[position].input
+        for key in ("approved", "acknowledged"):
+            if isinstance(payload.get(key), bool):
+                return bool(payload[key])
+        return True
+    return None
+
+
+def _replace_workflow(
+    base: Workflow,
+    template: Template,
+    workflow_id: str,
+    space: str,
+    parsed: Mapping[str, Json],
+    yaml: str,
+) -> Workflow:
+    from dataclasses import replace
+
+    return replace(
+        base,
+        index=-1,
+        id=workflow_id,
+        template=template,
+        name=str(parsed.get("name", "")),
+        space_id=space,
+        definition=parsed,
+        yaml=yaml,
+    )
+
+
+def _yaml_of(parsed: Mapping[str, Json]) -> str:
+    from mock_server.kibana._templates import yaml_text
+
+    return yaml_text(parsed)
+
+
+__all__ = ["RunSource", "RunView"]

@@ -1,0 +1,491 @@
+"""Fault injection for the mutation suite: WSGI middleware that breaks the mock one way at a time.
+
+Each ``Mutant`` names one defect class, the API it is injected into, the check that must report
+it, and how it breaks the traffic: ``request`` rewrites the WSGI environ before the mock sees it
+(e.g. strips a filter), ``response`` rewrites what the mock answered (status, headers, body).
+``MutantMiddleware(app, mutant)`` wraps a mock app; everything else passes through untouched.
+
+Rules whose strength is only inferred are reported as warnings, so their mutants run with
+``--strict`` (``strict=True``); the normative ones must fail a default run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+
+@dataclass
+class Exchange:
+    """A response as the middleware sees it, mutable."""
+
+    method: str
+    path: str
+    query: str
+    status: int
+    reason: str
+    headers: list[tuple[str, str]]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    def set_json(self, value: Any) -> None:
+        self.body = json.dumps(value).encode()
+
+    def header(self, name: str, value: str) -> None:
+        self.headers = [(k, v) for k, v in self.headers if k.lower() != name.lower()]
+        self.headers.append((name, value))
+
+
+Rewrite = Callable[[Exchange], None]
+
+
+@dataclass(frozen=True)
+class Mutant:
+    """One defect class, where it is injected, and the check that must report it."""
+
+    name: str
+    api: str
+    expected: str
+    description: str
+    response: Rewrite | None = None
+    request: Callable[[dict[str, Any]], None] | None = None
+    strict: bool = False
+    args: tuple[str, ...] = ()
+    app_config: dict[str, Any] = field(default_factory=dict)
+    api_key: str = "test-key"
+
+
+class MutantMiddleware:
+    """Wraps a WSGI app and applies one mutant to every request and response."""
+
+    def __init__(self, app: WSGIApplication, mutant: Mutant) -> None:
+        self.app = app
+        self.mutant = mutant
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if self.mutant.request is not None:
+            self.mutant.request(environ)
+        captured: dict[str, Any] = {}
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            captured["status"], captured["headers"] = status, headers
+            return lambda data: None
+
+        chunks = self.app(environ, capture)
+        try:
+            body = b"".join(chunks)
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
+        code, _, reason = captured["status"].partition(" ")
+        exchange = Exchange(
+            method=environ["REQUEST_METHOD"],
+            path=environ.get("PATH_INFO", ""),
+            query=environ.get("QUERY_STRING", ""),
+            status=int(code),
+            reason=reason,
+            headers=list(captured["headers"]),
+            body=body,
+        )
+        if self.mutant.response is not None:
+            self.mutant.response(exchange)
+        exchange.header("Content-Length", str(len(exchange.body)))
+        start_response(f"{exchange.status} {exchange.reason or 'X'}", exchange.headers)
+        return [exchange.body]
+
+
+# -- helpers -------------------------------------------------------------------------------------
+
+
+def on(pattern: str, *, status: int | None = 200) -> Callable[[Rewrite], Rewrite]:
+    """Apply the rewrite only to GET responses whose path matches ``pattern`` (and status)."""
+    compiled = re.compile(pattern)
+
+    def wrap(rewrite: Rewrite) -> Rewrite:
+        def apply(exchange: Exchange) -> None:
+            if exchange.method != "GET" or not compiled.search(exchange.path):
+                return
+            if status is not None and exchange.status != status:
+                return
+            rewrite(exchange)
+
+        return apply
+
+    return wrap
+
+
+def edit_json(edit: Callable[[Any], Any]) -> Rewrite:
+    """A rewrite that edits the JSON body (the edit may change it in place or return a new one)."""
+
+    def rewrite(exchange: Exchange) -> None:
+        value = exchange.json()
+        result = edit(value)
+        exchange.set_json(value if result is None else result)
+
+    return rewrite
+
+
+def shift(timestamp: str, seconds: float) -> str:
+    """An ISO timestamp moved by ``seconds``, in the same ``...Z`` style."""
+    moved = dt.datetime.fromisoformat(timestamp) + dt.timedelta(seconds=seconds)
+    return moved.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def each(node: Any, key: str) -> Iterator[dict[str, Any]]:
+    """Every dict item of the list under ``key`` (or of ``node`` itself if it is a list)."""
+    items = node if isinstance(node, list) else node.get(key, []) if isinstance(node, dict) else []
+    yield from (item for item in items if isinstance(item, dict))
+
+
+def strip_query(name: str) -> Callable[[dict[str, Any]], None]:
+    """A request rewrite that removes query parameter ``name``."""
+
+    def rewrite(environ: dict[str, Any]) -> None:
+        pairs = [p for p in environ.get("QUERY_STRING", "").split("&") if p]
+        kept = [p for p in pairs if p.split("=", 1)[0] != name]
+        environ["QUERY_STRING"] = "&".join(kept)
+
+    return rewrite
+
+
+KIBANA = r"^(/s/[^/]+)?/api/workflows"
+KIBANA_STEP = KIBANA + r"/executions/[^/]+/step/[^/]+$"
+KIBANA_EXECUTION = KIBANA + r"/executions/[^/]+$"
+ARCEE_RUNS = r"^/api/v1/workflow/workflows/[^/]+/runs$"
+ARCEE_RUN = r"^/api/v1/workflow/workflows/[^/]+/runs/[^/]+$"
+ARCEE_STEPS = r"^/api/v1/workflow/workflows/[^/]+/runs/[^/]+/steps$"
+TRIGIFY_WORKFLOW = r"^/v1/workflows/[^/]+$"
+TRIGIFY_EXECUTIONS = r"^/v1/workflows/[^/]+/executions$"
+TRIGIFY_EXECUTION = r"^/v1/workflows/[^/]+/executions/[^/]+$"
+
+
+# -- the mutants ---------------------------------------------------------------------------------
+
+
+def _drop_step_id(body: Any) -> None:
+    body.pop("stepId", None)
+
+
+def _elapsed_as_text(body: Any) -> None:
+    for step in each(body, ""):
+        step["elapsed_time"] = str(step.get("elapsed_time"))
+
+
+def _status_out_of_enum(body: Any) -> None:
+    body["data"]["status"] = "done"
+
+
+def _malformed_start(body: Any) -> None:
+    body["startedAt"] = "yesterday at noon"
+
+
+def _end_before_start(body: Any) -> None:
+    data = body["data"]
+    data["ended_at"] = shift(data["started_at"], -5)
+
+
+def _duration_off(body: Any) -> None:
+    targets = [body] if "executionTimeMs" in body else []
+    targets += list(each(body, "stepExecutions")) + list(each(body, "results"))
+    for step in targets:
+        if isinstance(step.get("executionTimeMs"), int):
+            step["executionTimeMs"] += 1000
+
+
+def _failed_without_error(body: Any) -> None:
+    data = body["data"]
+    items = [data] if "steps" in data else list(each(data, "executions"))
+    for item in items:
+        if item.get("status") == "failed":
+            item["error"] = None
+
+
+def _wrong_type(exchange: Exchange) -> None:
+    exchange.header("Content-Type", "text/plain; charset=utf-8")
+
+
+def _unknown_is_found(exchange: Exchange) -> None:
+    if exchange.status == 404:
+        exchange.status, exchange.reason = 200, "OK"
+        exchange.set_json({})
+
+
+def _inject_credential(environ: dict[str, Any]) -> None:
+    environ.setdefault("HTTP_AUTHORIZATION", "Bearer injected-by-the-mutant")
+
+
+def _wrong_envelope(exchange: Exchange) -> None:
+    if 400 <= exchange.status < 500:
+        exchange.set_json({"error": {"reason": "nope"}})
+
+
+def _other_run(body: Any) -> None:
+    body["workflowRunId"] = "exec-from-another-run"
+
+
+def _total_plus_one(body: Any) -> None:
+    body["data"]["pagination"]["total_count"] += 1
+
+
+def _space_leak(environ: dict[str, Any]) -> None:
+    environ["PATH_INFO"] = re.sub(r"^/s/[^/]+(/api/)", r"\1", environ.get("PATH_INFO", ""))
+
+
+def _default_alias_broken(environ: dict[str, Any]) -> None:
+    environ["PATH_INFO"] = re.sub(r"^/s/default/", "/s/not-default/", environ.get("PATH_INFO", ""))
+
+
+def _any_key_is_good(environ: dict[str, Any]) -> None:
+    if "HTTP_X_API_KEY" in environ:
+        environ["HTTP_X_API_KEY"] = "test-key"
+
+
+def _truncate(exchange: Exchange) -> None:
+    exchange.body = exchange.body[: max(1, len(exchange.body) // 2)]
+
+
+def _undocumented_status(exchange: Exchange) -> None:
+    exchange.status, exchange.reason = 203, "Non-Authoritative Information"
+
+
+def _redirect_to_self(exchange: Exchange) -> None:
+    exchange.status, exchange.reason = 302, "Found"
+    exchange.header("Location", exchange.path + ("?" + exchange.query if exchange.query else ""))
+    exchange.body = b""
+
+
+def _list_disagrees(body: Any) -> None:
+    for run in each(body, ""):
+        run["inputs"] = {"prompt": "not what the run was started with"}
+
+
+def _drop_finished(body: Any) -> None:
+    if body.get("status") in ("completed", "failed"):
+        body.pop("finishedAt", None)
+        body["duration"] = None
+
+
+def _indexes_zero(body: Any) -> None:
+    for step in each(body, "stepExecutions"):
+        step["globalExecutionIndex"] = 0
+
+
+def _elapsed_plus_one(body: Any) -> None:
+    runs = body if isinstance(body, list) else [body]
+    for run in runs:
+        if isinstance(run, dict) and isinstance(run.get("elapsed_time"), int):
+            run["elapsed_time"] += 1
+
+
+def _server_error_on_big_limits(exchange: Exchange) -> None:
+    limits = re.findall(r"(?:^|&)limit=(-?\d+)", exchange.query)
+    if any(int(limit) > 100 for limit in limits):
+        exchange.status, exchange.reason = 500, "Internal Server Error"
+        exchange.header("Content-Type", "text/html")
+        exchange.body = b"<h1>boom</h1>"
+
+
+def _other_step_type(body: Any) -> None:
+    for step in each(body, "results"):
+        step["stepType"] = "other"
+
+
+MUTANTS: tuple[Mutant, ...] = (
+    Mutant(
+        "required_field_dropped",
+        "kibana",
+        "body_matches_schema",
+        "a step execution without its required stepId",
+        response=on(KIBANA_STEP)(edit_json(_drop_step_id)),
+    ),
+    Mutant(
+        "wrong_type",
+        "arcee",
+        "body_matches_schema",
+        "elapsed_time as a string in the steps list",
+        response=on(ARCEE_STEPS)(edit_json(_elapsed_as_text)),
+    ),
+    Mutant(
+        "out_of_enum_status",
+        "trigify",
+        "body_matches_schema",
+        "an execution status outside running|completed|failed",
+        response=on(TRIGIFY_EXECUTION)(edit_json(_status_out_of_enum)),
+    ),
+    Mutant(
+        "malformed_timestamp",
+        "kibana",
+        "body_matches_schema",
+        "an execution startedAt that is not a date-time",
+        response=on(KIBANA_EXECUTION)(edit_json(_malformed_start)),
+    ),
+    Mutant(
+        "end_before_start",
+        "trigify",
+        "timestamps_ordered",
+        "an execution that ends before it starts",
+        response=on(TRIGIFY_EXECUTION)(edit_json(_end_before_start)),
+    ),
+    Mutant(
+        "duration_contradicts_timestamps",
+        "kibana",
+        "durations_agree",
+        "executionTimeMs 1000 ms longer than finishedAt - startedAt",
+        response=on(KIBANA + "/executions/")(edit_json(_duration_off)),
+    ),
+    Mutant(
+        "failed_without_error",
+        "trigify",
+        "status_error_coherent",
+        "failed executions with error null (detail and list)",
+        response=on(r"^/v1/workflows/[^/]+/executions")(edit_json(_failed_without_error)),
+    ),
+    Mutant(
+        "wrong_content_type",
+        "arcee",
+        "content_type_json",
+        "JSON bodies declared as text/plain",
+        response=on(r"^/api/v1/workflow/", status=None)(_wrong_type),
+    ),
+    Mutant(
+        "found_for_unknown_id",
+        "kibana",
+        "unknown_id_404",
+        "200 {} instead of 404 for ids the server never issued",
+        response=on(KIBANA + "/executions/", status=404)(_unknown_is_found),
+    ),
+    Mutant(
+        "auth_not_enforced",
+        "arcee",
+        "auth_required",
+        "requests without a credential are served",
+        request=_inject_credential,
+    ),
+    Mutant(
+        "wrong_error_envelope",
+        "kibana",
+        "error_envelope",
+        "4xx bodies that are not Boom envelopes",
+        response=on(r"^/", status=None)(_wrong_envelope),
+    ),
+    Mutant(
+        "step_from_another_run",
+        "kibana",
+        "path_ids_echoed",
+        "the step endpoint answers with a step of another execution",
+        response=on(KIBANA_STEP)(edit_json(_other_run)),
+    ),
+    Mutant(
+        "wrong_pagination_total",
+        "trigify",
+        "pagination_consistent",
+        "total_count one more than the executions there are",
+        response=on(TRIGIFY_EXECUTIONS)(edit_json(_total_plus_one)),
+    ),
+    Mutant(
+        "filter_ignored",
+        "kibana",
+        "filters_honoured",
+        "statuses=failed is ignored",
+        request=strip_query("statuses"),
+    ),
+    Mutant(
+        "space_leak",
+        "kibana",
+        "space_isolation",
+        "every /s/<space> prefix is ignored, so other spaces see default's data",
+        request=_space_leak,
+    ),
+    # Beyond the issue's list: one mutant for every other check.
+    Mutant(
+        "made_up_key_accepted",
+        "trigify",
+        "auth_rejects_invalid",
+        "a server configured with keys accepts any key",
+        request=_any_key_is_good,
+        args=("--expect-key-enforcement",),
+        app_config={"api_keys": ("test-key",)},
+    ),
+    Mutant(
+        "truncated_json",
+        "arcee",
+        "body_parses",
+        "the steps list cut in half (well-formed HTTP, broken JSON)",
+        response=on(ARCEE_STEPS)(_truncate),
+    ),
+    Mutant(
+        "undocumented_status",
+        "arcee",
+        "status_code_documented",
+        "203 instead of 200 for one run",
+        response=on(ARCEE_RUN)(_undocumented_status),
+    ),
+    Mutant(
+        "redirect_loop",
+        "trigify",
+        "response_complete",
+        "a workflow redirects to itself",
+        response=on(TRIGIFY_WORKFLOW)(_redirect_to_self),
+    ),
+    Mutant(
+        "run_list_disagrees",
+        "arcee",
+        "run_consistent",
+        "the run history shows other inputs than the run itself",
+        response=on(ARCEE_RUNS)(edit_json(_list_disagrees)),
+    ),
+    Mutant(
+        "terminal_without_end",
+        "kibana",
+        "terminal_has_end_time",
+        "finished executions without finishedAt",
+        response=on(KIBANA_EXECUTION)(edit_json(_drop_finished)),
+    ),
+    Mutant(
+        "indexes_repeated",
+        "kibana",
+        "indexes_ordered",
+        "every embedded step has globalExecutionIndex 0",
+        response=on(KIBANA_EXECUTION)(edit_json(_indexes_zero)),
+    ),
+    Mutant(
+        "default_alias_broken",
+        "kibana",
+        "space_default_alias",
+        "/s/default/... answers as another space",
+        request=_default_alias_broken,
+    ),
+    Mutant(
+        "server_error_on_big_limits",
+        "arcee",
+        "fuzz",
+        "a 500 HTML page for limit > 100 (only generated requests send that)",
+        response=on(ARCEE_RUNS, status=None)(_server_error_on_big_limits),
+        args=("--fuzz", "10"),
+    ),
+    Mutant(
+        "elapsed_time_rounded_up",
+        "arcee",
+        "durations_agree",
+        "elapsed_time one second more than the timestamps say (an inferred rule: --strict)",
+        response=on(ARCEE_STEPS)(edit_json(_elapsed_plus_one)),
+        strict=True,
+    ),
+    Mutant(
+        "step_lists_disagree",
+        "kibana",
+        "step_consistent",
+        "the steps list of an execution shows another stepType than the steps themselves",
+        response=on(KIBANA + "/executions/[^/]+/steps$")(edit_json(_other_step_type)),
+    ),
+)

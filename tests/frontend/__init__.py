@@ -1,0 +1,1 @@
+"""Frontend developer experience: real browsers, typed clients, the run viewer, coverage."""
