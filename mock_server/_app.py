@@ -43,10 +43,6 @@ from mock_server.live import SqliteStore
 
 VENDOR_MODULES = ("mock_server.kibana", "mock_server.arcee", "mock_server.trigify")
 EXTENSION = "stepspec"
-CORS_ALLOW_HEADERS = (
-    "Authorization", "x-api-key", "kbn-xsrf", "elastic-api-version", "Prefer", "Content-Type",
-    "Accept",
-)  # fmt: skip
 CORS_EXPOSE_HEADERS = (
     "elastic-api-version", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset",
     "RateLimit-Policy", "Retry-After", "WWW-Authenticate", "Allow", "X-Stepspec-Injected",
@@ -123,7 +119,12 @@ def create_app(
         CORS(
             app,
             origins="*",
-            allow_headers=list(CORS_ALLOW_HEADERS),
+            # Reflect whatever the page asks for: vendor auth spellings (Arcee's docs also say
+            # ``Authentication``) and the tracing headers frontend SDKs add (traceparent, baggage).
+            allow_headers="*",
+            # Lets fetch(credentials: "include") and axios withCredentials read responses; with
+            # credentials flask-cors echoes the request's Origin instead of ``*``.
+            supports_credentials=True,
             expose_headers=list(CORS_EXPOSE_HEADERS),
             max_age=600,
             vary_header=True,

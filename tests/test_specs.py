@@ -56,6 +56,21 @@ def test_every_property_has_a_description(schema_id: str) -> None:
 
 
 @pytest.mark.parametrize("schema_id", SCHEMA_IDS)
+def test_free_form_objects_say_so(schema_id: str) -> None:
+    """openapi-typescript turns an object with neither properties nor additionalProperties into
+    ``Record<string, never>``, which no payload can be assigned to."""
+    silent = [
+        path
+        for path, node in _walk(_specs.schema(schema_id))
+        if isinstance(node, dict)
+        and path.split(".")[-1] not in {"examples", "const", "default", "enum"}
+        and "object" in (node["type"] if isinstance(node.get("type"), list) else [node.get("type")])
+        and not {"properties", "additionalProperties", "patternProperties", "$ref"} & node.keys()
+    ]
+    assert not silent, f"{schema_id}: give these objects additionalProperties: {silent}"
+
+
+@pytest.mark.parametrize("schema_id", SCHEMA_IDS)
 def test_inferred_rules_say_why(schema_id: str) -> None:
     marked = [
         (path, node)

@@ -258,25 +258,10 @@ def test_a_browser_can_start_a_run_and_read_it_back(
     assert executed["body"]["run_id"]
 
 
-CORS_GAPS = {
-    "authentication-header": "mock_server/_app.py: CORS_ALLOW_HEADERS lacks 'Authentication', the "
-    "spelling of Arcee's docs that the mock accepts, so the preflight refuses it",
-    "credentials-include": "mock_server/_app.py: CORS(...) without supports_credentials=True sends "
-    "no Access-Control-Allow-Credentials, so fetch(credentials: 'include') and axios "
-    "withCredentials fail",
-    "tracing-headers": "mock_server/_app.py: allow_headers is a fixed list, so headers that "
-    "frontend SDKs add (traceparent, sentry-trace, baggage) fail the preflight; "
-    "allow_headers='*' (flask-cors reflects the requested headers) would accept them",
-}
+FRONTEND_REQUESTS = ("authentication-header", "credentials-include", "tracing-headers")
 
 
-@pytest.mark.parametrize(
-    "case",
-    [
-        pytest.param(name, marks=pytest.mark.xfail(reason=why, strict=True))
-        for name, why in CORS_GAPS.items()
-    ],
-)
+@pytest.mark.parametrize("case", FRONTEND_REQUESTS)
 def test_requests_frontends_commonly_make(
     page: Page, page_origin: str, mock: MockServer, case: str
 ) -> None:

@@ -38,41 +38,6 @@ TSC_OPTIONS = (
 )  # fmt: skip
 
 
-class KnownSpecGap(AssertionError):
-    """tsc failed only with assignability errors: the known gap below, not a new problem."""
-
-
-EMPTY_OBJECTS = (
-    "{api}: every subschema with type 'object' (or a type list with 'object') and neither "
-    "'properties' nor 'additionalProperties' is generated as Record<string, never>, an object "
-    "that can hold no key, so a payload cannot be typed. Fix in specs/{api}/ by adding "
-    '"additionalProperties": true to: {where}'
-)
-KNOWN_SPEC_GAPS = {
-    "kibana-payloads": EMPTY_OBJECTS.format(
-        api="kibana",
-        where="step-execution.json#/properties/input and /output, "
-        "execution.json#/properties/input and /output",
-    ),
-    "arcee-payloads": EMPTY_OBJECTS.format(
-        api="arcee",
-        where="step.json#/properties/inputs and /outputs, run.json#/properties/inputs, /outputs "
-        "and /all_outputs, error.json#/allOf/0, workflow-graph.json#/properties/input_data and "
-        "/properties/nodes/additionalProperties/properties/metadata",
-    ),
-    "trigify-payloads": EMPTY_OBJECTS.format(
-        api="trigify",
-        where="step.json#/properties/input, /output and /error, "
-        "workflow-definition.json#/properties/trigger/properties/inputs and "
-        "/properties/actions/items/properties/inputs, error.json#/properties/error/properties/"
-        "details",
-    )
-    + "; and step.json#/properties/mapped_output loses null: its allOf member has no type, so "
-    "it is generated as an object that is intersected with 'object | null'; give that member "
-    '"type": ["object", "null"]',
-}
-
-
 def node_cache() -> Path:
     """Where the pinned npm packages live between runs."""
     configured = os.environ.get("STEPSPEC_NODE_CACHE")
@@ -174,22 +139,10 @@ def check(diagnostics: dict[str, list[str]], name: str) -> None:
     if not errors:
         return
     message = f"tsc --strict rejected {name}.ts:\n" + "\n".join(errors)
-    if all(": error TS2322:" in error for error in errors):
-        raise KnownSpecGap(message)
     raise AssertionError(message)
 
 
-def cases() -> list[object]:
-    found: list[object] = []
-    for api in APIS:
-        for name in (api, f"{api}-payloads"):
-            gap = KNOWN_SPEC_GAPS.get(name)
-            marks = [pytest.mark.xfail(reason=gap, strict=True, raises=KnownSpecGap)] if gap else []
-            found.append(pytest.param(name, marks=marks, id=name))
-    return found
-
-
-@pytest.mark.parametrize("name", cases())
+@pytest.mark.parametrize("name", [name for api in APIS for name in (api, f"{api}-payloads")])
 def test_client_type_checks_against_generated_types(
     diagnostics: dict[str, list[str]], name: str
 ) -> None:
