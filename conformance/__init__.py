@@ -17,19 +17,28 @@ from conformance.errors import (
     TargetUnreachable,
     UsageError,
 )
+from conformance.findings import Finding, Severity, assert_conforms
+from conformance.runner import Report, RunConfig, plan, run
 
 __all__ = [
     "APIS",
     "ConformanceFailure",
+    "Finding",
     "InvalidSpec",
     "Operation",
+    "Report",
+    "RunConfig",
     "SchemaNotFound",
     "SchemaValidator",
+    "Severity",
     "StepspecError",
     "TargetUnreachable",
     "UsageError",
     "Violation",
+    "assert_conforms",
     "operations",
+    "plan",
+    "run",
     "schema",
     "schema_ids",
     "validator",

@@ -14,6 +14,12 @@ CORE_MODULES = [
     "conformance._specs",
     "conformance._validation",
     "conformance._bundle",
+    "conformance.findings",
+    "conformance.checks",
+    "conformance.runner",
+    "conformance._client",
+    "conformance._discovery",
+    "conformance._operations",
 ]
 FORBIDDEN_IN_CORE = ("flask", "mock_server", "schemathesis", "requests", "werkzeug", "gunicorn")
 
