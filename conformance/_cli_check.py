@@ -41,7 +41,9 @@ def list_checks() -> str:
             continue
         lines.append(f"{family}: {summary}")
         for chk in members:
-            extra = " (opt-in)" if chk.opt_in else ""
+            extra = (
+                " (opt-in)" if chk.opt_in else " (only with --allow-writes)" if chk.writes else ""
+            )
             lines.append(f"  {chk.name}{extra}")
             lines.extend(
                 textwrap.wrap(
@@ -51,6 +53,16 @@ def list_checks() -> str:
         lines.append("")
     lines.append(
         "Findings on rules stepspec only inferred are warnings; --strict makes them errors."
+    )
+    lines.extend(
+        textwrap.wrap(
+            "Without --allow-writes no write is ever sent. With it, the lifecycle checks start "
+            "runs (and resume and cancel them on Kibana), wait at most --lifecycle-timeout "
+            "seconds per check (a run still going then is reported as not tested), and send at "
+            "most --max-lifecycle-requests requests, polling included, apart from "
+            "--max-requests.",
+            width=96,
+        )
     )
     return "\n".join(lines) + "\n"
 
@@ -138,6 +150,29 @@ def scrub(text: str, secrets: Mapping[str, str]) -> str:
     metavar="N",
     help="Bound on the requests of the whole run.",
 )
+@click.option(
+    "--allow-writes",
+    is_flag=True,
+    help="Run the lifecycle checks: start runs (Kibana, Arcee), resume and cancel them "
+    "(Kibana). They change the server's data; without this flag nothing is written.",
+)
+@click.option(
+    "--lifecycle-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=60.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long each lifecycle check waits for a run (to end, to wait for input).",
+)
+@click.option(
+    "--max-lifecycle-requests",
+    type=click.IntRange(min=1),
+    default=300,
+    show_default=True,
+    metavar="N",
+    help="Bound on the requests of the lifecycle checks (polling included), apart from "
+    "--max-requests.",
+)
 @click.option("--list", "list_only", is_flag=True, help="Name and explain every check, then exit.")
 def check_command(**options: Any) -> None:
     """Check a live Kibana, Arcee-compatible or Trigify-compatible server against the specs.
@@ -212,4 +247,7 @@ def _config(options: Mapping[str, Any]) -> Any:
         timeout=options["timeout"],
         max_requests=options["max_requests"],
         expect_key_enforcement=options["expect_key_enforcement"],
+        allow_writes=options["allow_writes"],
+        lifecycle_timeout=options["lifecycle_timeout"],
+        lifecycle_max_requests=options["max_lifecycle_requests"],
     )

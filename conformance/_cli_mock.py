@@ -1,6 +1,9 @@
 """``stepspec mock``: serve the three APIs from a seeded world on a production WSGI server.
 
 Settings come from ``STEPSPEC_*`` environment variables first, then from the options given here.
+Unlike ``create_app`` (whose world stays still for tests), the served mock starts
+``SERVED_AUTO_RUNS`` runs per API and minute by itself unless ``--auto-runs``/``STEPSPEC_AUTO_RUNS``
+says otherwise.
 The mock server is imported inside the command: the conformance package never depends on it.
 """
 
@@ -12,6 +15,9 @@ from typing import Any
 import click
 
 from conformance.errors import UsageError
+
+SERVED_AUTO_RUNS = 2
+"""``--auto-runs`` of ``stepspec mock`` (the library default, for tests, is 0)."""
 
 
 @click.command("mock")
@@ -67,11 +73,33 @@ from conformance.errors import UsageError
     help="Speed of live runs relative to the wall clock.  [default: 1.0]",
 )
 @click.option(
+    "--store",
     "--state",
     "state_path",
     default=None,
     metavar="PATH",
     help="SQLite file for live runs (shared by all workers, survives restarts).",
+)
+@click.option(
+    "--auto-runs",
+    type=int,
+    default=None,
+    metavar="N",
+    help="Runs the mock starts by itself per API and minute (0 disables).  [default: 2]",
+)
+@click.option(
+    "--run-ttl",
+    type=float,
+    default=None,
+    metavar="SECONDS",
+    help="Live runs older than this expire.  [default: 86400]",
+)
+@click.option(
+    "--max-live-runs",
+    type=int,
+    default=None,
+    metavar="N",
+    help="Live runs kept per API; older ones expire.  [default: 10000]",
 )
 @click.option(
     "--rate-limit",
@@ -92,6 +120,8 @@ def mock_command(**options: Any) -> None:
     from mock_server._serve import serve
 
     given = {name: value for name, value in options.items() if value not in (None, ())}
+    if "auto_runs" not in given and "STEPSPEC_AUTO_RUNS" not in os.environ:
+        given["auto_runs"] = SERVED_AUTO_RUNS  # a served mock has moving runs by default
     try:
         config = MockConfig.from_env(os.environ).replace(**given)
     except ConfigError as error:

@@ -136,8 +136,14 @@ class BoundedClient:
             headers=tuple((name, self.mask_header(value)) for name, value in headers.items()),
         )
 
-    def request(self, method: str, url: str, headers: Mapping[str, str]) -> HttpResult:
-        """Send one request (following redirects) within ``timeout`` seconds in total."""
+    def request(
+        self, method: str, url: str, headers: Mapping[str, str], body: bytes | None = None
+    ) -> HttpResult:
+        """Send one request (following redirects) within ``timeout`` seconds in total.
+
+        ``body`` (writes only) is sent as is; the caller sets its ``Content-Type``. A 303
+        redirect turns the request into a GET without a body, as browsers do.
+        """
         start = time.monotonic()
         deadline = start + self.timeout
         record = self.record(method, url, headers)
@@ -145,7 +151,7 @@ class BoundedClient:
         hops: list[str] = []
         while True:
             response, error = self._send_once(
-                current_method, current_url, current_headers, deadline
+                current_method, current_url, current_headers, deadline, body
             )
             elapsed = time.monotonic() - start
             if error is not None or response is None or response.status not in _REDIRECTS:
@@ -167,11 +173,19 @@ class BoundedClient:
                     k: v for k, v in current_headers.items() if self.mask_header(v) == v
                 }
             if response.status == 303:
-                current_method = "GET"
+                current_method, body = "GET", None
+                current_headers = {
+                    k: v for k, v in current_headers.items() if k.lower() != "content-type"
+                }
             current_url = next_url
 
     def _send_once(
-        self, method: str, url: str, headers: Mapping[str, str], deadline: float
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        deadline: float,
+        body: bytes | None = None,
     ) -> tuple[HttpResponse | None, TransportError | None]:
         parts = urllib.parse.urlsplit(url)
         remaining = deadline - time.monotonic()
@@ -196,11 +210,11 @@ class BoundedClient:
         try:
             with _Watchdog(connection, remaining) as watchdog:
                 try:
-                    connection.request(method, target, headers=sent)
+                    connection.request(method, target, body=body, headers=sent)
                     raw = connection.getresponse()
                     status, reason = raw.status, raw.reason
                     header_map = _headers(raw)
-                    body, error = _read_body(raw, deadline)
+                    received, error = _read_body(raw, deadline)
                 except (OSError, http.client.HTTPException) as exc:
                     if (
                         watchdog.fired
@@ -217,9 +231,9 @@ class BoundedClient:
             connection.close()
         # A server may echo the credential back (debug pages, error messages): mask it here,
         # before any check can quote or truncate it.
-        body = self._scrub_body(body)
+        received = self._scrub_body(received)
         header_map = {name: self.mask(value) for name, value in header_map.items()}
-        return HttpResponse(status, reason, header_map, body), error
+        return HttpResponse(status, reason, header_map, received), error
 
     def _scrub_body(self, body: bytes) -> bytes:
         for value in sorted(self._secrets, key=len, reverse=True):

@@ -4,15 +4,15 @@ The OpenAPI documents say what each operation accepts and returns; they do not s
 ``getWorkflowExecutions`` is *the* list of runs, that ``executionId`` names a run, or how a key
 is sent. ``ApiProfile`` holds those facts, one per API, so discovery and the checks stay generic.
 
-This module also reads the OpenAPI documents the way the checks need them: documented status
-codes and the schema of each response, with local ``#/components/...`` references resolved.
+This module also answers the checks' questions about an operation's responses (documented
+status codes, media types, the schema of each body) from ``_specs.Operation``, which resolves
+the documents' local ``#/components/...`` references on load.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any, Literal
 
 from conformance import _specs
@@ -147,64 +147,29 @@ def path_params(operation: Operation) -> list[str]:
     return names
 
 
-@cache
-def _operation_node(api: str, operation_id: str) -> Mapping[str, Any]:
-    document = _specs.openapi(api)
-    for item in (document.get("paths") or {}).values():
-        for node in item.values():
-            if isinstance(node, dict) and node.get("operationId") == operation_id:
-                return node
-    return {}
-
-
-def _resolve(api: str, node: Any) -> Any:
-    """Follow local ``#/components/...`` references (file references are left alone)."""
-    seen = 0
-    while isinstance(node, dict) and str(node.get("$ref", "")).startswith("#/") and seen < 16:
-        target: Any = _specs.openapi(api)
-        for part in str(node["$ref"])[2:].split("/"):
-            target = target.get(part, {}) if isinstance(target, dict) else {}
-        node, seen = target, seen + 1
-    return node
-
-
 def parameters(operation: Operation) -> list[Mapping[str, Any]]:
-    """``operation``'s parameters with references resolved."""
-    return [p for p in (_resolve(operation.api, raw) for raw in operation.parameters) if p]
+    """``operation``'s parameters, references resolved (``_specs`` resolves them on load)."""
+    return [p for p in operation.parameters if p]
 
 
 def documented_statuses(operation: Operation) -> list[str]:
     """The response keys the operation documents (``"200"``, ``"4XX"``, ``"default"``)."""
-    return list(_operation_node(operation.api, operation.operation_id).get("responses") or {})
-
-
-def _response(operation: Operation, status: int) -> tuple[str | None, Mapping[str, Any] | None]:
-    responses = _operation_node(operation.api, operation.operation_id).get("responses") or {}
-    for key in (str(status), f"{str(status)[0]}XX", "default"):
-        if key in responses:
-            resolved = _resolve(operation.api, responses[key])
-            return key, resolved if isinstance(resolved, dict) else {}
-    return None, None
+    return list(operation.response_objects)
 
 
 def is_documented(operation: Operation, status: int) -> bool:
     """Whether ``status`` (or its range, or ``default``) is documented for ``operation``."""
-    return _response(operation, status)[0] is not None
+    return operation.response_key(status) is not None
 
 
 def media_types(operation: Operation, status: int) -> list[str]:
     """Media types documented for the response ``status`` (empty: no body documented)."""
-    _, response = _response(operation, status)
+    key = operation.response_key(status)
+    response = operation.response_objects.get(key) if key is not None else None
     return list((response or {}).get("content") or {})
 
 
 def response_schema(operation: Operation, status: int) -> str | None:
     """Schema id of the JSON body documented for ``status``, if any."""
-    key, response = _response(operation, status)
-    if key is not None and operation.responses.get(key):
-        return operation.responses[key]
-    media = ((response or {}).get("content") or {}).get("application/json") or {}
-    ref = (media.get("schema") or {}).get("$ref") if isinstance(media, dict) else None
-    if isinstance(ref, str) and ref.endswith(".json"):
-        return _specs.schema_id(operation.api, ref.rsplit("/", 1)[-1].removesuffix(".json"))
-    return None
+    key = operation.response_key(status)
+    return operation.responses.get(key) if key is not None else None

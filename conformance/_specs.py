@@ -3,14 +3,18 @@
 Data is read only through ``importlib.resources`` (so an installed wheel works outside the repo)
 and loaded once per process. Each schema is registered under its URN ``$id`` and under its bare
 file name, because schemas refer to each other by file name (see ARCHITECTURE.md).
+
+``operations(api)`` reads each OpenAPI operation with its local ``#/components/...`` refs
+(parameters, request bodies, responses) resolved, and its schema-file refs (``error.json``)
+kept, so callers never walk the document themselves.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -130,21 +134,40 @@ def openapi_path(api: str) -> Iterator[Path]:
 
 @dataclass(frozen=True)
 class Operation:
-    """One operation of an OpenAPI document, with the schema ids of its bodies."""
+    """One operation of an OpenAPI document, with local ``#/components/...`` refs resolved.
+
+    ``parameters``, ``request_body`` and ``response_objects`` hold the objects the refs name
+    (``$ref: '#/components/responses/NotFound'`` becomes that response object); refs to the
+    sibling schema files (``$ref: error.json``) stay as written, because the file name is how
+    a body's schema id is known (``responses`` maps each status to it).
+    """
 
     api: str
     operation_id: str
     method: str
     path: str
     parameters: tuple[Mapping[str, Any], ...]
+    """Path-item then operation parameters, resolved (the operation's own override a path-item
+    parameter of the same ``name`` and ``in``, as OpenAPI says)."""
     request_schema_id: str | None
     responses: Mapping[str, str | None]
     """Status code (``"200"``, ``"404"``, ``"default"``) -> schema id of its JSON body, if any."""
+    request_body: Mapping[str, Any] | None = None
+    """The resolved request body object, if the operation documents one."""
+    response_objects: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Status code -> the resolved response object (description, headers, content)."""
 
     @property
     def label(self) -> str:
         """``GET /api/workflows/...`` as reports show it."""
         return f"{self.method.upper()} {self.path}"
+
+    def response_key(self, status: int) -> str | None:
+        """The documented key that covers ``status``: itself, its range (``4XX``), ``default``."""
+        for key in (str(status), f"{str(status)[0]}XX", "default"):
+            if key in self.response_objects:
+                return key
+        return None
 
 
 def _ref_to_schema_id(api: str, node: Mapping[str, Any] | None) -> str | None:
@@ -162,30 +185,86 @@ def _json_schema_of(api: str, holder: Mapping[str, Any]) -> str | None:
     return _ref_to_schema_id(api, media.get("schema"))
 
 
+_MAX_REF_CHAIN = 16
+
+
+def resolve_local(api: str, node: Any) -> Any:
+    """``node`` with every local ``#/...`` ref in it replaced by its target, recursively.
+
+    Refs to schema files (``error.json``) are kept as written. Siblings of a ref (a
+    ``description`` next to it, as OpenAPI 3.1 allows) override the target's keys. A ref that
+    names nothing, or a cycle, is an ``InvalidSpec`` naming the ref and what exists there.
+    """
+    return _resolve(api, node, ())
+
+
+def _resolve(api: str, node: Any, chain: tuple[str, ...]) -> Any:
+    if isinstance(node, list):
+        return [_resolve(api, item, chain) for item in node]
+    if not isinstance(node, Mapping):
+        return node
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/"):
+        if ref in chain or len(chain) >= _MAX_REF_CHAIN:
+            raise InvalidSpec(f"specs/{api}/openapi.yaml: $ref cycle {' -> '.join((*chain, ref))}")
+        target = _resolve(api, _pointer(api, ref), (*chain, ref))
+        siblings = {k: _resolve(api, v, chain) for k, v in node.items() if k != "$ref"}
+        return {**target, **siblings} if isinstance(target, Mapping) else target
+    return {key: _resolve(api, value, chain) for key, value in node.items()}
+
+
+def _pointer(api: str, ref: str) -> Any:
+    """The node at the JSON pointer ``#/a/b`` of ``api``'s OpenAPI document."""
+    target: Any = openapi(api)
+    walked = "#"
+    for raw in ref[2:].split("/"):
+        part = raw.replace("~1", "/").replace("~0", "~")
+        if not isinstance(target, Mapping) or part not in target:
+            known = ", ".join(map(str, target)) if isinstance(target, Mapping) else "nothing"
+            raise InvalidSpec(
+                f"specs/{api}/openapi.yaml: $ref {ref!r} names nothing: {walked} has no "
+                f"{part!r} (it has: {known})"
+            )
+        target, walked = target[part], f"{walked}/{raw}"
+    return target
+
+
+def _merged(shared: Sequence[Any], own: Sequence[Any]) -> tuple[Mapping[str, Any], ...]:
+    """Path-item parameters then the operation's; the operation's override same name and ``in``."""
+    overridden = {(p.get("name"), p.get("in")) for p in own if isinstance(p, Mapping)}
+    kept = [p for p in shared if (p.get("name"), p.get("in")) not in overridden]
+    return tuple(kept) + tuple(own)
+
+
 @cache
 def operations(api: str) -> tuple[Operation, ...]:
-    """Every operation of ``api``'s OpenAPI document, in document order."""
+    """Every operation of ``api``'s OpenAPI document, in document order, refs resolved."""
     found: list[Operation] = []
     for path, item in (openapi(api).get("paths") or {}).items():
+        item = resolve_local(api, item)  # a path item may itself be a ref
         shared = tuple(item.get("parameters", ()))
         for method in _HTTP_METHODS:
             spec = item.get(method)
             if spec is None:
                 continue
-            responses = {
-                str(code): _json_schema_of(api, body)
-                for code, body in (spec.get("responses") or {}).items()
+            response_objects = {
+                str(code): body for code, body in (spec.get("responses") or {}).items()
             }
-            body = spec.get("requestBody") or {}
+            body = spec.get("requestBody")
             found.append(
                 Operation(
                     api=api,
                     operation_id=str(spec.get("operationId") or f"{method} {path}"),
                     method=method,
                     path=str(path),
-                    parameters=shared + tuple(spec.get("parameters", ())),
-                    request_schema_id=_json_schema_of(api, body),
-                    responses=responses,
+                    parameters=_merged(shared, spec.get("parameters", ())),
+                    request_schema_id=_json_schema_of(api, body or {}),
+                    responses={
+                        code: _json_schema_of(api, response)
+                        for code, response in response_objects.items()
+                    },
+                    request_body=body,
+                    response_objects=response_objects,
                 )
             )
     return tuple(found)

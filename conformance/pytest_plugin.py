@@ -13,6 +13,9 @@ environment (``STEPSPEC_API``, ``STEPSPEC_BASE_URL``, ``STEPSPEC_API_KEY``, ...)
 run once per session, at the first case; each case then passes, fails with a
 ``ConformanceFailure`` listing its findings, or is skipped with the reason it was not tested.
 
+``--stepspec-allow-writes`` adds the lifecycle checks, which start (and, on Kibana, resume and
+cancel) runs on the server; ``--stepspec-lifecycle-timeout`` bounds how long each waits.
+
 Without a base URL the plugin adds nothing: no tests, no output (a test that asks for
 ``stepspec_case`` is skipped, saying how to configure it). Importing this module loads only
 pytest and the standard library; the kit is imported when a base URL is set.
@@ -39,6 +42,11 @@ _SETTINGS: dict[str, tuple[str, bool]] = {
     "fuzz": ("schemathesis cases per readable operation (default 0: no fuzzing).", False),
     "timeout": ("Bound in seconds on each request (default 10).", False),
     "expect_key_enforcement": ("The server must refuse a made-up key.", True),
+    "allow_writes": (
+        "Run the lifecycle checks, which start, resume and cancel runs (writes).",
+        True,
+    ),
+    "lifecycle_timeout": ("Seconds each lifecycle check waits for a run (default 60).", False),
 }
 _NO_BASE_URL = (
     "stepspec: no base URL; pass --stepspec-base-url (or ini stepspec_base_url, or "
@@ -93,6 +101,8 @@ def _run_config(config: pytest.Config) -> RunConfig | None:
             fuzz=int(_setting(config, "fuzz") or 0),
             timeout=float(_setting(config, "timeout") or 10),
             expect_key_enforcement=bool(_setting(config, "expect_key_enforcement")),
+            allow_writes=bool(_setting(config, "allow_writes")),
+            lifecycle_timeout=float(_setting(config, "lifecycle_timeout") or 60),
         )
     except (UsageError, ValueError) as error:
         raise pytest.UsageError(f"stepspec: {error}") from None
@@ -182,7 +192,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     cases = [
         StepspecCase(check, operation, label, session)
         for check, operation, label in plan(
-            run_config.api, run_config.checks, fuzz=run_config.fuzz > 0
+            run_config.api,
+            run_config.checks,
+            fuzz=run_config.fuzz > 0,
+            writes=run_config.allow_writes,
         )
     ]
     metafunc.parametrize(

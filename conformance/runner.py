@@ -59,6 +59,12 @@ class RunConfig:
     max_requests: int = 400
     expect_key_enforcement: bool = False
     """Whether the server must refuse a made-up key (see the ``auth_rejects_invalid`` check)."""
+    allow_writes: bool = False
+    """Run the lifecycle checks, which start, resume and cancel runs (``--allow-writes``)."""
+    lifecycle_timeout: float = 60.0
+    """Seconds a lifecycle check waits for a run to reach the state it waits for."""
+    lifecycle_max_requests: int = 300
+    """Requests the lifecycle checks may send, on top of ``max_requests`` (their own pool)."""
 
     def __post_init__(self) -> None:
         if not self.base_url.startswith(("http://", "https://")):
@@ -71,6 +77,15 @@ class RunConfig:
             )
         if self.max_requests < 1:
             raise UsageError(f"--max-requests must be at least 1, got {self.max_requests!r}")
+        if self.lifecycle_timeout <= 0:
+            raise UsageError(
+                "--lifecycle-timeout must be a positive number of seconds, "
+                f"got {self.lifecycle_timeout!r}"
+            )
+        if self.lifecycle_max_requests < 1:
+            raise UsageError(
+                f"--max-lifecycle-requests must be at least 1, got {self.lifecycle_max_requests!r}"
+            )
         if self.fuzz < 0:
             raise UsageError(f"--fuzz must be 0 or more cases per operation, got {self.fuzz!r}")
         if self.space is not None and self.api != "kibana":
@@ -151,7 +166,7 @@ class Report:
 
 
 def plan(
-    api: str, checks: Sequence[str] | None = None, *, fuzz: bool = False
+    api: str, checks: Sequence[str] | None = None, *, fuzz: bool = False, writes: bool = False
 ) -> list[tuple[str, str, str]]:
     """The cases a run covers, from the spec alone: ``(check, operationId, label)``."""
     from conformance.checks import select
@@ -160,7 +175,7 @@ def plan(
     operations = _operations.logical_operations(api)
     return [
         (chk.name, op.operation_id, op.label)
-        for chk in select(checks, include_opt_in=fuzz)
+        for chk in select(checks, include_opt_in=fuzz, allow_writes=writes)
         for op in operations
         if chk.applies(profile, op)
     ]
@@ -175,7 +190,12 @@ def run(config: RunConfig) -> Report:
 
     started = time.monotonic()
     profile = _operations.profile(config.api)
-    selected = select(config.checks, include_opt_in=config.fuzz > 0)
+    # Write checks run last: the runs they start must not change the lists that the read
+    # checks page through and compare.
+    selected = sorted(
+        select(config.checks, include_opt_in=config.fuzz > 0, allow_writes=config.allow_writes),
+        key=lambda chk: chk.writes,
+    )
     operations = _operations.logical_operations(config.api)  # InvalidSpec -> exit 3
     client = BoundedClient(timeout=config.timeout, secrets=config.secrets())
     ctx = Context(config, client, profile)
@@ -212,6 +232,7 @@ def run(config: RunConfig) -> Report:
         from conformance.errors import TargetUnreachable
 
         why = "; ".join([*ctx.ids.notes, *([ctx.stalled] if ctx.stalled else [])])
+        why = why or "; ".join(sorted({case.reason for case in cases if case.reason}))
         raise TargetUnreachable(f"nothing could be tested ({why or 'no case ran'})")
     called: dict[str, int] = defaultdict(int)
     for exchange in ctx.exchanges:
@@ -232,9 +253,19 @@ def run(config: RunConfig) -> Report:
         requests=ctx.requests_sent,
         operations_called=dict(sorted(called.items())),
         not_tested=not_tested,
-        notes=tuple(ctx.ids.notes) + ((ctx.stalled,) if ctx.stalled else ()),
+        notes=tuple(ctx.ids.notes) + ((ctx.stalled,) if ctx.stalled else ()) + _lifecycle_note(ctx),
         duration=time.monotonic() - started,
         checks=tuple(chk.name for chk in selected),
+    )
+
+
+def _lifecycle_note(ctx: Any) -> tuple[str, ...]:
+    if not ctx.lifecycle_sent:
+        return ()
+    return (
+        f"the lifecycle checks sent {ctx.lifecycle_sent} of these requests (starts, polls, "
+        f"resume, cancel), from their own budget (--max-lifecycle-requests "
+        f"{ctx.config.lifecycle_max_requests})",
     )
 
 
@@ -272,7 +303,17 @@ def _matches(statuses: str, status: int | None, broken: bool) -> bool:
 
 def _untested_reason(ctx: Any, operation: Any) -> str | None:
     if operation.method != "get":
-        return "writes are not exercised (they would change the server's data)"
+        if not ctx.config.allow_writes:
+            return (
+                "writes are not exercised without --allow-writes (they would change the "
+                "server's data)"
+            )
+        if not any(operation.operation_id in ops for ops in ctx.touched.values()):
+            return (
+                "not exercised: the selected lifecycle checks send only the writes they need "
+                "(start, resume, cancel)"
+            )
+        return None
     reason: str | None = ctx.unavailable(operation.operation_id)
     if reason is not None:
         return reason

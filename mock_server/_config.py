@@ -17,6 +17,8 @@ from typing import Any
 ENV_PREFIX = "STEPSPEC_"
 MAX_WORLD_RUNS = 10**6
 """The largest world (workflows x runs per API) the id codecs are sized for."""
+MAX_AUTO_RUNS = 60
+"""At most one automatic run per second and API."""
 
 
 class ConfigError(ValueError):
@@ -54,6 +56,12 @@ class MockConfig:
     cors: bool = True
     cache_size: int = 4096
     """Entries of the rendered-response cache (0 disables it)."""
+    run_ttl: float = 86_400.0
+    """Seconds (of the clock) after which a live run expires (see ``mock_server.live``)."""
+    max_live_runs: int = 10_000
+    """Live runs kept per API; older ones expire beyond this cap."""
+    auto_runs: int = 0
+    """Runs the mock starts by itself per API and minute (0: none; ``stepspec mock``: 2)."""
 
     def __post_init__(self) -> None:
         _check_int("port", self.port, 0, 65535)
@@ -62,6 +70,10 @@ class MockConfig:
         _check_int("workflows_per_api", self.workflows_per_api, 1, MAX_WORLD_RUNS)
         _check_int("runs_per_workflow", self.runs_per_workflow, 1, MAX_WORLD_RUNS)
         _check_int("cache_size", self.cache_size, 0, 10**7)
+        _check_int("max_live_runs", self.max_live_runs, 1, 10**7)
+        _check_int("auto_runs", self.auto_runs, 0, MAX_AUTO_RUNS)
+        if not 0.0 < self.run_ttl <= 10 * 365 * 86_400 or math.isnan(self.run_ttl):
+            raise ConfigError(f"run_ttl: {self.run_ttl!r} must be > 0 seconds and at most 10 years")
         total = self.workflows_per_api * self.runs_per_workflow
         if total > MAX_WORLD_RUNS:
             raise ConfigError(
@@ -116,8 +128,11 @@ class MockConfig:
         return dataclasses.replace(self, **{k: _coerce(k, v) for k, v in changes.items()})
 
 
-_INT_FIELDS = {"port", "seed", "workers", "workflows_per_api", "runs_per_workflow", "cache_size"}
-_FLOAT_FIELDS = {"error_rate", "time_scale"}
+_INT_FIELDS = {
+    "port", "seed", "workers", "workflows_per_api", "runs_per_workflow", "cache_size",
+    "max_live_runs", "auto_runs",
+}  # fmt: skip
+_FLOAT_FIELDS = {"error_rate", "time_scale", "run_ttl"}
 _BOOL_FIELDS = {"validate_responses", "rate_limit", "cors"}
 _OPTIONAL_STR_FIELDS = {"state_path", "coverage_report"}
 _TRUE = {"1", "true", "yes", "on"}

@@ -5,6 +5,11 @@ The app matches each request to the operation of the vendor's ``openapi.yaml`` i
 ``Prefer`` handling and response validation are driven by the document, not by hand-written
 tables. Local ``$ref``s (``#/components/...``) are resolved; a ref to a schema file
 (``execution-status.json``) is read from ``conformance.specs``. Built once per API per process.
+
+Matching follows OpenAPI's rule that concrete paths win over templated ones, and a request is
+only ever matched to the operation its server route implements: a literal route the document
+does not model (Trigify's ``/v1/workflows/actions``) is no ``/v1/workflows/{id}``, so its
+parameters are not checked, nor its answers self-checked, against another operation.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from importlib import resources
 from typing import Any
 
 import yaml
+from flask import has_request_context, request
 
 _METHODS = ("get", "put", "post", "delete", "patch")
 _URN_PREFIX = "urn:stepspec:"
@@ -62,14 +68,26 @@ class ApiIndex:
     api: str
     operations: tuple[OperationSpec, ...]
 
-    def match(self, method: str, path: str) -> tuple[OperationSpec, dict[str, str]] | None:
-        """The operation for ``method path`` with its path parameters, or None."""
+    def match(
+        self, method: str, path: str, route: str | None = None
+    ) -> tuple[OperationSpec, dict[str, str]] | None:
+        """The operation for ``method path`` with its path parameters, or None.
+
+        Operations are tried most specific first (a literal segment beats a template at the
+        first position where two templates differ, OpenAPI's own rule). ``route`` is the
+        server's URL rule that answers the request (Werkzeug ``<name>`` or OpenAPI ``{name}``
+        syntax); an operation whose template has a variable where the route has a literal
+        segment is not the one the route implements: the literal route ``/v1/workflows/actions``
+        (served, not in the document) is no ``/v1/workflows/{id}``. Without ``route``, the
+        current Flask request's rule is used when ``path`` is that request's path.
+        """
         method = method.lower()
+        shape = _route_shape(route if route is not None else _current_route(path))
         for operation in self.operations:
             if operation.method != method:
                 continue
             found = operation.pattern.fullmatch(path)
-            if found:
+            if found and (shape is None or _implements(shape, operation.path)):
                 return operation, found.groupdict()
         return None
 
@@ -139,6 +157,24 @@ def resolve(api: str, node: Any, document: Mapping[str, Any], depth: int = 0) ->
     return node
 
 
+def _follow_local(api: str, node: Mapping[str, Any], document: Mapping[str, Any]) -> Any:
+    """``node`` with its own ``#/components/...`` ref chain followed, nothing inside it resolved.
+
+    A response object must keep its ``schema: {$ref: error.json}`` as written: that ref is how
+    the schema id of the body is known (resolving it would inline the schema and lose the id).
+    """
+    for _ in range(32):
+        ref = node.get("$ref") if isinstance(node, Mapping) else None
+        if not (isinstance(ref, str) and ref.startswith("#/")):
+            return node
+        target: Any = document
+        for part in ref[2:].split("/"):
+            target = target[part.replace("~1", "/").replace("~0", "~")]
+        siblings = {k: v for k, v in node.items() if k != "$ref"}
+        node = {**target, **siblings} if isinstance(target, Mapping) else target
+    raise ValueError(f"{api}: $ref chain longer than 32 (a cycle?)")
+
+
 def _template_pattern(path: str, prefix: str) -> re.Pattern[str]:
     parts = re.split(r"(\{[^}]+\})", prefix + path)
     regex = "".join(
@@ -170,8 +206,7 @@ def _schema_id(api: str, media: Mapping[str, Any]) -> str | None:
 def _response(
     api: str, status: str, raw: Mapping[str, Any], doc: Mapping[str, Any]
 ) -> ResponseSpec:
-    if "$ref" in raw:
-        raw = resolve(api, {"$ref": raw["$ref"]}, doc)
+    raw = _follow_local(api, raw, doc)
     media = (raw.get("content") or {}).get("application/json") or {}
     examples = {
         name: (example or {}).get("value")
@@ -210,5 +245,48 @@ def api_index(api: str) -> ApiIndex:
                     responses=responses,
                 )
             )
-    found.sort(key=lambda op: -sum(1 for s in op.path.split("/") if s and "{" not in s))
+    found.sort(key=lambda op: _specificity(op.path))
     return ApiIndex(api, tuple(found))
+
+
+def _specificity(path: str) -> tuple[int, ...]:
+    """Sort key: per segment 0 for a literal, 1 for a template; smaller is more specific.
+
+    Two templates can only both match a path of the same number of segments, so comparing
+    these tuples decides at the first segment where they differ: the literal one wins.
+    """
+    return tuple(1 if "{" in segment else 0 for segment in path.split("/"))
+
+
+_ROUTE_VARIABLE = re.compile(r"<[^>]*>|\{[^}]*\}")
+
+
+def _route_shape(route: str | None) -> tuple[str | None, ...] | None:
+    """A route's segments, None for a variable one; None when the route cannot be compared.
+
+    A converter that spans segments (``<path:rest>``) makes segment positions meaningless,
+    so such a route constrains nothing.
+    """
+    if route is None or "<path:" in route:
+        return None
+    return tuple(
+        None if _ROUTE_VARIABLE.search(segment) else segment for segment in route.split("/")
+    )
+
+
+def _implements(shape: tuple[str | None, ...], template: str) -> bool:
+    """Whether the route of ``shape`` can be the operation at ``template``.
+
+    A literal route segment never stands for a templated operation segment; every other
+    combination is left to the path regex (a variable route segment accepts anything).
+    """
+    # Compared from the end: a server prefix or a mount point only shifts the start.
+    pairs = zip(reversed(shape), reversed(template.split("/")), strict=False)
+    return not any(literal is not None and "{" in segment for literal, segment in pairs)
+
+
+def _current_route(path: str) -> str | None:
+    """The URL rule of the current Flask request, if ``path`` is that request's path."""
+    if not has_request_context() or request.path != path or request.url_rule is None:
+        return None
+    return str(request.url_rule.rule)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,24 +38,40 @@ class QueryProblem:
     """Position within an array parameter."""
 
     def describe(self) -> str:
-        """A neutral one-line description (vendors may word it their own way)."""
+        """A neutral one-line description (vendors may word it their own way).
+
+        Only the text of this problem's ``kind`` is built: ``expected`` means something
+        different per kind (an enum's values, a bound, a type name, nothing at all), so no
+        other kind's wording may touch it.
+        """
         where = f"{self.location} parameter {self.name!r}"
         if self.index is not None:
             where += f" item {self.index}"
-        texts = {
-            "unknown": "is not a documented parameter",
-            "required": "is required",
-            "type": f"must be of type {self.expected}, got {self.found!r}",
-            "enum": f"must be one of {list(self.expected)!r}, got {self.found!r}",
-            "minimum": f"must be >= {self.expected}, got {self.found!r}",
-            "maximum": f"must be <= {self.expected}, got {self.found!r}",
-            "minLength": f"must have at least {self.expected} characters",
-            "maxLength": f"must have at most {self.expected} characters",
-            "pattern": f"must match {self.expected!r}, got {self.found!r}",
-            "minItems": f"needs at least {self.expected} values, got {self.found}",
-            "maxItems": f"takes at most {self.expected} values, got {self.found}",
-        }
-        return f"{where} {texts.get(self.kind, 'is invalid')}"
+        wording = _WORDING.get(self.kind)
+        return f"{where} {wording(self) if wording is not None else 'is invalid'}"
+
+
+def _allowed(expected: Any) -> str:
+    """An enum's values as a list (a single value or None is still readable)."""
+    if isinstance(expected, list | tuple | set | frozenset):
+        return repr(list(expected))
+    return repr([] if expected is None else [expected])
+
+
+_WORDING: dict[str, Callable[[QueryProblem], str]] = {
+    "unknown": lambda p: "is not a documented parameter",
+    "required": lambda p: "is required",
+    "type": lambda p: f"must be of type {p.expected}, got {p.found!r}",
+    "enum": lambda p: f"must be one of {_allowed(p.expected)}, got {p.found!r}",
+    "minimum": lambda p: f"must be >= {p.expected}, got {p.found!r}",
+    "maximum": lambda p: f"must be <= {p.expected}, got {p.found!r}",
+    "minLength": lambda p: f"must have at least {p.expected} characters",
+    "maxLength": lambda p: f"must have at most {p.expected} characters",
+    "pattern": lambda p: f"must match {p.expected!r}, got {p.found!r}",
+    "minItems": lambda p: f"needs at least {p.expected} values, got {p.found}",
+    "maxItems": lambda p: f"takes at most {p.expected} values, got {p.found}",
+}
+"""How ``QueryProblem.describe`` words each kind (an unlisted kind "is invalid")."""
 
 
 @dataclass

@@ -2,8 +2,9 @@
 
 Importing this package registers every check into ``CHECKS`` (in the order ``stepspec check
 --list`` shows them). Families: ``http`` (one response at a time), ``auth``, ``not_found``,
-``consistency`` (cross-endpoint, pagination, filters), ``semantics``, ``spaces`` (Kibana) and
-``fuzz`` (schemathesis, opt-in). schemathesis itself is imported only when fuzzing runs.
+``consistency`` (cross-endpoint, pagination, filters), ``semantics``, ``spaces`` (Kibana),
+``fuzz`` (schemathesis, opt-in) and ``lifecycle`` (runs the kit starts, only with
+``--allow-writes``). schemathesis itself is imported only when fuzzing runs.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from conformance.checks import (
     consistency,  # noqa: F401
     fuzz,  # noqa: F401
     http,  # noqa: F401  (imported to register its checks)
+    lifecycle,  # noqa: F401  (the runner runs write checks last, whatever this order)
+    lifecycle_kibana,  # noqa: F401
     not_found,  # noqa: F401
     pagination,  # noqa: F401
     semantics,  # noqa: F401

@@ -9,6 +9,12 @@ caches identical requests, and enforces the run's bounds:
 - after ``STALL_LIMIT`` timeouts the target counts as stalled and nothing more is sent, so a
   server that stalls on every request cannot make a run last much more than a few timeouts.
 
+``Context.post`` sends a write (only the lifecycle checks do, and only with ``--allow-writes``).
+Requests sent inside ``with ctx.lifecycle_budget():`` are charged to their own pool,
+``--max-lifecycle-requests``, instead of ``--max-requests``: polling a run until it ends needs
+a number of requests that depends on how long the run takes, and it must not starve the read
+checks (or be starved by them).
+
 Every exchange is recorded; the runner later runs the response-scope checks over all of them.
 """
 
@@ -17,7 +23,8 @@ from __future__ import annotations
 import json
 import time
 import urllib.parse
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
@@ -31,6 +38,7 @@ if TYPE_CHECKING:
     from conformance.runner import RunConfig
 
 Credential = Literal["default", "none", "wrong"]
+Pool = Literal["run", "lifecycle"]
 RATE_LIMIT_WAIT = 5.0
 """Longest wait for a rate-limit window before the run gives up on the target."""
 STALL_LIMIT = 3
@@ -155,6 +163,12 @@ class Context:
         self.skips: dict[tuple[str, str], str] = {}
         """(check, operationId) -> why that case was not tested."""
         self.budget_exhausted = False
+        self.lifecycle_sent = 0
+        """Requests charged to the lifecycle pool (also counted in ``requests_sent``)."""
+        self.lifecycle_exhausted = False
+        self._pool: Pool = "run"
+        self.memo: dict[str, Any] = {}
+        """Results several checks share (e.g. the run the lifecycle checks started)."""
         self.started = time.monotonic()
         self._cache: dict[tuple[Any, ...], Exchange] = {}
         self._outside_failures = 0
@@ -171,6 +185,19 @@ class Context:
     def skip(self, operation_id: str, reason: str) -> None:
         """Record that the current check could not test ``operation_id``, and why."""
         self.skips.setdefault((self.current, operation_id), reason)
+
+    def exercised(self, operation_id: str) -> None:
+        """Record that the current check judged ``operation_id`` (sent by another check)."""
+        self.touched.setdefault(self.current, set()).add(operation_id)
+
+    @contextmanager
+    def lifecycle_budget(self) -> Iterator[None]:
+        """Charge the requests sent inside to ``--max-lifecycle-requests`` (see the docstring)."""
+        previous, self._pool = self._pool, "lifecycle"
+        try:
+            yield
+        finally:
+            self._pool = previous
 
     def params_for(self, operation: Operation, **overrides: str) -> dict[str, str] | None:
         """Path parameters from the primary ids (``overrides`` win); None if one is unknown."""
@@ -228,26 +255,13 @@ class Context:
         if cached is not None:
             return cached
         url = self._url(operation, params or {}, pairs, space)
-        headers = dict(self.config.headers)
-        if credential == "default":
-            headers.update(self.config.credential_headers)
-        elif credential == "wrong":
-            for name in list(headers):
-                if name.lower() == self.profile.auth_header.lower():
-                    del headers[name]
-            headers.update(self.profile.credential(WRONG_KEY))
-        else:
-            headers = {
-                name: value
-                for name, value in headers.items()
-                if name.lower() != self.profile.auth_header.lower()
-            }
-        self.requests_sent += 1
+        headers = self._headers(credential)
+        self._count()
         result = self.client.request("GET", url, headers)
         wait = _rate_limit_wait(result)
         if wait is not None and wait <= RATE_LIMIT_WAIT and not self._refuse(operation):
             time.sleep(wait)
-            self.requests_sent += 1
+            self._count()
             result = self.client.request("GET", url, headers)
             wait = _rate_limit_wait(result)
         exchange = Exchange(
@@ -271,12 +285,80 @@ class Context:
             return None
         return exchange
 
+    def post(
+        self,
+        operation: Operation,
+        params: Mapping[str, str] | None = None,
+        body: Any = None,
+        *,
+        headers: Mapping[str, str] | None = None,
+        space: str | None = _UNSET,
+    ) -> Exchange | None:
+        """POST ``operation`` (a write: never cached) and record the exchange.
+
+        ``body`` is sent as JSON when it is not None; ``headers`` are added to the credential
+        (e.g. Kibana's ``kbn-xsrf``). None when the run's bounds forbid the request.
+        """
+        space = self.config.space if space is _UNSET else space
+        if self._refuse(operation):
+            return None
+        self.exercised(operation.operation_id)
+        sent = self._headers("default")
+        sent.update(headers or {})
+        payload = None
+        if body is not None:
+            payload = json.dumps(body).encode()
+            sent["Content-Type"] = "application/json"
+        self._count()
+        result = self.client.request(
+            "POST", self._url(operation, params or {}, (), space), sent, payload
+        )
+        exchange = Exchange(
+            operation=operation,
+            params=dict(params or {}),
+            query=(),
+            credential="default",
+            space=space,
+            purpose=self.current,
+            result=result,
+        )
+        self.exchanges.append(exchange)
+        self._after(operation, exchange)
+        return exchange
+
+    def _headers(self, credential: Credential) -> dict[str, str]:
+        headers = dict(self.config.headers)
+        if credential == "default":
+            headers.update(self.config.credential_headers)
+        elif credential == "wrong":
+            for name in list(headers):
+                if name.lower() == self.profile.auth_header.lower():
+                    del headers[name]
+            headers.update(self.profile.credential(WRONG_KEY))
+        else:
+            headers = {
+                name: value
+                for name, value in headers.items()
+                if name.lower() != self.profile.auth_header.lower()
+            }
+        return headers
+
     # -- bounds ----------------------------------------------------------------------------
+
+    def _count(self) -> None:
+        self.requests_sent += 1
+        if self._pool == "lifecycle":
+            self.lifecycle_sent += 1
 
     def _refuse(self, operation: Operation) -> bool:
         if self.stalled is not None or operation.operation_id in self.dead:
             return True
-        if self.requests_sent >= self.config.max_requests:
+        if self._pool == "lifecycle":
+            if self.lifecycle_sent >= self.config.lifecycle_max_requests:
+                self.lifecycle_exhausted = True
+                return True
+            return False
+        if self.requests_sent - self.lifecycle_sent >= self.config.max_requests:
             self.budget_exhausted = True
             return True
         return False
@@ -301,7 +383,7 @@ class Context:
         """Reserve one request for a request sent outside ``get`` (the fuzzer); False if refused."""
         if self._refuse(operation):
             return False
-        self.requests_sent += 1
+        self._count()
         self.generated[operation.operation_id] = self.generated.get(operation.operation_id, 0) + 1
         self.touched.setdefault(self.current, set()).add(operation.operation_id)
         return True

@@ -12,6 +12,10 @@ A check has a *scope*, which says how the runner calls it:
 ``applies`` decides, from the spec alone, which operations a check covers; together with the
 registry it gives the static matrix of cases (check x operation) that the JUnit report and the
 pytest plugin show, before any request is sent.
+
+Two kinds of checks run only when asked for: ``opt_in`` ones (fuzzing, ``--fuzz N``) and
+``writes`` ones (the lifecycle checks, ``--allow-writes``), which change the server's data by
+starting, resuming and cancelling runs. Without ``--allow-writes`` the kit never sends a write.
 """
 
 from __future__ import annotations
@@ -39,6 +43,8 @@ FAMILIES: dict[str, str] = {
     "semantics": "values agree with each other: timestamps, durations, statuses, indexes",
     "spaces": "Kibana spaces: the default alias and isolation between spaces",
     "fuzz": "schemathesis-generated requests (only with --fuzz N)",
+    "lifecycle": "runs started by the kit: progress, end state, resume and cancel "
+    "(only with --allow-writes; they start runs on the server)",
 }
 
 
@@ -59,6 +65,8 @@ class Check:
     statuses: Statuses = "any"
     opt_in: bool = False
     """Opt-in checks (fuzz) run only when asked for (``--fuzz N`` or ``--checks``)."""
+    writes: bool = False
+    """Checks that send writes run only with ``--allow-writes`` (and send nothing without it)."""
 
     def run(self, *args: Any) -> Iterator[Finding]:
         """Call the check and iterate over its findings."""
@@ -78,6 +86,7 @@ def check(
     applies: Applies | None = None,
     statuses: Statuses = "any",
     opt_in: bool = False,
+    writes: bool = False,
 ) -> Callable[[Callable[..., Iterable[Finding]]], Callable[..., Iterable[Finding]]]:
     """Register the decorated function as the check ``name``; a duplicate name is an error."""
     if family not in FAMILIES:
@@ -98,18 +107,30 @@ def check(
             applies=applies or _readable_gets,
             statuses=statuses,
             opt_in=opt_in,
+            writes=writes,
         )
         return func
 
     return register
 
 
-def select(names: Iterable[str] | None, *, include_opt_in: bool = False) -> list[Check]:
-    """The checks to run: ``names`` (validated) or every default check, in registry order."""
+def select(
+    names: Iterable[str] | None, *, include_opt_in: bool = False, allow_writes: bool = False
+) -> list[Check]:
+    """The checks to run: ``names`` (validated) or every default check, in registry order.
+
+    By default opt-in checks join only with ``include_opt_in`` and write checks only with
+    ``allow_writes``. Named checks always run; a named write check without ``allow_writes``
+    reports its cases as not tested and sends nothing.
+    """
     from conformance.errors import UsageError
 
     if names is None:
-        return [c for c in CHECKS.values() if include_opt_in or not c.opt_in]
+        return [
+            c
+            for c in CHECKS.values()
+            if (include_opt_in or not c.opt_in) and (allow_writes or not c.writes)
+        ]
     wanted = list(dict.fromkeys(names))
     unknown = [name for name in wanted if name not in CHECKS]
     if unknown:

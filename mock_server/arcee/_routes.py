@@ -16,7 +16,14 @@ from mock_server._http import json_response, mark_cacheable
 from mock_server._openapi import api_index
 from mock_server._params import check_parameters
 from mock_server.arcee._protocol import error_response, query_errors
-from mock_server.arcee._service import ArceeService, WorkflowRef
+from mock_server.arcee._service import API, ArceeService, WorkflowRef
+from mock_server.live import (
+    SCENARIO_FIELD,
+    SCENARIO_HEADER,
+    AutoRuns,
+    UnknownScenario,
+    requested_scenario,
+)
 
 if TYPE_CHECKING:
     from mock_server._context import MockContext
@@ -74,6 +81,12 @@ def blueprint(ctx: MockContext) -> Blueprint:
     """The Arcee routes of one app (the world is built once, here)."""
     service = ArceeService(ctx)
     bp = Blueprint("arcee", __name__, url_prefix=BASE_PATH)
+    auto_runs = AutoRuns(ctx, API, service.auto_start)
+
+    @bp.before_request
+    def _auto_runs() -> None:
+        if request.method != "OPTIONS":
+            auto_runs.tick()
 
     def workflow_or_404(workflow_id: str) -> WorkflowRef | Response:
         ref = service.find_workflow(workflow_id)
@@ -92,16 +105,23 @@ def blueprint(ctx: MockContext) -> Blueprint:
         found = workflow_or_404(workflow_id)
         if isinstance(found, Response):
             return found
-        body = request.get_json(force=True, silent=True)
+        try:
+            body = request.get_json(force=True, silent=True)
+        except RecursionError:  # nested deeper than the JSON decoder recurses: not an object
+            body = None
         if not isinstance(body, dict):
             return error_response(
                 400, "The request body must be a JSON object of the workflow's input variables"
             )
         try:
             inputs = storable(body)
+            chosen = requested_scenario(request.headers.get(SCENARIO_HEADER), inputs)
         except ValueError as error:
             return error_response(400, str(error))
-        run_id = service.execute(found, inputs)
+        except UnknownScenario as error:
+            return error_response(400, str(error.args[0]))
+        inputs.pop(SCENARIO_FIELD, None)
+        run_id = service.execute(found, inputs, chosen)
         return json_response({"message": "Workflow execution started", "run_id": run_id})
 
     @bp.get("/workflows/<workflow_id>/runs")

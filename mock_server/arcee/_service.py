@@ -5,10 +5,14 @@ their answers never change, so they may be cached), runs started with ``POST ...
 in the shared ``LiveStore`` and observed at the clock, so they progress between polls) and the
 docs' example run (served from its fixture). A workflow's history lists its live runs first
 (they started after the frozen world's "now"), newest first, then its seeded runs, newest first.
+A live run may follow a scenario (``mock_server.live._scenarios``): a failing one fails at a node
+of the scenario's ``arcee.fail_kind``, and the run ends ``failed``.
 """
 
 from __future__ import annotations
 
+import random
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -27,6 +31,7 @@ from mock_server.arcee._graph import Workflow
 from mock_server.arcee._naming import uuid_text, uuid_token
 from mock_server.arcee._render import Tenant, run_payload, step_payload, workflow_payload
 from mock_server.arcee._world import ArceeWorld, PlannedRun
+from mock_server.live import Scenario, start_live_run
 
 if TYPE_CHECKING:
     from mock_server._context import MockContext
@@ -154,16 +159,39 @@ class ArceeService:
         assert live is not None
         return self.world.live_planned(ref.workflow, ref.workflow_id, live)
 
-    def execute(self, ref: WorkflowRef, inputs: dict[str, Json]) -> str:
-        """Start a live run of ``ref`` with ``inputs``; returns its run id."""
-        live = self.ctx.store.create_run(
+    def execute(
+        self, ref: WorkflowRef, inputs: dict[str, Json], chosen: Scenario | None = None
+    ) -> str:
+        """Start a live run of ``ref`` with ``inputs`` (following ``chosen``, if given)."""
+        return self.start(ref, self.ctx.clock(), inputs, chosen)
+
+    def start(
+        self,
+        ref: WorkflowRef,
+        started_us: int,
+        inputs: Mapping[str, Json],
+        chosen: Scenario | None = None,
+    ) -> str:
+        """Store a live run of ``ref`` that started at ``started_us``; returns its run id."""
+        spec: dict[str, Json] = {"inputs": dict(inputs)}
+        if chosen is not None:
+            spec["scenario"] = chosen.name
+        live = start_live_run(
+            self.ctx,
             API,
             ref.workflow_id,
-            self.ctx.clock(),
-            {"inputs": inputs},
+            started_us,
+            spec,
             lambda seq: uuid_text(self._live_ids.encode(seq), self._filler),
         )
         return live.run_id
+
+    def auto_start(self, rng: random.Random, started_us: int, chosen: Scenario) -> None:
+        """Start an auto run (``mock_server.live._auto``): a workflow and inputs from ``rng``."""
+        index = rng.randrange(self.world.workflows)
+        ref = self.find_workflow(self.world.ids.workflow_id(index))
+        assert ref is not None  # every index below ``workflows`` is a workflow
+        self.start(ref, started_us, self.world.draw_inputs(ref.workflow, rng), chosen)
 
     def history(self, ref: WorkflowRef, limit: int, offset: int) -> list[dict[str, Json]]:
         """One page of the workflow's runs, newest first (live runs, then seeded runs)."""

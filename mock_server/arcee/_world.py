@@ -35,7 +35,7 @@ from mock_server.arcee._graph import (
 )
 from mock_server.arcee._naming import BULK_WORKFLOW, ArceeIds
 from mock_server.arcee._nodes import NodeCall, draw_duration, run_node
-from mock_server.live import LiveRun
+from mock_server.live import LiveRun, scenario
 
 Json = Any
 HEAD_US = 3_600 * 1_000_000
@@ -174,15 +174,25 @@ class ArceeWorld:
         )
 
     def live_planned(self, workflow: Workflow, workflow_id: str, live: LiveRun) -> PlannedRun:
-        """The plan of a run started over HTTP (it completes; inputs are the request body)."""
+        """The plan of a run started over HTTP (inputs are the request body). It completes,
+        unless its scenario fails: then the first node of the scenario's ``arcee.fail_kind``
+        on the path fails (the last node, if the path has none of that kind)."""
         rng = rng_for(self.seed, "arcee", "live", live.seq)
         inputs = dict(live.spec.get("inputs") or {})
         path, branch = self.draw_path(workflow, rng)
         durations = [draw_duration(workflow.node(node_id).kind, rng) for node_id in path]
         gap = 10_000 + int(rng.random() * 30_000)
         route = (path, branch, durations, gap)
+        fail_at = len(path)
+        chosen = scenario(str(live.spec["scenario"])) if "scenario" in live.spec else None
+        if chosen is not None and chosen.outcome == "failed":
+            kinds = [workflow.node(node_id).kind.value for node_id in path]
+            wanted = chosen.arcee_fail_kind
+            fail_at = kinds.index(wanted) if wanted in kinds else len(path) - 1
+            path, durations = path[: fail_at + 1], durations[: fail_at + 1]
+            route = (path, branch, durations, gap)
         return self.plan(
-            workflow, workflow_id, live.run_id, inputs, route, live.started_us, len(path), rng
+            workflow, workflow_id, live.run_id, inputs, route, live.started_us, fail_at, rng
         )
 
     def draw_inputs(self, workflow: Workflow, rng: random.Random) -> dict[str, Json]:

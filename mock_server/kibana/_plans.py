@@ -7,7 +7,8 @@ human. ``Planner.fit`` then chooses outcomes and durations so that, seen at the 
 the run is exactly in its drawn status: a failed run fails at an action step, a cancelled one is
 cancelled inside a step, a running/waiting run's active step spans "now", and a finished run
 ends before the next newer run of its workflow starts. ``live_steps`` plans a run started over
-HTTP: everything completes, and wait-for-input steps wait for a real answer.
+HTTP: everything completes (unless its scenario names a step that fails), and wait-for-input steps
+wait for a real answer.
 """
 
 from __future__ import annotations
@@ -261,8 +262,27 @@ class Planner:
         return tuple(steps)
 
     def live_steps(
-        self, drafts: list[_Draft], order: Mapping[str, int], started: int
+        self,
+        drafts: list[_Draft],
+        order: Mapping[str, int],
+        started: int,
+        *,
+        fail_step: str | None = None,
+        durations_ms: Mapping[str, int] | None = None,
     ) -> tuple[StepPlan, ...]:
+        """Plan a run started over HTTP: wait-for-input steps wait for a real answer (or their
+        timeout); ``fail_step`` (a scenario's) fails at its first execution; ``durations_ms``
+        fixes the duration of the named steps."""
+        for draft in drafts:
+            fixed = (durations_ms or {}).get(draft.step.name)
+            if fixed is not None and draft.outcome is Outcome.COMPLETE:
+                draft.content.duration_us = fixed * MS
+        failing = next(
+            (d for d in drafts if d.step.name == fail_step and d.outcome is Outcome.COMPLETE),
+            None,
+        )
+        if failing is not None:
+            failing.outcome = Outcome.FAIL
         timeouts = {
             i: parse_duration_ms(d.step.timeout) * MS
             for i, d in enumerate(drafts)

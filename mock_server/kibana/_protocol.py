@@ -8,7 +8,8 @@
 - ``kbn-xsrf`` is required on every non-GET request: 400 ``Request must contain a kbn-xsrf
   header.``
 - ``elastic-api-version``: optional; ``2023-10-31`` is the only version; another well-formed
-  version, or a malformed one, is a 400 with the core router's messages. Every routed response
+  version, or a malformed one (an empty value included), is a 400 with the core router's
+  messages. Every routed response
   carries ``elastic-api-version: 2023-10-31``.
 - Request validation problems become config-schema messages, first problem only, as Kibana
   reports them: ``[request query.size]: Value must be equal to or lower than [100].``
@@ -30,6 +31,10 @@ from mock_server._http import json_response
 from mock_server._params import QueryProblem
 
 API_VERSION = "2023-10-31"
+MAX_SAFE_INTEGER = 2**53 - 1
+"""JavaScript's ``Number.MAX_SAFE_INTEGER``: the largest query number Kibana reads exactly."""
+UNBOUNDED_INTEGER_QUERY_KEYS = ("page",)
+"""Integer query parameters without a documented maximum (``size`` has one)."""
 VERSION_HEADER = "elastic-api-version"
 XSRF_MESSAGE = "Request must contain a kbn-xsrf header."
 WWW_AUTHENTICATE = 'ApiKey realm="kibana", Bearer realm="kibana"'
@@ -137,7 +142,12 @@ def check_xsrf() -> Response | None:
 
 
 def check_version(route_path: str) -> Response | None:
-    """400 for an ``elastic-api-version`` other than ``2023-10-31``."""
+    """400 for an ``elastic-api-version`` other than ``2023-10-31``.
+
+    An empty value is a malformed version (400), as the OpenAPI document's ``enum`` for the
+    header says. (Kibana's router source treats a falsy value like a missing header and resolves
+    the default version; the documented contract wins here.)
+    """
     version = request.headers.get(VERSION_HEADER)
     if version is None or version == API_VERSION:
         return None
@@ -152,6 +162,34 @@ def check_version(route_path: str) -> Response | None:
         f'No version "{version}" available for [{request.method.lower()}] [{route_path}]. '
         f"Available versions are: [{API_VERSION}]",
     )
+
+
+def check_safe_integers() -> Response | None:
+    """400 for a ``page`` beyond JavaScript's exact integers (``2**53 - 1``).
+
+    Kibana parses query numbers into JavaScript numbers: a larger value is no longer the number
+    the client sent, and a page that far computes an Elasticsearch ``from`` it rejects. The mock
+    answers such values with config-schema's maximum message instead of echoing them.
+    """
+    for name in UNBOUNDED_INTEGER_QUERY_KEYS:
+        for text in request.args.getlist(name):
+            if _beyond_safe_integers(text):
+                return error_response(
+                    400,
+                    f"[request query.{name}]: Value must be equal to or lower than "
+                    f"[{MAX_SAFE_INTEGER}].",
+                )
+    return None
+
+
+def _beyond_safe_integers(text: str) -> bool:
+    """Whether ``text`` is a whole number above ``MAX_SAFE_INTEGER`` (negative ones are left to
+    the documented ``minimum``). Counts digits before converting: ``int()`` refuses texts of
+    more than 4,300 digits."""
+    digits = text.strip().removeprefix("+").lstrip("0")
+    if not digits.isdecimal():
+        return False
+    return len(digits) > len(str(MAX_SAFE_INTEGER)) or int(digits) > MAX_SAFE_INTEGER
 
 
 def add_version_header(response: Response) -> Response:

@@ -5,11 +5,17 @@ document by the app), ask ``RunSource``/``KibanaWorld`` for data and ``_lists`` 
 answer with ``json_response``. Bodies of POST requests are validated here, with config-schema
 messages. Route variables use the OpenAPI parameter names so that the route template is the
 documented path (used in the ``elastic-api-version`` error message).
+
+Starting a run (``POST .../run``, ``POST /api/workflows/test``) may pick a scenario with the
+``X-Stepspec-Scenario`` header or ``inputs.stepspec_scenario`` (an unknown name is a Boom 400
+listing the known ones); every request first lets ``AutoRuns`` start the automatic runs that are
+due (see ``mock_server.live``).
 """
 
 from __future__ import annotations
 
 import hashlib
+import random
 import re
 from collections.abc import Callable
 from typing import Any
@@ -26,6 +32,15 @@ from mock_server.kibana._lists import Lists, WorkflowRef
 from mock_server.kibana._runs import API, RunSource
 from mock_server.kibana._templates import InvalidWorkflow, parse_workflow_yaml
 from mock_server.kibana._world import KibanaWorld
+from mock_server.live import (
+    SCENARIO_FIELD,
+    SCENARIO_HEADER,
+    AutoRuns,
+    Scenario,
+    UnknownScenario,
+    requested_scenario,
+    start_live_run,
+)
 
 SPACE_PATTERN = re.compile(r"[a-z0-9_\-]+")
 SPACE_PREFIX = "/s/<space_id>"
@@ -58,16 +73,40 @@ def blueprint(ctx: MockContext) -> Blueprint:
     lists = Lists(world, source)
     bp = Blueprint("kibana", __name__)
 
+    def auto_start(rng: random.Random, started_us: int, chosen: Scenario) -> None:
+        index = rng.randrange(world.workflow_count)
+        workflow = world.workflow(index)
+        spec = {
+            "space_id": workflow.space_id,
+            "inputs": {},
+            "is_test": False,
+            "executed_by": "elastic",
+            "workflow_index": index,
+            "workflow_id": workflow.id,
+            "scenario": chosen.name,
+            "auto": True,
+        }
+        start_live_run(
+            ctx, API, workflow.id, started_us - started_us % 1000, spec, world.ids.live_execution_id
+        )
+
+    auto_runs = AutoRuns(ctx, API, auto_start)
+
     @bp.before_request
     def _platform() -> Response | None:
         if request.method == "OPTIONS":
             return None
+        auto_runs.tick()
         space = (request.view_args or {}).get("space_id")
         if space is not None and not SPACE_PATTERN.fullmatch(space):
             return not_found()
         rule = request.url_rule.rule if request.url_rule is not None else request.path
         template = re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", rule.removeprefix(SPACE_PREFIX))
-        return protocol.check_xsrf() or protocol.check_version(template)
+        return (
+            protocol.check_xsrf()
+            or protocol.check_version(template)
+            or protocol.check_safe_integers()
+        )
 
     bp.after_request(protocol.add_version_header)
 
@@ -148,9 +187,11 @@ def blueprint(ctx: MockContext) -> Blueprint:
             )
         except BodyError as problem:
             return protocol.error_response(400, str(problem))
-        return json_response(
-            {"workflowExecutionId": start(ref, space_id, body["inputs"], test=False)}
-        )
+        try:
+            run_id = start(ref, space_id, body["inputs"], test=False)
+        except UnknownScenario as problem:
+            return protocol.error_response(400, str(problem))
+        return json_response({"workflowExecutionId": run_id})
 
     @route("/api/workflows/test", ("POST",))
     def test_workflow(space_id: str = "default") -> Response:
@@ -177,7 +218,10 @@ def blueprint(ctx: MockContext) -> Blueprint:
                 parse_workflow_yaml(yaml_text)
             except InvalidWorkflow as problem:
                 return protocol.error_response(400, str(problem))
-        run_id = start(ref, space_id, body["inputs"], test=True, yaml_text=yaml_text)
+        try:
+            run_id = start(ref, space_id, body["inputs"], test=True, yaml_text=yaml_text)
+        except UnknownScenario as problem:
+            return protocol.error_response(400, str(problem))
         return json_response({"workflowExecutionId": run_id})
 
     def start(
@@ -188,12 +232,17 @@ def blueprint(ctx: MockContext) -> Blueprint:
         test: bool,
         yaml_text: str | None = None,
     ) -> str:
+        """Store a live run; its scenario comes from the header or ``inputs.stepspec_scenario``
+        (consumed, not kept as an input). Raises ``UnknownScenario``."""
+        chosen = requested_scenario(request.headers.get(SCENARIO_HEADER), inputs)
         spec: dict[str, Any] = {
             "space_id": space_id,
-            "inputs": inputs,
+            "inputs": {k: v for k, v in inputs.items() if k != SCENARIO_FIELD},
             "is_test": test,
             "executed_by": protocol.principal(),
         }
+        if chosen is not None and yaml_text is None:  # submitted YAML wins over a scenario
+            spec["scenario"] = chosen.name
         if ref is not None:
             spec["workflow_index"] = ref.index
             workflow_id = ref.workflow_id
@@ -206,8 +255,8 @@ def blueprint(ctx: MockContext) -> Blueprint:
             spec["yaml"] = yaml_text
         spec["workflow_id"] = workflow_id
         started = ctx.clock()
-        stored = ctx.store.create_run(
-            API, workflow_id, started - started % 1000, spec, world.ids.live_execution_id
+        stored = start_live_run(
+            ctx, API, workflow_id, started - started % 1000, spec, world.ids.live_execution_id
         )
         return stored.run_id
 

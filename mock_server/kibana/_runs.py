@@ -6,8 +6,9 @@
 2. the seeded world: the id decodes (O(1)) to ``(workflow, run)``; the run is observed at the
    world's fixed "now", or, if a client resumed or cancelled it, on a clock anchored at that
    action (a *thawed* run, read with its events from the live store);
-3. the live store: runs started by ``POST .../run`` or ``POST /api/workflows/test``, rebuilt
-   from their stored facts and observed at the clock (scaled by ``time_scale``).
+3. the live store: runs started by ``POST .../run`` or ``POST /api/workflows/test`` (or by the
+   mock itself, see ``mock_server.live._auto``), rebuilt from their stored facts (with their
+   scenario, if one was picked) and observed at the clock (scaled by ``time_scale``).
 
 A run of another space is not found (Kibana filters by space). ``RunView.cacheable`` is true only
 for answers that can never change (terminal runs of the frozen world), which lets views mark
@@ -30,6 +31,7 @@ from mock_server.kibana import render
 from mock_server.kibana._naming import LIVE, STATIC
 from mock_server.kibana._templates import DOCUMENTED, Template, parse_workflow_yaml
 from mock_server.kibana._world import KibanaWorld, RunHeader, Workflow
+from mock_server.live import Scenario, scenario
 
 Json = Any
 API = "kibana"
@@ -215,7 +217,8 @@ class RunSource:
         if stored is None or stored.api != API:
             return None
         spec = stored.spec
-        workflow, template, parsed = self._workflow_for_live(spec)
+        chosen = scenario(str(spec["scenario"])) if "scenario" in spec else None
+        workflow, template, parsed = self._workflow_for_live(spec, chosen)
         head = RunHeader(
             workflow=int(spec.get("workflow_index", -1)),
             run=stored.seq,
@@ -234,14 +237,22 @@ class RunSource:
             inputs=spec.get("inputs") or {},
             live=True,
             approved=approved,
+            scenario=chosen,
         )
         return plan, template, parsed, bool(spec.get("ephemeral", False))
 
     def _workflow_for_live(
-        self, spec: Mapping[str, Json]
+        self, spec: Mapping[str, Json], chosen: Scenario | None
     ) -> tuple[Workflow, Template, Mapping[str, Json]]:
         index = int(spec.get("workflow_index", -1))
         space = str(spec.get("space_id", "default"))
+        if chosen is not None:  # the run keeps its workflow's id and follows the scenario
+            text = _yaml_of(chosen.workflow)
+            template, parsed = parse_workflow_yaml(text)
+            workflow = _replace_workflow(
+                self.world.workflow(0), template, str(spec["workflow_id"]), space, parsed, text
+            )
+            return workflow, template, parsed
         if "yaml" in spec:
             template, parsed = parse_workflow_yaml(str(spec["yaml"]))
             base = self.world.workflow(0)
@@ -264,6 +275,8 @@ class RunSource:
         return workflow, workflow.template, workflow.definition
 
     def _live(self, execution_id: str, space_id: str) -> RunView | None:
+        if self.ctx.store.get_run(execution_id) is None:
+            return None  # never stored, or expired (plans stay cached a while: ask the store)
         events = self.ctx.store.events(execution_id)
         found = self._live_plans(execution_id, _decision(events))
         if found is None:

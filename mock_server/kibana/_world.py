@@ -39,6 +39,7 @@ from mock_server.kibana._templates import (
     yaml_text,
 )
 from mock_server.kibana._templates import topological_order as topo_order
+from mock_server.live import Scenario
 
 Json = Any
 MS = 1000
@@ -227,13 +228,20 @@ class KibanaWorld:
         inputs: Mapping[str, Json] | None = None,
         live: bool = False,
         approved: bool | None = None,
+        scenario: Scenario | None = None,
     ) -> tuple[RunPlan, RunEvents]:
         """The plan of a run with these facts (static or live) and its client events.
 
         ``approved`` overrides the drawn human decision once a client answered the run's
-        wait-for-input step, so the branch taken after it follows the actual answer.
+        wait-for-input step, so the branch taken after it follows the actual answer. A live
+        run's ``scenario`` fixes its foreach items, failing step and step durations; a wait
+        with a timeout that nobody answers is treated as unanswered by the branch after it.
         """
         facts = self._facts(workflow, rng, inputs)
+        if scenario is not None:
+            facts["hitl_timeout"] = True
+            if scenario.items is not None:
+                facts["items"] = scenario.items
         if workflow.index == BULK_INDEX and not live:
             facts["items"] = BULK_ITEMS[head.run % len(BULK_ITEMS)]
         if approved is not None:
@@ -242,7 +250,13 @@ class KibanaWorld:
         order = topo_order(workflow.template)
         cancel = None
         if live:
-            steps = self.planner.live_steps(drafts, order, head.started_us)
+            steps = self.planner.live_steps(
+                drafts,
+                order,
+                head.started_us,
+                fail_step=scenario.fail_step if scenario else None,
+                durations_ms=scenario.durations_ms if scenario else None,
+            )
         else:
             elapsed = self.world_now_us - head.started_us
             if head.run > 0 and head.workflow >= 0:

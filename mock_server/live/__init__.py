@@ -1,11 +1,47 @@
 """Live runs: runs started over HTTP and client actions on runs, shared by all workers.
 
-See ``_store.py``. Vendors rebuild a live run's plan from its stored facts and observe it at the
-clock, with the stored events.
+See ``_store.py`` (the store), ``_expiry.py`` (the expiry rule), ``_scenarios.py`` (named
+workflows a caller picks) and ``_auto.py`` (runs the mock starts by itself). Vendors rebuild a
+live run's plan from its stored facts and observe it at the clock, with the stored events.
 """
 
 from __future__ import annotations
 
+from mock_server.live._auto import AUTO_SCENARIOS, AutoRuns
+from mock_server.live._expiry import PRUNE_EVERY, Expiry, expiry_of, start_live_run
+from mock_server.live._scenarios import (
+    HEADER as SCENARIO_HEADER,
+)
+from mock_server.live._scenarios import (
+    INPUT_FIELD as SCENARIO_FIELD,
+)
+from mock_server.live._scenarios import (
+    Scenario,
+    ScenarioError,
+    UnknownScenario,
+    requested_scenario,
+    scenario,
+    scenarios,
+)
 from mock_server.live._store import Anchor, LiveRun, LiveStore, SqliteStore
 
-__all__ = ["Anchor", "LiveRun", "LiveStore", "SqliteStore"]
+__all__ = [
+    "AUTO_SCENARIOS",
+    "PRUNE_EVERY",
+    "SCENARIO_FIELD",
+    "SCENARIO_HEADER",
+    "Anchor",
+    "AutoRuns",
+    "Expiry",
+    "LiveRun",
+    "LiveStore",
+    "Scenario",
+    "ScenarioError",
+    "SqliteStore",
+    "UnknownScenario",
+    "expiry_of",
+    "requested_scenario",
+    "scenario",
+    "scenarios",
+    "start_live_run",
+]

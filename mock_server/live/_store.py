@@ -3,12 +3,23 @@
 Worker processes share nothing but this file. A run is stored as the few facts its plan is
 rebuilt from (api, workflow, start, a vendor ``spec`` mapping), never as rendered payloads;
 client events (a human's answer, a cancel) are rows beside it. Every write is one short
-transaction, and ``record_response``/``record_cancel`` use a primary key so that of many
-concurrent calls exactly one wins, in every process.
+transaction, and ``record_response``/``record_cancel``/``claim`` use a primary key so that of many
+concurrent calls exactly one wins, in every process (``claim`` is how workers agree on which of
+them starts an automatic run, see ``_auto``).
 
 The store also anchors *thawed* static runs: when a client acts on a run of the seeded world
 (resume, cancel), that run leaves the frozen world moment and is observed on a clock anchored at
 the action (``anchor``), so it can progress like a live run.
+
+Connections never cross a ``fork``. ``stepspec mock`` builds the app in the gunicorn master
+(``preload_app``) and forks workers from it; an SQLite connection inherited across a fork shares
+file locks and WAL-index state with its parent and loses or corrupts writes. So ``__init__``
+closes the connection it creates the schema with, and every later connection is opened lazily,
+one per thread, and belongs to the process that opened it (keyed by ``os.getpid()``): a child
+opens its own and never touches (or closes: closing may checkpoint the WAL) an inherited one.
+
+Expiry (``prune``) removes runs, their events and anchors older than a cut-off and keeps at most
+the newest ``keep`` runs of each API; ``mock_server.live._expiry`` decides when to call it.
 """
 
 from __future__ import annotations
@@ -52,6 +63,10 @@ CREATE TABLE IF NOT EXISTS responses (
 CREATE TABLE IF NOT EXISTS cancels (
     run_id TEXT PRIMARY KEY,
     cancelled_us INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS claims (
+    claim TEXT PRIMARY KEY,
+    at_us INTEGER NOT NULL
 );
 """
 
@@ -115,6 +130,16 @@ class LiveStore(Protocol):
         """The anchor of a thawed static run, or None while it is frozen."""
         ...
 
+    def claim(self, key: str, at_us: int) -> bool:
+        """Record ``key`` (about moment ``at_us``) once; True for exactly one caller across
+        every process, until ``prune`` forgets claims older than its cut-off."""
+        ...
+
+    def prune(self, cutoff_us: int, keep: int) -> int:
+        """Delete runs started before ``cutoff_us`` and all but the newest ``keep`` per API
+        (with their events); returns how many runs were deleted."""
+        ...
+
 
 class SqliteStore:
     """``LiveStore`` in one SQLite file (WAL mode), one connection per thread and process."""
@@ -122,18 +147,37 @@ class SqliteStore:
     def __init__(self, path: str) -> None:
         self.path = path
         self._local = threading.local()
-        self._db().executescript(_SCHEMA)  # idempotent; executescript manages its transaction
+        setup = self._connect()
+        try:
+            setup.executescript(_SCHEMA)  # idempotent; executescript manages its transaction
+        finally:
+            setup.close()  # never let a connection of the gunicorn master reach a worker
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("PRAGMA busy_timeout=10000")
+        return db
 
     def _db(self) -> sqlite3.Connection:
-        # A connection must not cross a fork (gunicorn workers) or a thread.
-        db: sqlite3.Connection | None = getattr(self._local, "db", None)
-        if db is None or getattr(self._local, "pid", None) != os.getpid():
-            db = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.execute("PRAGMA busy_timeout=10000")
-            self._local.db, self._local.pid = db, os.getpid()
+        # One connection per (thread, process). Connections inherited through a fork stay in
+        # ``by_pid`` under the parent's pid: referenced, so never closed (or used) by the child.
+        by_pid: dict[int, sqlite3.Connection] | None = getattr(self._local, "by_pid", None)
+        if by_pid is None:
+            by_pid = self._local.by_pid = {}
+        pid = os.getpid()
+        db = by_pid.get(pid)
+        if db is None:
+            db = by_pid[pid] = self._connect()
         return db
+
+    def close(self) -> None:
+        """Close this thread's connection of this process (others close with their thread)."""
+        by_pid: dict[int, sqlite3.Connection] = getattr(self._local, "by_pid", {})
+        db = by_pid.pop(os.getpid(), None)
+        if db is not None:
+            db.close()
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -249,6 +293,46 @@ class SqliteStore:
             .fetchone()
         )
         return Anchor(int(row[0]), int(row[1])) if row else None
+
+    def claim(self, key: str, at_us: int) -> bool:
+        """Record ``key`` (about moment ``at_us``) once; True for exactly one caller across
+        every process, until ``prune`` forgets claims older than its cut-off."""
+        with self._write() as db:
+            cursor = db.execute("INSERT OR IGNORE INTO claims VALUES (?, ?)", (key, at_us))
+            return cursor.rowcount == 1
+
+    def prune(self, cutoff_us: int, keep: int) -> int:
+        """Delete runs started before ``cutoff_us`` and all but the newest ``keep`` per API
+        (with their events); anchors of static runs thawed, and claims made, before
+        ``cutoff_us`` go too."""
+        with self._write() as db:
+            doomed = [
+                row[0]
+                for row in db.execute(
+                    "SELECT run_id FROM runs WHERE started_us < ?"
+                    " UNION SELECT run_id FROM ("
+                    "   SELECT run_id, ROW_NUMBER() OVER ("
+                    "     PARTITION BY api ORDER BY started_us DESC, seq DESC) AS newest"
+                    "   FROM runs) WHERE newest > ?",
+                    (cutoff_us, keep),
+                )
+            ]
+            for table in ("runs", "responses", "cancels"):
+                db.executemany(
+                    f"DELETE FROM {table} WHERE run_id = ?",  # table names are constants
+                    [(run_id,) for run_id in doomed],
+                )
+            thawed = [
+                row[0]
+                for row in db.execute("SELECT run_id FROM anchors WHERE real_us < ?", (cutoff_us,))
+            ]
+            for table in ("anchors", "responses", "cancels"):
+                db.executemany(
+                    f"DELETE FROM {table} WHERE run_id = ?",  # table names are constants
+                    [(run_id,) for run_id in thawed],
+                )
+            db.execute("DELETE FROM claims WHERE at_us < ?", (cutoff_us,))
+        return len(doomed)
 
     def has_anchors(self) -> bool:
         """Whether any static run was ever thawed (lets readers skip per-run lookups)."""

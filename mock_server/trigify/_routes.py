@@ -7,7 +7,10 @@ sends clients to it.
 
 Rate limiting wraps every response under ``/v1`` (including 401s, 404s and the app's own
 errors): a request is counted before anything else answers it, a 429 stops it when enforcement
-is on, and the ``RateLimit-*`` headers are added on the way out.
+is on, and the ``RateLimit-*`` headers are added on the way out. So no Trigify answer may ever
+be replayed by the app's response cache (``mock_server._http``): a replay would skip the count
+(no 429, ever) and repeat stale ``RateLimit-Remaining`` headers. Trigify views never call
+``mark_cacheable()``, and the way out withdraws the mark should anything else have set it.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Response, g, request
 
+from mock_server._http import CACHEABLE_KEY
 from mock_server._openapi import api_index
 from mock_server._params import check_parameters
 from mock_server.trigify._protocol import api_key, error_response, query_errors
@@ -28,6 +32,10 @@ if TYPE_CHECKING:
 BASE_PATH = "/v1"
 _QUOTA = "stepspec_trigify_quota"
 _MAX_INDEX = 2**62
+_ROUTE_OPTIONS = {"merge_slashes": False}
+"""Werkzeug would answer ``/v1/workflows//executions`` (an empty id) with a 308 to
+``/v1/workflows/executions``, a different resource, in an HTML body; unmerged, it is the 404
+in Trigify's envelope that an empty id deserves."""
 
 
 def _parameters(operation_id: str) -> tuple[dict[str, Any], list[Any]]:
@@ -73,13 +81,14 @@ def blueprint(ctx: MockContext) -> Blueprint:
     def add_headers(response: Response) -> Response:
         if _ours(request.path) and request.method != "OPTIONS":
             response.headers.update(quota().headers())
+            request.environ.pop(CACHEABLE_KEY, None)  # per-request headers: never replayed
         return response
 
     def workflow_or_404(workflow_id: str) -> WorkflowKey | Response:
         key = service.find_workflow(workflow_id)
         return error_response(404, "Workflow not found") if key is None else key
 
-    @bp.get("/workflows")
+    @bp.get("/workflows", **_ROUTE_OPTIONS)
     def list_workflows() -> Response:
         values, problems = _parameters("listWorkflows")
         if problems:
@@ -88,11 +97,11 @@ def blueprint(ctx: MockContext) -> Blueprint:
         offset = int(min(values.get("offset", 0), _MAX_INDEX))
         return _json(service.workflows_body(limit, offset, values.get("status")))
 
-    @bp.get("/workflows/actions")
+    @bp.get("/workflows/actions", **_ROUTE_OPTIONS)
     def list_actions() -> Response:
         return _json(service.actions_body())
 
-    @bp.get("/workflows/<workflow_id>")
+    @bp.get("/workflows/<workflow_id>", **_ROUTE_OPTIONS)
     def get_workflow(workflow_id: str) -> Response:
         _, problems = _parameters("getWorkflow")
         if problems:
@@ -100,7 +109,7 @@ def blueprint(ctx: MockContext) -> Blueprint:
         found = workflow_or_404(workflow_id)
         return found if isinstance(found, Response) else _json(service.workflow_body(found))
 
-    @bp.get("/workflows/<workflow_id>/executions")
+    @bp.get("/workflows/<workflow_id>/executions", **_ROUTE_OPTIONS)
     def list_workflow_executions(workflow_id: str) -> Response:
         values, problems = _parameters("listWorkflowExecutions")
         if problems:
@@ -112,7 +121,7 @@ def blueprint(ctx: MockContext) -> Blueprint:
         page_size = int(values.get("page_size", 20))
         return _json(service.executions_body(found, page, page_size))
 
-    @bp.get("/workflows/<workflow_id>/executions/<run_id>")
+    @bp.get("/workflows/<workflow_id>/executions/<run_id>", **_ROUTE_OPTIONS)
     def get_workflow_execution(workflow_id: str, run_id: str) -> Response:
         _, problems = _parameters("getWorkflowExecution")
         if problems:

@@ -7,6 +7,11 @@ it, and how it breaks the traffic: ``request`` rewrites the WSGI environ before 
 
 Rules whose strength is only inferred are reported as warnings, so their mutants run with
 ``--strict`` (``strict=True``); the normative ones must fail a default run.
+
+Lifecycle mutants (``live=True``) break runs the kit starts itself: they run against a mock on a
+fast real clock with ``--allow-writes``, and their rewrites keep state (which runs were started
+through the middleware, how often each was read), built fresh for every middleware by
+``make_response``.
 """
 
 from __future__ import annotations
@@ -62,6 +67,10 @@ class Mutant:
     args: tuple[str, ...] = ()
     app_config: dict[str, Any] = field(default_factory=dict)
     api_key: str = "test-key"
+    make_response: Callable[[], Rewrite] | None = None
+    """A factory of a stateful rewrite (one per middleware), instead of ``response``."""
+    live: bool = False
+    """A lifecycle mutant: served on a fast clock and checked with ``--allow-writes``."""
 
 
 class MutantMiddleware:
@@ -70,6 +79,7 @@ class MutantMiddleware:
     def __init__(self, app: WSGIApplication, mutant: Mutant) -> None:
         self.app = app
         self.mutant = mutant
+        self.response = mutant.make_response() if mutant.make_response else mutant.response
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         if self.mutant.request is not None:
@@ -97,8 +107,8 @@ class MutantMiddleware:
             headers=list(captured["headers"]),
             body=body,
         )
-        if self.mutant.response is not None:
-            self.mutant.response(exchange)
+        if self.response is not None:
+            self.response(exchange)
         exchange.header("Content-Length", str(len(exchange.body)))
         start_response(f"{exchange.status} {exchange.reason or 'X'}", exchange.headers)
         return [exchange.body]
@@ -300,6 +310,164 @@ def _other_step_type(body: Any) -> None:
         step["stepType"] = "other"
 
 
+# -- lifecycle mutants: they break only the runs the kit starts ----------------------------------
+
+START_PATHS = {
+    re.compile(KIBANA + r"/workflow/[^/]+/run$"): "workflowExecutionId",
+    re.compile(r"^/api/v1/workflow/workflows/[^/]+/execute$"): "run_id",
+}
+LIVE_READS = re.compile(
+    KIBANA + r"/executions/(?P<kibana>[^/]+)(?P<k_rest>/steps)?$"
+    r"|^/api/v1/workflow/workflows/[^/]+/runs/(?P<arcee>[^/]+)(?P<a_rest>/steps)?$"
+)
+LiveRewrite = Callable[[Exchange, int], None]
+"""Rewrites a read of a started run, given how many times that endpoint has been read."""
+
+
+def on_started_runs(rewrite: LiveRewrite, *, steps: bool | None = None) -> Callable[[], Rewrite]:
+    """A factory of rewrites that apply ``rewrite`` to GETs of runs started through the mock.
+
+    ``steps``: only the steps lists (True), only the run documents (False), or both (None).
+    """
+
+    def make() -> Rewrite:
+        started: set[str] = set()
+        reads: dict[tuple[str, bool], int] = {}
+
+        def apply(exchange: Exchange) -> None:
+            if exchange.method == "POST" and exchange.status == 200:
+                for pattern, key in START_PATHS.items():
+                    if pattern.search(exchange.path):
+                        started.add(str(exchange.json().get(key)))
+                return
+            matched = LIVE_READS.search(exchange.path)
+            if exchange.method != "GET" or exchange.status != 200 or matched is None:
+                return
+            run_id = matched.group("kibana") or matched.group("arcee")
+            is_steps = bool(matched.group("k_rest") or matched.group("a_rest"))
+            if run_id not in started or (steps is not None and steps != is_steps):
+                return
+            count = reads[(run_id, is_steps)] = reads.get((run_id, is_steps), 0) + 1
+            rewrite(exchange, count)
+
+        return apply
+
+    return make
+
+
+def _running_then_pending(exchange: Exchange, count: int) -> None:
+    if count > 2:
+        return
+    body = exchange.json()
+    body["status"] = "running" if count == 1 else "pending"
+    body.pop("finishedAt", None)
+    body["duration"] = None
+    exchange.set_json(body)
+
+
+def _finished_steps_end_later(exchange: Exchange, count: int) -> None:
+    body = exchange.json()
+    for step in each(body, "stepExecutions"):
+        if step.get("status") == "completed" and step.get("finishedAt"):
+            step["finishedAt"] = shift(step["finishedAt"], count)
+    exchange.set_json(body)
+
+
+def _cancelled_step_still_running(exchange: Exchange, count: int) -> None:
+    body = exchange.json()
+    for step in each(body, "results"):
+        if step.get("status") == "cancelled":
+            step["status"] = "running"
+            step.pop("finishedAt", None)
+            step.pop("executionTimeMs", None)
+    exchange.set_json(body)
+
+
+def _finished_without_end(exchange: Exchange, count: int) -> None:
+    body = exchange.json()
+    if body.get("status") in ("completed", "failed", "cancelled"):
+        body.pop("finishedAt", None)
+        body["duration"] = None
+        exchange.set_json(body)
+
+
+def _second_resume_accepted(exchange: Exchange) -> None:
+    matched = re.search(r"/executions/([^/]+)/resume$", exchange.path)
+    if exchange.method == "POST" and matched and exchange.status == 409:
+        exchange.status, exchange.reason = 200, "OK"
+        exchange.set_json(
+            {
+                "success": True,
+                "executionId": matched.group(1),
+                "message": "Workflow resume scheduled",
+            }
+        )
+
+
+def _start_names_unknown_run(exchange: Exchange) -> None:
+    if exchange.method == "POST" and exchange.path.endswith("/execute") and exchange.status == 200:
+        exchange.set_json(
+            {
+                "message": "Workflow execution started",
+                "run_id": "00000000-0000-4000-8000-000000000000",
+            }
+        )
+
+
+LIFECYCLE_MUTANTS: tuple[Mutant, ...] = (
+    Mutant(
+        "status_back_to_pending",
+        "kibana",
+        "run_progress_monotonic",
+        "a started run reads 'running', then 'pending' (an inferred order: --strict)",
+        make_response=on_started_runs(_running_then_pending, steps=False),
+        strict=True,
+        live=True,
+    ),
+    Mutant(
+        "finished_step_end_moves",
+        "kibana",
+        "run_progress_monotonic",
+        "a completed step's finishedAt moves one second later at every poll",
+        make_response=on_started_runs(_finished_steps_end_later, steps=False),
+        live=True,
+    ),
+    Mutant(
+        "resume_accepted_twice",
+        "kibana",
+        "run_resumes",
+        "a second resume of the same execution answers 200 instead of 409",
+        response=_second_resume_accepted,
+        live=True,
+    ),
+    Mutant(
+        "cancel_leaves_step_running",
+        "kibana",
+        "run_cancels",
+        "the cancelled step of a cancelled run is listed as running (an inferred rule: --strict)",
+        make_response=on_started_runs(_cancelled_step_still_running, steps=True),
+        strict=True,
+        live=True,
+    ),
+    Mutant(
+        "start_names_unknown_run",
+        "arcee",
+        "run_starts",
+        "execute answers with a run_id that 404s",
+        response=_start_names_unknown_run,
+        live=True,
+    ),
+    Mutant(
+        "finished_run_without_end",
+        "kibana",
+        "run_final_coherent",
+        "a started run that ended reads without finishedAt",
+        make_response=on_started_runs(_finished_without_end, steps=False),
+        live=True,
+    ),
+)
+
+
 MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "required_field_dropped",
@@ -488,4 +656,5 @@ MUTANTS: tuple[Mutant, ...] = (
         "the steps list of an execution shows another stepType than the steps themselves",
         response=on(KIBANA + "/executions/[^/]+/steps$")(edit_json(_other_step_type)),
     ),
+    *LIFECYCLE_MUTANTS,
 )

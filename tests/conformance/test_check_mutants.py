@@ -2,7 +2,8 @@
 
 For every mutant the run exits 1 and the expected check reports at least one error. Mutants of
 rules that are only inferred run with ``--strict`` (without it they are warnings, exit 0 - shown
-by a test below). And no registered check goes without a mutant that triggers it.
+by a test below). Lifecycle mutants run against a mock on a fast clock, with ``--allow-writes``.
+And no registered check goes without a mutant that triggers it.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ pytestmark = pytest.mark.slow
 def _run(mutant: Mutant, app_factory: Any, served: Any, run_check: Any, *extra: str) -> Any:
     app = app_factory(**mutant.app_config)
     app.testing = False
+    if mutant.live:
+        extra = ("--allow-writes", *extra)
     app.wsgi_app = MutantMiddleware(app.wsgi_app, mutant)
     with served(app) as url:
         result = run_check(
@@ -42,10 +45,11 @@ def _run(mutant: Mutant, app_factory: Any, served: Any, run_check: Any, *extra: 
 
 @pytest.mark.parametrize("mutant", MUTANTS, ids=[m.name for m in MUTANTS])
 def test_mutant_is_caught_by_its_check(
-    mutant: Mutant, app_factory: Any, served: Any, run_check: Any
+    mutant: Mutant, app_factory: Any, fast_app_factory: Any, served: Any, run_check: Any
 ) -> None:
     strict = ("--strict",) if mutant.strict else ()
-    result, report = _run(mutant, app_factory, served, run_check, *strict)
+    factory = fast_app_factory if mutant.live else app_factory
+    result, report = _run(mutant, factory, served, run_check, *strict)
     errors = [f for f in report["findings"] if f["severity"] == "error"]
     reported = {f["check"] for f in errors}
     assert mutant.expected in reported, (

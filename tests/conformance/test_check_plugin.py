@@ -129,3 +129,27 @@ def test_assert_conforms_raises_readable_findings() -> None:
     assert "does not conform to urn:stepspec:kibana:error" in text
     assert "expected:" in text
     assert "found:" in text
+
+
+def test_plugin_runs_the_lifecycle_checks_with_allow_writes(
+    pytester: pytest.Pytester, fast_app_factory: Any, served: Any
+) -> None:
+    app = fast_app_factory()
+    with served(app) as url:
+        result = _run(
+            pytester,
+            "--stepspec-api",
+            "arcee",
+            "--stepspec-base-url",
+            url,
+            "--stepspec-api-key",
+            "test-key",
+            "--stepspec-allow-writes",
+            "--stepspec-lifecycle-timeout",
+            "20",
+            "--stepspec-checks",
+            "run_starts,run_final_coherent",
+            "-v",
+        )
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines(["*test_stepspec?run_starts-executeWorkflow? PASSED*"])

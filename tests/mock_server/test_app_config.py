@@ -45,6 +45,9 @@ def test_from_env_parses_every_kind_of_value() -> None:
         ({"validate_responses": "perhaps"}, "validate_responses: expected true/false"),
         ({"workflows_per_api": 2000, "runs_per_workflow": 1000}, "at most 1000000"),
         ({"seeed": 1}, "unknown setting(s) ['seeed']; known: host, port, seed"),
+        ({"auto_runs": -1}, "auto_runs: -1 is outside 0..60"),
+        ({"run_ttl": 0}, "run_ttl: 0.0 must be > 0 seconds"),
+        ({"max_live_runs": 0}, "max_live_runs: 0 is outside 1..10000000"),
     ],
 )
 def test_bad_values_name_the_setting_and_what_is_accepted(
@@ -53,6 +56,18 @@ def test_bad_values_name_the_setting_and_what_is_accepted(
     with pytest.raises(ConfigError) as caught:
         MockConfig.from_mapping(mapping)
     assert fragment in str(caught.value)
+
+
+def test_live_run_settings_come_from_the_environment() -> None:
+    config = MockConfig.from_env(
+        {"STEPSPEC_AUTO_RUNS": "3", "STEPSPEC_RUN_TTL": "90", "STEPSPEC_MAX_LIVE_RUNS": "500"}
+    )
+    assert (config.auto_runs, config.run_ttl, config.max_live_runs) == (3, 90.0, 500)
+    assert (MockConfig().auto_runs, MockConfig().run_ttl, MockConfig().max_live_runs) == (
+        0,
+        86_400.0,
+        10_000,
+    )
 
 
 def test_create_app_reads_the_environment_when_given_nothing(

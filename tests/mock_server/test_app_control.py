@@ -1,19 +1,37 @@
-"""App-wide behaviour: CORS, Prefer, faults, response validation, unknown paths, the cache.
+"""App-wide behaviour: CORS, Prefer, faults, response validation, unknown paths, the cache,
+the neutral wording of query problems and the matching of requests to OpenAPI operations.
 
-Shown through Kibana routes (the app code is vendor-neutral; the other vendors' suites cover
-their envelopes).
+Mostly shown through Kibana routes (the app code is vendor-neutral; the other vendors' suites
+cover their envelopes); operation matching and self-checks run over all three APIs.
 """
 
 from __future__ import annotations
 
+import json
 import time
+from dataclasses import replace
+from importlib import resources
+from pathlib import Path
+from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from conformance import _specs
+from conformance._operations import PROFILES
+from conformance._specs import Operation
+from mock_server import create_app
 from mock_server._app import MockState
 from mock_server._http import json_response
-from mock_server.kibana import DOCUMENTED_EXECUTION_ID
+from mock_server._openapi import _specificity, api_index
+from mock_server._params import QueryProblem
+from mock_server.arcee import DOCUMENTED_RUN_ID as ARCEE_RUN_ID
+from mock_server.arcee import DOCUMENTED_WORKFLOW_ID as ARCEE_WORKFLOW_ID
+from mock_server.kibana import DOCUMENTED_EXECUTION_ID, DOCUMENTED_WORKFLOW_ID
+from mock_server.trigify import DOCUMENTED_RUN_ID as TRIGIFY_RUN_ID
+from mock_server.trigify import DOCUMENTED_WORKFLOW_ID as TRIGIFY_WORKFLOW_ID
+from mock_server.trigify import VENDOR as TRIGIFY
 from tests.conftest import AppFactory
 
 AUTH = {"Authorization": "ApiKey dGVzdDprZXk="}
@@ -159,6 +177,14 @@ def test_immutable_answers_are_replayed_from_a_bounded_cache(app_factory: AppFac
     assert client.get(STEP).status_code == 401  # credentials are part of the key
 
 
+def test_an_empty_header_is_not_served_the_answer_of_an_absent_one(app: Flask) -> None:
+    client = app.test_client()
+    assert client.get(STEP, headers=AUTH).status_code == 200  # cached without the header
+    empty = client.get(STEP, headers={**AUTH, "elastic-api-version": ""})
+    assert empty.status_code == 400
+    assert "Invalid version" in empty.get_json()["message"]
+
+
 def test_big_answers_are_not_kept_in_the_cache(app: Flask) -> None:
     client = app.test_client()
     state: MockState = app.extensions["stepspec"]
@@ -169,3 +195,154 @@ def test_big_answers_are_not_kept_in_the_cache(app: Flask) -> None:
     assert len(first.get_json()["results"]) == 5000
     assert len(state.cache) == 0
     assert client.get(page, headers=AUTH).data == first.data
+
+
+# -- query problems: the neutral wording (the app's fallback for vendors without query_errors) --
+
+PROBLEMS = [
+    QueryProblem("query", "bogus", "unknown"),
+    QueryProblem("query", "page", "required"),
+    QueryProblem("query", "size", "type", "integer", "abc"),
+    QueryProblem("query", "statuses", "enum", ("running", "failed"), "nope", 1),
+    QueryProblem("query", "kind", "enum", None, "x"),
+    QueryProblem("query", "size", "minimum", 1, "0"),
+    QueryProblem("query", "size", "maximum", 100, "101"),
+    QueryProblem("params", "id", "minLength", 1, ""),
+    QueryProblem("params", "id", "maxLength", 255, "x" * 256),
+    QueryProblem("query", "stepId", "pattern", "^[a-z]+$", "A1"),
+    QueryProblem("query", "statuses", "minItems", 1, 0),
+    QueryProblem("query", "statuses", "maxItems", 10, 11),
+    QueryProblem("headers", "elastic-api-version", "somethingNew", None, "?"),
+]
+
+
+@pytest.mark.parametrize("problem", PROBLEMS, ids=[p.kind for p in PROBLEMS])
+def test_every_query_problem_describes_itself(problem: QueryProblem) -> None:
+    text = problem.describe()
+    assert text.startswith(f"{problem.location} parameter {problem.name!r}")
+    if problem.kind in ("enum", "minimum", "maximum", "type", "pattern"):
+        assert repr(problem.found) in text  # the offending value is shown
+    if problem.kind == "somethingNew":
+        assert text.endswith("is invalid")
+
+
+def test_enum_problems_list_the_allowed_values() -> None:
+    problem = QueryProblem("query", "status", "enum", ("DRAFT", "PUBLISHED"), "x", 2)
+    assert problem.describe() == (
+        "query parameter 'status' item 2 must be one of ['DRAFT', 'PUBLISHED'], got 'x'"
+    )
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("bogus=1", "query parameter 'bogus' is not a documented parameter"),
+        ("limit=0", "query parameter 'limit' must be >= 1, got '0'"),
+        ("limit=abc", "query parameter 'limit' must be of type number, got 'abc'"),
+        (
+            "status=nope",
+            "query parameter 'status' must be one of ['DRAFT', 'PUBLISHED'], got 'nope'",
+        ),
+    ],
+)
+def test_a_vendor_without_query_errors_gets_the_neutral_wording(
+    tmp_path: Path, query: str, message: str
+) -> None:
+    vendor = replace(TRIGIFY, query_errors=None, reject_unknown_query=True)
+    app = create_app({"state_path": str(tmp_path / "state.sqlite3")}, vendors=[vendor])
+    app.testing = True
+    response = app.test_client().get(f"/v1/workflows?{query}", headers={"x-api-key": "k"})
+    assert response.status_code == 400
+    assert response.get_json()["error"]["message"] == message
+
+
+# -- operation matching: literal segments win, and a route is only its own operation ----------
+
+DOCUMENTED_IDS: dict[str, dict[str, str]] = {
+    "kibana": {
+        "workflowId": DOCUMENTED_WORKFLOW_ID,
+        "id": DOCUMENTED_WORKFLOW_ID,
+        "executionId": DOCUMENTED_EXECUTION_ID,
+        "stepExecutionId": "step-exec-001",
+        "space_id": "default",
+    },
+    "arcee": {"workflow_id": ARCEE_WORKFLOW_ID, "run_id": ARCEE_RUN_ID},
+    "trigify": {"id": TRIGIFY_WORKFLOW_ID, "runId": TRIGIFY_RUN_ID},
+}
+OPERATIONS = [
+    pytest.param(api, operation, id=f"{api}-{operation.operation_id}")
+    for api in _specs.APIS
+    for operation in _specs.operations(api)
+]
+
+
+def concrete(api: str, template: str) -> str:
+    """``template`` with the documented example ids filled in."""
+    for name, value in DOCUMENTED_IDS[api].items():
+        template = template.replace("{" + name + "}", value)
+    return template
+
+
+@pytest.mark.parametrize(("api", "operation"), OPERATIONS)
+def test_every_documented_path_matches_its_own_operation(api: str, operation: Operation) -> None:
+    index = api_index(api)
+    path = concrete(api, operation.path)
+    for route in (None, operation.path):
+        found = index.match(operation.method, path, route=route)
+        assert found is not None, path
+        assert found[0].operation_id == operation.operation_id
+
+
+def test_a_literal_route_is_not_the_templated_operation_beside_it() -> None:
+    index = api_index("trigify")
+    assert index.match("GET", "/v1/workflows/actions", route="/v1/workflows/actions") is None
+    mounted = "/gateway/v1/workflows/actions"  # a mount point in front changes nothing
+    assert index.match("GET", "/v1/workflows/actions", route=mounted) is None
+    found = index.match("GET", "/v1/workflows/wf_1", route="/v1/workflows/<workflow_id>")
+    assert found is not None
+    assert (found[0].operation_id, found[1]) == ("getWorkflow", {"id": "wf_1"})
+
+
+def test_literal_segments_sort_before_templates() -> None:
+    paths = ["/v1/workflows/{id}", "/a/{x}/c", "/v1/workflows/actions", "/a/b/{y}"]
+    ordered = sorted(paths, key=_specificity)
+    assert ordered.index("/v1/workflows/actions") < ordered.index("/v1/workflows/{id}")
+    assert ordered.index("/a/b/{y}") < ordered.index("/a/{x}/c")
+
+
+@pytest.mark.parametrize(("api", "operation"), OPERATIONS)
+def test_validated_answers_are_checked_against_their_own_operation(
+    app_factory: AppFactory, api: str, operation: Operation
+) -> None:
+    client = app_factory(validate_responses=True).test_client()
+    headers = {**PROFILES[api].credential("key"), "kbn-xsrf": "true"}
+    body = _valid_body(operation)
+    response = client.open(
+        concrete(api, operation.path), method=operation.method.upper(), headers=headers, json=body
+    )
+    assert response.status_code < 500, response.get_data(as_text=True)
+    key = operation.response_key(response.status_code)
+    expected = operation.responses.get(key) if key else None
+    assert response.headers.get("X-Stepspec-Validated") == expected
+    if operation.method == "get":
+        assert response.status_code == 200, response.get_data(as_text=True)
+
+
+def test_the_undocumented_trigify_catalogue_is_served_not_self_checked(
+    app_factory: AppFactory,
+) -> None:
+    client = app_factory(validate_responses=True).test_client()
+    response = client.get("/v1/workflows/actions", headers={"x-api-key": "key"})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.get_json()["success"] is True
+    assert "X-Stepspec-Validated" not in response.headers  # no documented operation is its own
+
+
+def _valid_body(operation: Operation) -> Any:
+    """The first valid fixture of the operation's request schema (``{}`` for a bare POST)."""
+    if operation.request_schema_id is None:
+        return {} if operation.method == "post" else None
+    api, name = _specs.split_schema_id(operation.request_schema_id)
+    folder = resources.files("conformance.fixtures") / api / name / "valid"
+    first = min((e for e in folder.iterdir() if e.name.endswith(".json")), key=lambda e: e.name)
+    return json.loads(first.read_text(encoding="utf-8"))

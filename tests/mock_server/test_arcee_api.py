@@ -296,3 +296,20 @@ def test_huge_paging_values_are_not_errors(client: FlaskClient) -> None:
     workflow_id = workflow_ids(client)[1]
     assert get(client, f"/workflows/{workflow_id}/runs?offset={10**30}") == []
     assert len(get(client, f"/workflows/{workflow_id}/runs?limit={10**30}")) == 12
+
+
+def test_negative_offset_and_limit_together_are_a_fastapi_400_not_a_500() -> None:
+    app = make_app(0)
+    app.testing = False  # a bug would be the vendor's 500, as from `stepspec mock`
+    client = app.test_client()
+    workflow_id = workflow_ids(client)[1]
+    response = client.get(
+        f"{BASE}/workflows/{workflow_id}/runs?offset=-199&limit=-1373", headers=AUTH
+    )
+    assert response.status_code == 400  # the docs list 400 (FastAPI itself would say 422)
+    body = response.get_json()
+    assert [(item["loc"], item["type"]) for item in body["detail"]] == [
+        (["query", "limit"], "greater_than_equal"),
+        (["query", "offset"], "greater_than_equal"),
+    ]
+    assert_valid("error", body)

@@ -229,6 +229,52 @@ def test_api_version_is_echoed_and_unknown_versions_rejected(client: FlaskClient
     assert malformed.status_code == 400
 
 
+@pytest.mark.parametrize("value", ["", " "])
+def test_an_empty_api_version_is_a_malformed_version(client: FlaskClient, value: str) -> None:
+    # The header's documented enum has one value; a present but empty header is malformed.
+    path = f"/api/workflows/executions/{DOCUMENTED_EXECUTION_ID}/step/step-exec-001"
+    empty = client.get(path, headers={**AUTH, "elastic-api-version": value})
+    assert empty.status_code == 400
+    assert empty.get_json() == {
+        "statusCode": 400,
+        "error": "Bad Request",
+        "message": f'Invalid version. Received "{value}", expected a valid date string '
+        "formatted as YYYY-MM-DD.",
+    }
+    assert empty.headers["elastic-api-version"] == "2023-10-31"
+
+
+def test_page_numbers_beyond_javascript_integers_are_a_400(app_factory: AppFactory) -> None:
+    app = app_factory()
+    app.testing = False  # a bug would be the vendor's 500, as from `stepspec mock`
+    for path in (
+        f"/api/workflows/executions/{DOCUMENTED_EXECUTION_ID}/steps",
+        f"/api/workflows/workflow/{DOCUMENTED_WORKFLOW_ID}/executions",
+        f"/api/workflows/workflow/{DOCUMENTED_WORKFLOW_ID}/executions/steps",
+        "/api/workflows",
+    ):
+        response = app.test_client().get(f"{path}?page=99999999999999999999", headers=AUTH)
+        assert response.status_code == 400, path
+        assert response.get_json() == {
+            "statusCode": 400,
+            "error": "Bad Request",
+            "message": "[request query.page]: Value must be equal to or lower than "
+            "[9007199254740991].",
+        }
+    huge_size = app.test_client().get(
+        f"/api/workflows/executions/{DOCUMENTED_EXECUTION_ID}/steps?size=99999999999999999999",
+        headers=AUTH,
+    )
+    assert huge_size.status_code == 400  # size keeps its documented maximum's message
+    assert "[9007199254740991]" not in huge_size.get_json()["message"]
+    fine = app.test_client().get(
+        f"/api/workflows/executions/{DOCUMENTED_EXECUTION_ID}/steps?page=9007199254740991",
+        headers=AUTH,
+    )
+    assert fine.status_code == 200
+    assert fine.get_json()["results"] == []
+
+
 @pytest.mark.parametrize(
     ("query", "message"),
     [

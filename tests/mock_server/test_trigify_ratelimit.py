@@ -1,0 +1,119 @@
+"""Trigify's enforced rate limit (``rate_limit=True``) on every path, through the response cache.
+
+The RATE page documents 100 requests per fixed 60-second window per API key (per IP without a
+key), ``RateLimit-Limit``/``-Remaining``/``-Reset`` (seconds) on every response, and the flat 429
+body. ``Retry-After`` is not documented; the mock sends it equal to ``RateLimit-Reset``.
+
+The app's response cache replays marked answers before Flask runs, which would skip the count:
+these tests pin that no Trigify answer is ever replayed, even when something marks it cacheable.
+"""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+from werkzeug.test import TestResponse
+
+from conformance._validation import validator
+from mock_server._app import MockState
+from mock_server._http import mark_cacheable
+from mock_server.trigify import DOCUMENTED_RUN_ID, DOCUMENTED_WORKFLOW_ID
+from mock_server.trigify._ratelimit import LIMIT, WINDOW_S
+from tests.conftest import AppFactory, TestClock
+
+KEY = {"x-api-key": "rate-key"}
+PATHS = (
+    "/v1/workflows",
+    f"/v1/workflows/{DOCUMENTED_WORKFLOW_ID}",
+    f"/v1/workflows/{DOCUMENTED_WORKFLOW_ID}/executions",
+    f"/v1/workflows/{DOCUMENTED_WORKFLOW_ID}/executions/{DOCUMENTED_RUN_ID}",
+    "/v1/workflows/actions",
+)
+RATE_BODY = {
+    "success": False,
+    "message": "Rate limit exceeded. Maximum 100 requests per minute allowed.",
+    "error": "RATE_LIMIT_EXCEEDED",
+}
+
+
+def seconds_left(clock: TestClock) -> int:
+    """What ``RateLimit-Reset`` must say: seconds until the clock's minute window ends."""
+    return WINDOW_S - (clock.now_us // 1_000_000) % WINDOW_S
+
+
+def assert_limited(response: TestResponse, clock: TestClock) -> None:
+    """The documented 429: RATE page body and headers, in both schemas the kit accepts."""
+    assert response.status_code == 429, response.get_data(as_text=True)
+    body = response.get_json()
+    assert body == RATE_BODY
+    for schema in ("error-rate-limit", "error-any"):
+        assert validator(f"urn:stepspec:trigify:{schema}").violations(body) == []
+    reset = str(seconds_left(clock))
+    assert response.headers["RateLimit-Limit"] == str(LIMIT)
+    assert response.headers["RateLimit-Remaining"] == "0"
+    assert response.headers["RateLimit-Reset"] == reset
+    assert response.headers["Retry-After"] == reset
+
+
+def always_cacheable(app: Flask) -> Flask:
+    """``app`` with every answer marked immutable, as a careless shared hook might do."""
+
+    def mark() -> None:
+        mark_cacheable()
+
+    app.before_request_funcs.setdefault(None, []).insert(0, mark)
+    return app
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("validate", [False, True], ids=["plain", "validate-responses"])
+def test_the_101st_request_in_a_window_gets_the_documented_429(
+    app_factory: AppFactory, clock: TestClock, path: str, validate: bool
+) -> None:
+    client = app_factory(rate_limit=True, validate_responses=validate).test_client()
+    for remaining in range(LIMIT - 1, -1, -1):
+        response = client.get(path, headers=KEY)
+        assert response.status_code == 200, response.get_data(as_text=True)
+        assert response.headers["RateLimit-Remaining"] == str(remaining)
+    assert_limited(client.get(path, headers=KEY), clock)
+    assert_limited(client.get(path, headers=KEY), clock)  # and it stays limited
+    clock.advance(seconds_left(clock))  # the next window starts afresh
+    assert client.get(path, headers=KEY).headers["RateLimit-Remaining"] == str(LIMIT - 1)
+
+
+def test_answers_marked_cacheable_are_still_counted(
+    app_factory: AppFactory, clock: TestClock
+) -> None:
+    app = always_cacheable(app_factory(rate_limit=True))
+    client = app.test_client()
+    for _ in range(LIMIT):
+        assert client.get(PATHS[1], headers=KEY).status_code == 200
+    assert_limited(client.get(PATHS[1], headers=KEY), clock)
+    mock: MockState = app.extensions["stepspec"]
+    assert len(mock.cache) == 0, "a Trigify answer was cached: a replay skips the rate limit"
+
+
+def test_headers_keep_counting_when_answers_are_marked_cacheable(app_factory: AppFactory) -> None:
+    client = always_cacheable(app_factory()).test_client()  # enforcement off: headers only
+    seen = [client.get(PATHS[0], headers=KEY).headers["RateLimit-Remaining"] for _ in range(3)]
+    assert seen == [str(LIMIT - 1), str(LIMIT - 2), str(LIMIT - 3)]
+
+
+def test_the_budget_is_per_key_across_paths(app_factory: AppFactory, clock: TestClock) -> None:
+    client = app_factory(rate_limit=True).test_client()
+    for index in range(LIMIT):
+        assert client.get(PATHS[index % len(PATHS)], headers=KEY).status_code == 200
+    assert_limited(client.get(PATHS[0], headers=KEY), clock)
+    other = client.get(PATHS[0], headers={"x-api-key": "another-key"})
+    assert other.status_code == 200
+    assert other.headers["RateLimit-Remaining"] == str(LIMIT - 1)
+
+
+def test_requests_without_a_key_are_limited_per_ip(
+    app_factory: AppFactory, clock: TestClock
+) -> None:
+    client = app_factory(rate_limit=True).test_client()
+    for _ in range(LIMIT):
+        assert client.get(PATHS[0]).status_code == 401
+    assert_limited(client.get(PATHS[0]), clock)
+    assert client.get(PATHS[0], headers=KEY).status_code == 200  # a key has its own budget
