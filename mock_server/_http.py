@@ -136,7 +136,8 @@ class CachingMiddleware:
         key = (
             environ.get("PATH_INFO", ""),
             environ.get("QUERY_STRING", ""),
-            *(environ.get(name, "") for name in _KEY_HEADERS),
+            # An empty header is not an absent one (Kibana rejects `elastic-api-version:`).
+            *(environ.get(name, "\0absent") for name in _KEY_HEADERS),
         )
         hit = self.cache.get(key)
         if hit is not None:
