@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from conformance._client import ErrorKind, HttpResult
 from conformance._operations import SPACE_SUFFIX, ApiProfile, IdKind, space_variant
+from conformance.findings import Finding, Severity
 
 if TYPE_CHECKING:
     from conformance._client import BoundedClient
@@ -99,6 +100,31 @@ class Exchange:
         """``GET /path -> 200`` for messages."""
         status = "no response" if self.status is None else str(self.status)
         return f"{self.result.request.method} {self.result.request.url} -> {status}"
+
+    def finding(
+        self,
+        check: str,
+        title: str,
+        path: str,
+        expected: str,
+        found: str,
+        *,
+        inferred: bool = False,
+        detail: str = "",
+    ) -> Finding:
+        """A finding of ``check`` about this response (a warning when the rule is inferred)."""
+        return Finding(
+            check=check,
+            title=title,
+            operation=self.operation.operation_id,
+            path=path,
+            expected=expected,
+            found=found,
+            severity=Severity.WARNING if inferred else Severity.ERROR,
+            inferred=inferred,
+            detail=detail,
+            request=self.result.request,
+        )
 
 
 @dataclass

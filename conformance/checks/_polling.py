@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from conformance.checks import _vendors
 from conformance.checks._lifecycle_vendors import path_values
-from conformance.findings import Finding, Severity, short
+from conformance.findings import Finding, short
 
 if TYPE_CHECKING:
     from conformance.checks._context import Context, Exchange
@@ -197,17 +197,14 @@ class ProgressRules:
         inferred: bool,
     ) -> None:
         self.findings.append(
-            Finding(
-                check=self.check,
-                title=title,
-                operation=exchange.operation.operation_id,
-                path=path,
-                expected=expected,
-                found=found,
-                severity=Severity.WARNING if inferred else Severity.ERROR,
+            exchange.finding(
+                self.check,
+                title,
+                path,
+                expected,
+                found,
                 inferred=inferred,
                 detail="seen while polling a run the kit started",
-                request=exchange.result.request,
             )
         )
 

@@ -22,11 +22,11 @@ from conformance.checks._lifecycle_vendors import LIFECYCLES, NO_START
 from conformance.checks._polling import RunWatch
 from conformance.checks._registry import check
 from conformance.checks._starting import Started, start_operation, start_run, workflows
-from conformance.findings import Finding, Severity, short
+from conformance.findings import Finding, short
 
 if TYPE_CHECKING:
     from conformance._specs import Operation
-    from conformance.checks._context import Context, Exchange
+    from conformance.checks._context import Context
     from conformance.checks._polling import Observation
 
 RESOLVE_POLLS = 3
@@ -140,9 +140,8 @@ def _resolve_findings(
         return
     exchange = seen.run_exchange
     if not exchange.ok:
-        yield lifecycle_finding(
+        yield exchange.finding(
             "run_starts",
-            exchange,
             "the started run cannot be read",
             "$",
             f"200 with the run {started.run_id!r} (the id the start response returned)",
@@ -154,9 +153,8 @@ def _resolve_findings(
         return
     ident = run.value.get(run.fields.ident)
     if ident != started.run_id:
-        yield lifecycle_finding(
+        yield exchange.finding(
             "run_starts",
-            exchange,
             "the started run reads back with another id",
             f"{run.path}.{run.fields.ident}",
             repr(started.run_id),
@@ -164,37 +162,13 @@ def _resolve_findings(
         )
     owner = run.value.get("workflowId")
     if ctx.profile.api == "kibana" and owner != started.candidate.workflow_id:
-        yield lifecycle_finding(
+        yield exchange.finding(
             "run_starts",
-            exchange,
             "the started run belongs to another workflow",
             f"{run.path}.workflowId",
             repr(started.candidate.workflow_id),
             short(owner),
         )
-
-
-def lifecycle_finding(
-    name: str,
-    exchange: Exchange,
-    title: str,
-    path: str,
-    expected: str,
-    found: str,
-    *,
-    inferred: bool = False,
-) -> Finding:
-    return Finding(
-        check=name,
-        title=title,
-        operation=exchange.operation.operation_id,
-        path=path,
-        expected=expected,
-        found=found,
-        severity=Severity.WARNING if inferred else Severity.ERROR,
-        inferred=inferred,
-        request=exchange.result.request,
-    )
 
 
 def _operation_ids(ctx: Context, *roles: Role) -> list[str]:
@@ -285,9 +259,8 @@ def finished_run_findings(ctx: Context, watch: RunWatch, name: str) -> Iterator[
             status = step.value.get(step.fields.status)
             if status in ACTIVE:
                 source = observation.steps_exchange or observation.run_exchange
-                yield lifecycle_finding(
+                yield source.finding(
                     name,
-                    source,
                     "a step is still active in a finished run",
                     f"{step.path}.{step.fields.status}",
                     f"a terminal status (the run is {observation.status!r})",

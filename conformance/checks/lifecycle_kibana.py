@@ -31,7 +31,6 @@ from conformance.checks._starting import start_run, workflows
 from conformance.checks.lifecycle import (
     RESOLVE_POLLS,
     finished_run_findings,
-    lifecycle_finding,
     not_applicable,
 )
 from conformance.findings import Finding, schema_findings, short
@@ -118,9 +117,8 @@ def _resume(
     assert seen is not None  # _wait_for_input polled at least once
     step = next((s for s in seen.steps if s.value.get("status") == WAITING), None)
     if step is None:
-        yield lifecycle_finding(
+        yield (seen.steps_exchange or seen.run_exchange).finding(
             "run_resumes",
-            seen.steps_exchange or seen.run_exchange,
             "the run waits for input but none of its steps does",
             "$",
             "a step with status 'waiting_for_input' (documented: both wait)",
@@ -136,9 +134,8 @@ def _resume(
         ctx.skip(operation.operation_id, watch.describe_stop())
         return
     if first.status != 200 or first.object is None:
-        yield lifecycle_finding(
+        yield first.finding(
             "run_resumes",
-            first,
             "resuming a waiting run was refused",
             "$",
             f"200 {{success, executionId, message}} (request body {short(body)})",
@@ -155,9 +152,8 @@ def _resume(
             request=first.result.request,
         )
     if first.object.get("executionId") != watch.run_id:
-        yield lifecycle_finding(
+        yield first.finding(
             "run_resumes",
-            first,
             "resume answered for another execution",
             "$.executionId",
             repr(watch.run_id),
@@ -187,9 +183,8 @@ def _hitl_filled(ctx: Context, run_id: str, step_id: str) -> Iterator[Finding]:
     hitl = hitl if isinstance(hitl, dict) else {}
     for name in HITL_FIELDS:
         if not hitl.get(name):
-            yield lifecycle_finding(
+            yield exchange.finding(
                 "run_resumes",
-                exchange,
                 "the hitl envelope is not filled after a resume",
                 f"$.hitl.{name}",
                 f"{name} set as soon as the resume is accepted (documented)",
@@ -197,9 +192,8 @@ def _hitl_filled(ctx: Context, run_id: str, step_id: str) -> Iterator[Finding]:
             )
     channel = hitl.get("channel")
     if channel and channel != RESUME_CHANNEL:
-        yield lifecycle_finding(
+        yield exchange.finding(
             "run_resumes",
-            exchange,
             "the hitl channel is not the resume route's",
             "$.hitl.channel",
             repr(RESUME_CHANNEL),
@@ -210,9 +204,8 @@ def _hitl_filled(ctx: Context, run_id: str, step_id: str) -> Iterator[Finding]:
 
 def _second_resume(exchange: Any, run_id: str) -> Iterator[Finding]:
     if exchange.status != 409:
-        yield lifecycle_finding(
+        yield exchange.finding(
             "run_resumes",
-            exchange,
             "a second resume was not refused",
             "$",
             "409 Conflict (the step was already responded to)",
@@ -223,9 +216,8 @@ def _second_resume(exchange: Any, run_id: str) -> Iterator[Finding]:
     message = body.get("message")
     matched = CONFLICT.fullmatch(message) if isinstance(message, str) else None
     if matched is None or matched.group("id") != run_id:
-        yield lifecycle_finding(
+        yield exchange.finding(
             "run_resumes",
-            exchange,
             "409 without Kibana's documented message",
             "$.message",
             f'Workflow execution "{run_id}" is in status "<status>" but expected '
@@ -250,9 +242,8 @@ def _moved_on(watch: RunWatch, step_id: str) -> Iterator[Finding]:
     step = latest.step(step_id)
     status = step.value.get("status") if step is not None else None
     if status != "completed":
-        yield lifecycle_finding(
+        yield (latest.steps_exchange or latest.run_exchange).finding(
             "run_resumes",
-            latest.steps_exchange or latest.run_exchange,
             "the resumed step did not complete",
             step.path + ".status" if step is not None else "$",
             "'completed' (documented: after resume the step is completed and the run moves on)",
@@ -316,9 +307,8 @@ def _cancel(ctx: Context, watch: RunWatch, operation: Operation, waits: bool) ->
         ctx.skip(operation.operation_id, watch.describe_stop())
         return
     if cancel.status != 200:
-        yield lifecycle_finding(
+        yield cancel.finding(
             "run_cancels",
-            cancel,
             "cancelling a running run was refused",
             "$",
             "200 with an empty body",
@@ -329,9 +319,8 @@ def _cancel(ctx: Context, watch: RunWatch, operation: Operation, waits: bool) ->
     end = watch.until(lambda o: o.status in terminal)
     if end is None:
         if watch.timed_out:
-            yield lifecycle_finding(
+            yield cancel.finding(
                 "run_cancels",
-                cancel,
                 "the cancelled run did not end",
                 "$",
                 "status 'cancelled' within --lifecycle-timeout (cancellation is asynchronous)",
@@ -349,9 +338,8 @@ def _cancel(ctx: Context, watch: RunWatch, operation: Operation, waits: bool) ->
                 "waits for input was found, so the race could not be avoided)",
             )
             return
-        yield lifecycle_finding(
+        yield end.run_exchange.finding(
             "run_cancels",
-            end.run_exchange,
             "the cancelled run ended with another status",
             f"{end.run.path}.status" if end.run is not None else "$",
             "'cancelled' (the run was waiting for input when it was cancelled)",

@@ -16,7 +16,7 @@ from conformance._operations import ApiProfile
 from conformance.checks import _vendors
 from conformance.checks._context import NOT_JSON
 from conformance.checks._registry import check
-from conformance.findings import Finding, Severity, short
+from conformance.findings import Finding, short
 
 if TYPE_CHECKING:
     from conformance._specs import Operation
@@ -40,31 +40,6 @@ def _entities(ctx: Context, exchange: Exchange) -> list[_vendors.Entity]:
     return _vendors.entities(ctx.profile.api, exchange.operation.operation_id, exchange.json)
 
 
-def _finding(
-    name: str,
-    exchange: Exchange,
-    title: str,
-    path: str,
-    expected: str,
-    found: str,
-    *,
-    inferred: bool,
-    detail: str = "",
-) -> Finding:
-    return Finding(
-        check=name,
-        title=title,
-        operation=exchange.operation.operation_id,
-        path=path,
-        expected=expected,
-        found=found,
-        severity=Severity.WARNING if inferred else Severity.ERROR,
-        inferred=inferred,
-        detail=detail,
-        request=exchange.result.request,
-    )
-
-
 @check(
     "timestamps_ordered",
     description="A run or step does not end before it starts; embedded steps lie within "
@@ -80,9 +55,8 @@ def timestamps_ordered(ctx: Context, exchange: Exchange) -> Iterator[Finding]:
         start = _vendors.timestamp(entity.value.get(f.start))
         end = _vendors.timestamp(entity.value.get(f.end))
         if start is not None and end is not None and end < start:
-            yield _finding(
+            yield exchange.finding(
                 "timestamps_ordered",
-                exchange,
                 "ends before it starts",
                 f"{entity.path}.{f.end}",
                 f"{f.end} >= {f.start} ({entity.value.get(f.start)})",
@@ -95,9 +69,8 @@ def timestamps_ordered(ctx: Context, exchange: Exchange) -> Iterator[Finding]:
         run_start = _vendors.timestamp(parent.value.get(parent.fields.start))
         run_end = _vendors.timestamp(parent.value.get(parent.fields.end))
         if run_start is not None and start < run_start:
-            yield _finding(
+            yield exchange.finding(
                 "timestamps_ordered",
-                exchange,
                 "step starts before its run",
                 f"{entity.path}.{f.start}",
                 f">= the run's {parent.fields.start} {parent.value.get(parent.fields.start)}",
@@ -105,9 +78,8 @@ def timestamps_ordered(ctx: Context, exchange: Exchange) -> Iterator[Finding]:
                 inferred=True,
             )
         if run_end is not None and end is not None and end > run_end:
-            yield _finding(
+            yield exchange.finding(
                 "timestamps_ordered",
-                exchange,
                 "step ends after its run",
                 f"{entity.path}.{f.end}",
                 f"<= the run's {parent.fields.end} {parent.value.get(parent.fields.end)}",
@@ -140,9 +112,8 @@ def durations_agree(ctx: Context, exchange: Exchange) -> Iterator[Finding]:
         tolerance = 1 if f.rule == "ms" else 0
         if abs(duration - expected) > tolerance:
             unit = "ms" if f.rule == "ms" else "whole seconds, rounded down"
-            yield _finding(
+            yield exchange.finding(
                 "durations_agree",
-                exchange,
                 "duration contradicts the timestamps",
                 f"{entity.path}.{f.duration}",
                 f"{expected} ({f.end} - {f.start} in {unit})",
@@ -168,9 +139,8 @@ def status_error_coherent(ctx: Context, exchange: Exchange) -> Iterator[Finding]
         has_error = _vendors.has_value(entity, f.error)
         if status == "failed" and not has_error:
             inferred = entity.kind == "step" or _vendors.INFERRED[("failed_has_error", api)]
-            yield _finding(
+            yield exchange.finding(
                 "status_error_coherent",
-                exchange,
                 "failed without an error",
                 f"{entity.path}.{f.error}",
                 "an error describing the failure",
@@ -178,9 +148,8 @@ def status_error_coherent(ctx: Context, exchange: Exchange) -> Iterator[Finding]
                 inferred=inferred,
             )
         elif status == "completed" and has_error:
-            yield _finding(
+            yield exchange.finding(
                 "status_error_coherent",
-                exchange,
                 "completed with an error",
                 f"{entity.path}.{f.error}",
                 "no error (null or absent)",
@@ -210,9 +179,8 @@ def terminal_has_end_time(ctx: Context, exchange: Exchange) -> Iterator[Finding]
         if status in terminal and not has_end:
             if status in _vendors.NOT_STARTED:
                 continue  # a skipped step never ran: it need not have an end time
-            yield _finding(
+            yield exchange.finding(
                 "terminal_has_end_time",
-                exchange,
                 "terminal state without an end time",
                 f"{entity.path}.{f.end}",
                 f"an end time for status {status!r}",
@@ -220,9 +188,8 @@ def terminal_has_end_time(ctx: Context, exchange: Exchange) -> Iterator[Finding]
                 inferred=_vendors.INFERRED[("terminal_has_end", api)],
             )
         elif status in ("running", "pending", "queued") and has_end:
-            yield _finding(
+            yield exchange.finding(
                 "terminal_has_end_time",
-                exchange,
                 "end time while still running",
                 f"{entity.path}.{f.end}",
                 f"no end time for status {status!r}",
@@ -265,9 +232,8 @@ def _kibana_indexes(
         for step in group:
             index = step.value.get("globalExecutionIndex")
             if index in seen:
-                yield _finding(
+                yield exchange.finding(
                     "indexes_ordered",
-                    exchange,
                     "globalExecutionIndex repeated within a run",
                     f"{step.path}.globalExecutionIndex",
                     f"unique (also used at {seen[index]})",
@@ -276,9 +242,8 @@ def _kibana_indexes(
                 )
             seen[index] = step.path
             if ordered and isinstance(index, int) and previous is not None and index < previous:
-                yield _finding(
+                yield exchange.finding(
                     "indexes_ordered",
-                    exchange,
                     "steps not in execution order",
                     f"{step.path}.globalExecutionIndex",
                     f"> {previous} (the previous step's)",
@@ -291,9 +256,8 @@ def _kibana_indexes(
             continue
         for step_id, indexes in per_step.items():
             if indexes != list(range(len(indexes))):
-                yield _finding(
+                yield exchange.finding(
                     "indexes_ordered",
-                    exchange,
                     "stepExecutionIndex does not count up from 0 for one stepId",
                     "$",
                     f"{list(range(len(indexes)))} for stepId {step_id!r}",
@@ -309,9 +273,8 @@ def _start_order(exchange: Exchange, steps: list[_vendors.Entity]) -> Iterator[F
         if start is None:
             continue
         if previous is not None and start < previous:
-            yield _finding(
+            yield exchange.finding(
                 "indexes_ordered",
-                exchange,
                 "steps not in start order",
                 f"{step.path}.{step.fields.start}",
                 f">= {previous.isoformat()} (the previous step's start)",

@@ -3,13 +3,14 @@ and the monotonic-progress rules over hand-made polls."""
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from conformance import _specs
+from conformance._client import HttpResult
 from conformance.checks import _vendors
+from conformance.checks._context import Exchange
 from conformance.checks._lifecycle_vendors import (
     SAMPLE_TEXT,
     candidates,
@@ -17,7 +18,7 @@ from conformance.checks._lifecycle_vendors import (
     start_body,
 )
 from conformance.checks._polling import ProgressRules
-from conformance.findings import Severity, assert_conforms
+from conformance.findings import RecordedRequest, Severity, assert_conforms
 
 APPROVAL = {
     "name": "Approve",
@@ -101,17 +102,29 @@ def _step(status: str, end: str | None = None, start: str = "2026-01-01T00:00:00
     return _vendors.Entity("step", "$.results[0]", value, _vendors.FIELDS[("kibana", "step")])
 
 
-EXCHANGE = SimpleNamespace(
-    operation=SimpleNamespace(operation_id="getExecutionSteps"),
-    result=SimpleNamespace(request=None),
+EXCHANGE = Exchange(
+    operation=next(
+        op for op in _specs.operations("kibana") if op.operation_id == "getExecutionSteps"
+    ),
+    params={"executionId": "exec-1"},
+    query=(),
+    credential="default",
+    space=None,
+    purpose="run_progress_monotonic",
+    result=HttpResult(
+        RecordedRequest("GET", "http://127.0.0.1/api/workflows/executions/exec-1/steps"),
+        None,
+        None,
+        0.0,
+    ),
 )
-"""Stands in for the exchange a poll came from (the rules read only these two attributes)."""
+"""The exchange the polls came from (the rules read only its operation and request)."""
 
 
 def _rules_over(*polls: list[Any]) -> ProgressRules:
     rules = ProgressRules("run_progress_monotonic", _vendors.TERMINAL["kibana"])
     for index, entities in enumerate(polls, start=1):
-        rules.feed("steps", EXCHANGE, entities, index)  # type: ignore[arg-type]
+        rules.feed("steps", EXCHANGE, entities, index)
     return rules
 
 
