@@ -243,16 +243,19 @@ def _always_running(exchange: Exchange, count: int) -> None:
     exchange.set_json(body)
 
 
+NEVER_ENDS = Mutant(
+    "never_ends",
+    "kibana",
+    "run_final_coherent",
+    "",
+    make_response=on_started_runs(_always_running, steps=False),
+)
+"""A started run that reads 'running' forever (its steps are left alone)."""
+
+
 def test_a_run_that_never_ends_is_untested_after_the_lifecycle_timeout(
     fast_app_factory: Any, served: Any, run_check: Any
 ) -> None:
-    mutant = Mutant(
-        "never_ends",
-        "kibana",
-        "run_final_coherent",
-        "",
-        make_response=on_started_runs(_always_running, steps=False),
-    )
     result, report, _ = _check(
         fast_app_factory,
         served,
@@ -263,7 +266,7 @@ def test_a_run_that_never_ends_is_untested_after_the_lifecycle_timeout(
         "0.5",
         "--checks",
         "run_starts,run_progress_monotonic,run_final_coherent",
-        wrap=_middleware(mutant),
+        wrap=_middleware(NEVER_ENDS),
     )
     cases = _lifecycle_cases(report)
     final = cases[("run_final_coherent", "getExecution")]
@@ -277,13 +280,6 @@ def test_a_run_that_never_ends_is_untested_after_the_lifecycle_timeout(
 def test_the_lifecycle_budget_bounds_polling(
     fast_app_factory: Any, served: Any, run_check: Any
 ) -> None:
-    mutant = Mutant(
-        "never_ends",
-        "kibana",
-        "run_final_coherent",
-        "",
-        make_response=on_started_runs(_always_running, steps=False),
-    )
     _, report, recorder = _check(
         fast_app_factory,
         served,
@@ -294,7 +290,7 @@ def test_the_lifecycle_budget_bounds_polling(
         "6",
         "--checks",
         "run_starts,run_final_coherent",
-        wrap=_middleware(mutant),
+        wrap=_middleware(NEVER_ENDS),
     )
     final = _lifecycle_cases(report)[("run_final_coherent", "getExecution")]
     assert final["outcome"] == "skipped"
