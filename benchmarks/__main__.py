@@ -50,6 +50,13 @@ def parse(argv: list[str]) -> argparse.Namespace:
         help="cold requests of the memory-growth measure [100000; --quick: 20000]",
     )
     parser.add_argument(
+        "--compare-tree",
+        type=Path,
+        metavar="DIR",
+        help="another checkout of the repository (e.g. `git worktree add DIR HEAD`): its mock's "
+        "warm and cold arms join every HTTP block, tagged [DIR's name], for before/after figures",
+    )
+    parser.add_argument(
         "--out", type=Path, default=RESULTS, metavar="DIR", help="where the JSON goes"
     )
     parser.add_argument(
@@ -91,6 +98,9 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as error:
         print(f"python -m benchmarks: {error}", file=sys.stderr)
         return 2
+    if args.compare_tree is not None and not (args.compare_tree / "mock_server").is_dir():
+        print(f"python -m benchmarks: {args.compare_tree} has no mock_server/", file=sys.stderr)
+        return 2
     if {"http", "memory", "servers"} & set(groups):
         try:
             find_wrk()
@@ -102,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         warmup_seconds=1.0 if args.quick else 2.0,
         cold_requests=args.cold_requests or (20_000 if args.quick else 100_000),
         groups=groups,
+        compare_tree=args.compare_tree.resolve() if args.compare_tree else None,
     )
     install_cleanup()
     info = _report.context(args_list)

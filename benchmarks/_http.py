@@ -79,9 +79,13 @@ def mock_env(
 
 
 def mock_server(
-    config: ServerConfig, workdir: Path, world: Mapping[str, int] = MOCK_WORLD, name: str = "mock"
+    config: ServerConfig,
+    workdir: Path,
+    world: Mapping[str, int] = MOCK_WORLD,
+    name: str = "mock",
+    tree: Path | None = None,
 ) -> Server:
-    """A (not yet started) mock server over ``world``."""
+    """A (not yet started) mock server over ``world`` (from another checkout: ``tree``)."""
     from benchmarks._discover import KIBANA
 
     # granian imports the app in every worker at once; their first writes to one fresh SQLite
@@ -95,6 +99,7 @@ def mock_server(
         ready_path=KIBANA.ready_path,
         ready_headers=KIBANA.headers,
         log_dir=workdir,
+        tree=tree,
     )
 
 
@@ -141,6 +146,7 @@ class Arm:
     """One thing to measure in an interleaved block: a server, a URL (or a cold list)."""
 
     name: str
+    """``baseline``, ``warm``, ``cold``, or what an extra warm URL shows."""
     server: Server
     path: str
     auth: ApiAuth | None = None
@@ -148,6 +154,8 @@ class Arm:
     connections: int = CONNECTIONS
     timeout_s: float = 10.0
     slices: list[WrkResult] = field(default_factory=list)
+    tag: str = ""
+    """Appended to the row's measure (e.g. `` [other tree]``)."""
 
     def run(self, seconds: float) -> WrkResult:
         """One wrk run of this arm (not recorded as a slice)."""
@@ -201,6 +209,10 @@ class HttpBench:
     seconds: float
     warmup_seconds: float
     label: str = ""
+    other: Server | None = None
+    """A mock from another checkout (``--compare-tree``): its warm and cold arms join every
+    block, so before/after figures come from the same seconds."""
+    other_tag: str = " [other tree]"
 
     def interleave(self, arms: Sequence[Arm]) -> None:
         """Warm each arm up once, then measure them in turns (see the class docstring)."""
@@ -230,8 +242,9 @@ class HttpBench:
     def warm_up(self, targets: Targets, auth: ApiAuth, paths_file: Path) -> None:
         """Touch every code path once (warm and cold URLs) before anything is measured."""
         seconds = max(1.0, self.warmup_seconds)
-        Arm("warm", self.mock, targets.warm, auth).run(seconds)
-        Arm("cold", self.mock, "/", auth, cold=paths_file).run(seconds)
+        for server in filter(None, (self.mock, self.other)):
+            Arm("warm", server, targets.warm, auth).run(seconds)
+            Arm("cold", server, "/", auth, cold=paths_file).run(seconds)
 
     def measure_api(self, targets: Targets, auth: ApiAuth, paths_file: Path) -> list[Row]:
         """Baseline, warm (and extra warm URLs) and cold of one API, interleaved."""
@@ -242,32 +255,46 @@ class HttpBench:
     def api_arms(self, targets: Targets, auth: ApiAuth, paths_file: Path) -> list[Arm]:
         """The arms of ``measure_api``: baseline, warm, extra warm URLs, cold."""
         assert self.baseline is not None
-        return [
+        arms = [
             Arm("baseline", self.baseline, targets.warm),
             Arm("warm", self.mock, targets.warm, auth),
             *(Arm(name, self.mock, path, auth) for name, path in targets.extra_warm.items()),
             Arm("cold", self.mock, "/", auth, cold=paths_file),
         ]
+        if self.other is not None:
+            tag = self.other_tag
+            arms += [
+                Arm("warm", self.other, targets.warm, auth, tag=tag),
+                *(
+                    Arm(name, self.other, path, auth, tag=tag)
+                    for name, path in targets.extra_warm.items()
+                ),
+                Arm("cold", self.other, "/", auth, cold=paths_file, tag=tag),
+            ]
+        return arms
 
     def api_rows(self, targets: Targets, arms: Sequence[Arm]) -> list[Row]:
-        """Rows of measured ``api_arms`` (ratios to the baseline arm)."""
-        base, warm, *extra, cold = arms
+        """Rows of measured ``api_arms`` (ratios to the baseline arm, the first one)."""
+        base, *measured = arms
         reference = base.total().requests_per_s
         rows = [self._row(f"baseline: {targets.api} ({targets.warm_bytes:,} B)", base)]
         rates = rows[0].details["slice_req_per_s"]
         rows[0].note = f"slices {min(rates):,.0f}-{max(rates):,.0f} req/s"
-        row = self._row(f"warm: {targets.api}", warm, reference)
-        row.target = f"ratio >= {WARM_RATIO}, p99 <= {WARM_P99_MS:.0f} ms"
-        row.met = _ok(warm.total()) and (row.ratio or 0) >= WARM_RATIO
-        row.met = row.met and warm.total().p99_ms <= WARM_P99_MS
-        row.details["bytes"] = targets.warm_bytes
-        rows.append(row)
-        rows += [self._row(f"warm: {targets.api}, {arm.name}", arm, reference) for arm in extra]
-        row = self._row(f"cold: {targets.api}", cold, reference)
-        row.target = f"ratio >= {COLD_RATIO}"
-        row.met = _ok(cold.total()) and (row.ratio or 0) >= COLD_RATIO
-        row.details["distinct_urls"] = len(targets.cold)
-        rows.append(row)
+        for arm in measured:
+            if arm.name == "warm":
+                row = self._row(f"warm: {targets.api}{arm.tag}", arm, reference)
+                row.target = f"ratio >= {WARM_RATIO}, p99 <= {WARM_P99_MS:.0f} ms"
+                row.met = _ok(arm.total()) and (row.ratio or 0) >= WARM_RATIO
+                row.met = row.met and arm.total().p99_ms <= WARM_P99_MS
+                row.details["bytes"] = targets.warm_bytes
+            elif arm.name == "cold":
+                row = self._row(f"cold: {targets.api}{arm.tag}", arm, reference)
+                row.target = f"ratio >= {COLD_RATIO}"
+                row.met = _ok(arm.total()) and (row.ratio or 0) >= COLD_RATIO
+                row.details["distinct_urls"] = len(targets.cold)
+            else:
+                row = self._row(f"warm: {targets.api}, {arm.name}{arm.tag}", arm, reference)
+            rows.append(row)
         return rows
 
     def measure_big(self, measure: str, path: str, auth: ApiAuth, first_s: float) -> list[Row]:

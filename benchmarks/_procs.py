@@ -94,6 +94,9 @@ class Server:
     ready_path: str = "/"
     ready_headers: Mapping[str, str] = field(default_factory=dict)
     log_dir: Path | None = None
+    tree: Path | None = None
+    """Another copy of the repository whose ``mock_server``/``conformance`` to import first
+    (``--compare-tree``); None: this one."""
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
     _log_path: Path | None = None
@@ -109,14 +112,15 @@ class Server:
         log_dir = self.log_dir or Path(os.environ.get("TMPDIR", "/tmp"))
         self._log_path = log_dir / f"bench-{self.name.replace(' ', '_')}-{self.port}.log"
         log = self._log_path.open("wb")
-        path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+        roots = [str(self.tree)] if self.tree is not None else []
+        path = os.pathsep.join(filter(None, [*roots, str(ROOT), os.environ.get("PYTHONPATH")]))
         env = {**os.environ, **self.env, "PYTHONUNBUFFERED": "1", "PYTHONPATH": path}
         self.process = subprocess.Popen(
             self.config.command(self.app, self.port),
             stdout=log,
             stderr=subprocess.STDOUT,
             env=env,
-            cwd=ROOT,
+            cwd=self.tree or ROOT,  # ``python -m`` puts the working directory first on sys.path
             start_new_session=True,
         )
         log.close()

@@ -49,6 +49,8 @@ class Options:
     cold_requests: int = 100_000
     groups: tuple[str, ...] = GROUPS
     workdir: Path | None = None
+    compare_tree: Path | None = None
+    """Another checkout whose mock joins the HTTP blocks (before/after in one run)."""
 
 
 @dataclass
@@ -141,8 +143,17 @@ def _with_servers(options: Options, result: Run, workdir: Path) -> None:
         if not targets:
             return
         bodies, cold_files, first_s = _payloads(mock.base_url, targets, workdir)
-        with baseline_server(config, bodies, workdir) as base:
+        tree = options.compare_tree if "http" in options.groups else None
+        other = (
+            mock_server(config, workdir, name="mock-other-tree", tree=tree)
+            if tree is not None
+            else contextlib.nullcontext(None)
+        )
+        with baseline_server(config, bodies, workdir) as base, other as other_mock:
             bench = HttpBench(mock, base, options.seconds, options.warmup_seconds)
+            if other_mock is not None and tree is not None:
+                bench.other, bench.other_tag = other_mock, f" [{tree.name}]"
+                result.say(f"  also measuring the mock of {tree} (rows tagged [{tree.name}])")
             if "http" in options.groups:
                 result.say("warm-up: every API's warm URL and cold list")
                 for api, found in targets.items():
@@ -222,7 +233,9 @@ def alternatives(default: ServerConfig) -> list[ServerConfig]:
         replace(default, worker_class="gthread", threads=8),
     ]
     if importlib.util.find_spec("granian") is not None:
+        # Its own default number of blocking (Python) threads, and the same 4 as gthread.
         candidates.append(ServerConfig("granian", "", default.workers, 1))
+        candidates.append(ServerConfig("granian", "", default.workers, 4))
     return [c for c in candidates if c != default]
 
 

@@ -3,7 +3,9 @@
 ``create_app(config)`` builds a fresh app (no globals; two apps in one process share nothing but
 the read-only vocabulary). Per request, in order:
 
-1. (OPTIONS preflights are answered by flask-cors and skip everything below.)
+1. (OPTIONS preflights are answered by flask-cors and skip everything below; the CORS headers
+   of other requests are added by ``_http.CorsHeaders`` at the WSGI level, byte for byte what
+   flask-cors would add, without its per-request option matching.)
 2. configured latency;
 3. the vendor is chosen by the longest base path; an unroutable path or method goes straight to
    the error handlers (404/405 in that vendor's envelope, or a neutral body listing every API);
@@ -12,7 +14,10 @@ the read-only vocabulary). Per request, in order:
 6. the OpenAPI operation is matched, its query and path parameters checked, ``Prefer`` applied;
 7. the view; then ``--validate-responses`` and CORS headers on the way out.
 
-A response cache in front of Flask replays immutable answers (see ``_http``). Any exception
+A response cache in front of Flask replays immutable answers (see ``_http``). The hooks read
+the request through one context lookup each and are only registered when configured: a cold
+request (a new id every time, nothing cached) pays for Flask's routing and the view, little
+else (``benchmarks/README.md`` has the measurements). Any exception
 that escapes a view is a bug: it is logged and answered with the vendor's 500 (re-raised when
 ``app.testing``, so tests see the traceback).
 """
@@ -20,10 +25,12 @@ that escapes a view is a bug: it is logged and answered with the vendor's 500 (r
 from __future__ import annotations
 
 import importlib
+import inspect
 import logging
 import os
 import tempfile
-from collections.abc import Mapping, Sequence
+import types
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,7 +41,13 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from mock_server._config import MockConfig
 from mock_server._context import Clock, MockContext, system_clock
 from mock_server._control import Faults, apply_prefer, injected_error, parse_prefer
-from mock_server._http import OPERATION_KEY, CachingMiddleware, ResponseCache, json_response
+from mock_server._http import (
+    OPERATION_KEY,
+    CachingMiddleware,
+    CorsHeaders,
+    ResponseCache,
+    json_response,
+)
 from mock_server._openapi import ApiIndex, OperationSpec, api_index, has_spec
 from mock_server._params import check_parameters
 from mock_server._selfcheck import check_response
@@ -49,6 +62,7 @@ CORS_EXPOSE_HEADERS = (
     "X-Stepspec-Validated",
 )  # fmt: skip
 _log = logging.getLogger("mock_server")
+_UNSEEN: Any = object()
 
 
 @dataclass
@@ -63,6 +77,28 @@ class MockState:
     faults: Faults
     operations: dict[tuple[str, str, str], OperationSpec | None] = field(default_factory=dict)
     """(vendor, Flask rule, method) -> the OpenAPI operation it implements."""
+
+
+class MockFlask(Flask):
+    """Flask, with ``ensure_sync`` decided once per function instead of on every call.
+
+    Flask asks ``inspect.iscoroutinefunction`` for every hook and view on every request (nine
+    times for a Kibana GET); the answer never changes for a given function object.
+    """
+
+    def __init__(self, import_name: str) -> None:
+        super().__init__(import_name)
+        self._sync_functions: dict[Callable[..., Any], Callable[..., Any]] = {}
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        """``Flask.ensure_sync``, cached for plain functions (bound methods are new each time)."""
+        found = self._sync_functions.get(func)
+        if found is not None:
+            return found
+        if not isinstance(func, types.FunctionType) or inspect.iscoroutinefunction(func):
+            return super().ensure_sync(func)
+        self._sync_functions[func] = func
+        return func
 
 
 def load_vendors(modules: Sequence[str] = VENDOR_MODULES) -> tuple[Vendor, ...]:
@@ -97,7 +133,10 @@ def create_app(
         tempfile.mkdtemp(prefix="stepspec-mock-"), "state.sqlite3"
     )
     context = MockContext(cfg, SqliteStore(state_path), clock or system_clock)
-    app = Flask("mock_server")
+    app = MockFlask("mock_server")
+    # An empty id (`/executions//steps`) is the vendor's 404, not Werkzeug's 308 redirect to
+    # another resource with an HTML body; set before any blueprint adds its rules.
+    app.url_map.merge_slashes = False
     app.config["STEPSPEC_CONFIG"] = cfg
     mounted = tuple(vendors) if vendors is not None else load_vendors()
     indexes = {v.name: api_index(v.spec_name) for v in mounted if has_spec(v.spec_name)}
@@ -108,33 +147,57 @@ def create_app(
         app.before_request_funcs.setdefault(blueprint.name, []).append(_operation_hook)
     faults = Faults(cfg.seed, cfg.latency_ms, cfg.error_rate)
     cache = ResponseCache(cfg.cache_size)
-    middleware = CachingMiddleware(app.wsgi_app, cache, enabled=not faults.active)
+    inner = CorsHeaders(app.wsgi_app, CORS_EXPOSE_HEADERS) if cfg.cors else app.wsgi_app
+    middleware = CachingMiddleware(inner, cache, enabled=not faults.active)
     app.wsgi_app = middleware  # type: ignore[method-assign]
     app.extensions[EXTENSION] = MockState(context, mounted, indexes, cache, middleware, faults)
-    app.before_request(_prepare)
-    app.after_request(_validate)
+    app.before_request(_prepare_with_faults if faults.active else _prepare)
+    if cfg.validate_responses:
+        app.after_request(_validate)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _bug)
     if cfg.cors:
-        CORS(
-            app,
-            origins="*",
-            # Reflect whatever the page asks for: vendor auth spellings (Arcee's docs also say
-            # ``Authentication``) and the tracing headers frontend SDKs add (traceparent, baggage).
-            allow_headers="*",
-            # Lets fetch(credentials: "include") and axios withCredentials read responses; with
-            # credentials flask-cors echoes the request's Origin instead of ``*``.
-            supports_credentials=True,
-            expose_headers=list(CORS_EXPOSE_HEADERS),
-            max_age=600,
-            vary_header=True,
-        )
+        _install_cors(app)
     # -- run viewer (/_stepspec/) and per-client coverage: mock_server/viewer, _coverage --
     from mock_server import _coverage, viewer
 
     app.register_blueprint(viewer.blueprint())
     _coverage.install(app)
     return app
+
+
+def _install_cors(app: Flask) -> None:
+    """flask-cors for preflights; ``CorsHeaders`` (installed by ``create_app``) does the rest.
+
+    flask-cors registers one ``after_request`` function (and wraps the error handlers, which
+    stays as it is); that function is narrowed to ``OPTIONS`` so preflights are answered exactly
+    as before while other answers skip its per-request option matching.
+    """
+    known = list(app.after_request_funcs.get(None, []))
+    CORS(
+        app,
+        origins="*",
+        # Reflect whatever the page asks for: vendor auth spellings (Arcee's docs also say
+        # ``Authentication``) and the tracing headers frontend SDKs add (traceparent, baggage).
+        allow_headers="*",
+        # Lets fetch(credentials: "include") and axios withCredentials read responses; with
+        # credentials flask-cors echoes the request's Origin instead of ``*``.
+        supports_credentials=True,
+        expose_headers=list(CORS_EXPOSE_HEADERS),
+        max_age=600,
+        vary_header=True,
+    )
+    app.after_request_funcs[None] = [
+        function if function in known else _preflight_only(function)
+        for function in app.after_request_funcs[None]
+    ]
+
+
+def _preflight_only(function: Callable[..., Any]) -> Callable[[Response], Response]:
+    def on_preflight(response: Response) -> Response:
+        return function(response) if request.method == "OPTIONS" else response
+
+    return on_preflight
 
 
 def state() -> MockState:
@@ -162,43 +225,63 @@ def checked_query() -> Mapping[str, Any]:
 
 
 def _prepare() -> Response | None:
-    if request.method == "OPTIONS":
+    # One context lookup instead of one per attribute (LocalProxy's documented accessor).
+    req = request._get_current_object()  # type: ignore[attr-defined]
+    if req.method == "OPTIONS":
+        return None
+    mock = state()
+    vendor = vendor_for(req.path, mock.vendors)
+    g.stepspec_vendor = vendor
+    req.environ["stepspec.vendor"] = vendor.name if vendor else None
+    if vendor is None or req.routing_exception is not None:
+        return None
+    return vendor.authenticate(req, mock.context)
+
+
+def _prepare_with_faults() -> Response | None:
+    """``_prepare`` with the configured latency first and an injected error before auth."""
+    req = request._get_current_object()  # type: ignore[attr-defined]
+    if req.method == "OPTIONS":
         return None
     mock = state()
     mock.faults.delay()
-    vendor = vendor_for(request.path, mock.vendors)
+    vendor = vendor_for(req.path, mock.vendors)
     g.stepspec_vendor = vendor
-    request.environ["stepspec.vendor"] = vendor.name if vendor else None
-    if vendor is None or request.routing_exception is not None:
+    req.environ["stepspec.vendor"] = vendor.name if vendor else None
+    if vendor is None or req.routing_exception is not None:
         return None
     if mock.faults.inject_error():
         return injected_error(vendor)
-    return vendor.authenticate(request, mock.context)
+    return vendor.authenticate(req, mock.context)
 
 
 def _operation_hook() -> Response | None:
+    req = request._get_current_object()  # type: ignore[attr-defined]
+    if req.method == "OPTIONS":
+        return None
     vendor = current_vendor()
-    if request.method == "OPTIONS" or vendor is None:
+    if vendor is None:
         return None
     mock = state()
     index = mock.indexes.get(vendor.name)
     if index is None:
         return None
-    rule = request.url_rule.rule if request.url_rule is not None else request.path
-    key = (vendor.name, rule, request.method)
-    if key not in mock.operations:  # one regex scan per route, then a dict lookup
-        matched = index.match(request.method, request.path)
-        mock.operations[key] = matched[0] if matched is not None else None
-    operation = mock.operations[key]
+    path = req.path
+    rule = req.url_rule.rule if req.url_rule is not None else path
+    key = (vendor.name, rule, req.method)
+    operation = mock.operations.get(key, _UNSEEN)
+    if operation is _UNSEEN:  # one regex scan per route, then a dict lookup
+        matched = index.match(req.method, path)
+        operation = mock.operations[key] = matched[0] if matched is not None else None
     if operation is None:
         return None
-    found_values = operation.pattern.fullmatch(request.path)
+    found_values = operation.pattern.fullmatch(path)
     path_values = found_values.groupdict() if found_values is not None else {}
     g.stepspec_operation = operation
-    request.environ[OPERATION_KEY] = operation.operation_id
+    req.environ[OPERATION_KEY] = operation.operation_id
     checked = check_parameters(
         operation.parameters,
-        request.args,
+        req.args,
         path_values,
         reject_unknown=vendor.reject_unknown_query,
     )
@@ -207,11 +290,15 @@ def _operation_hook() -> Response | None:
             return vendor.query_errors(checked.problems)
         return vendor.error_response(400, checked.problems[0].describe())
     g.stepspec_query = checked.values
-    return apply_prefer(parse_prefer(request.headers.get("Prefer")), operation, vendor)
+    prefer = req.environ.get("HTTP_PREFER")
+    if not prefer:
+        return None
+    return apply_prefer(parse_prefer(prefer), operation, vendor)
 
 
 def _validate(response: Response) -> Response:
-    if not state().context.config.validate_responses or request.method == "OPTIONS":
+    """``--validate-responses`` (registered only when configured)."""
+    if request.method == "OPTIONS":
         return response
     vendor, operation = current_vendor(), current_operation()
     if vendor is None or operation is None:

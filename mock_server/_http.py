@@ -8,7 +8,13 @@ bytes without routing, auth or rendering, which is what lets a warm mock approac
 constant-bytes server. The key is the full request identity: method, path, query string and
 every header that can change the answer (credentials, Origin for CORS, the API version, Prefer),
 so a cached 200 is only ever replayed to a request that would have produced it. The cache is an
-LRU with a fixed number of entries of at most ``MAX_ENTRY_BYTES`` each, never unbounded.
+LRU bounded twice: a number of entries (``cache_size``) and ``MAX_CACHE_BYTES`` of bodies per
+process, with no entry above ``MAX_ENTRY_BYTES``, so its memory stays bounded however many
+distinct answers a worker serves.
+
+``CorsHeaders`` adds the CORS headers of actual (non-preflight) requests at the WSGI level: the
+same headers flask-cors would add in ``after_request``, without its per-request option matching.
+Preflights (``OPTIONS``) are still answered by flask-cors.
 """
 
 from __future__ import annotations
@@ -43,6 +49,10 @@ _KEY_HEADERS = (
 _BYPASS_HEADERS = ("HTTP_PREFER", "HTTP_ACCESS_CONTROL_REQUEST_METHOD", "HTTP_COOKIE")
 MAX_ENTRY_BYTES = 256 * 1024
 """Bigger answers (a 5,000-step page) are not cached: the cache's memory stays bounded."""
+MAX_CACHE_BYTES = 8 * 1024 * 1024
+"""Bodies kept per process (with ``ENTRY_OVERHEAD`` per entry for its key and headers): 4,096
+answers of ~1-3 KB fit; 4,096 entries of up to 256 KB would not (benchmarks/README.md)."""
+ENTRY_OVERHEAD = 512
 
 
 _STATUS_LINES = {s.value: f"{s.value} {s.phrase}" for s in HTTPStatus}
@@ -78,10 +88,13 @@ class CachedResponse:
 
 
 class ResponseCache:
-    """A thread-safe LRU of ``CachedResponse`` with at most ``size`` entries."""
+    """A thread-safe LRU of ``CachedResponse`` with at most ``size`` entries and ``max_bytes``
+    of bodies (each entry counted with ``ENTRY_OVERHEAD``)."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, max_bytes: int = MAX_CACHE_BYTES) -> None:
         self.size = size
+        self.max_bytes = max_bytes
+        self.bytes = 0
         self._entries: OrderedDict[tuple[str, ...], CachedResponse] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -97,22 +110,69 @@ class ResponseCache:
             return entry
 
     def put(self, key: tuple[str, ...], entry: CachedResponse) -> None:
-        """Store ``entry``, evicting the least recently used beyond ``size``."""
-        if self.size <= 0:
+        """Store ``entry``, evicting the least recently used beyond ``size`` or ``max_bytes``."""
+        cost = len(entry.body) + ENTRY_OVERHEAD
+        if self.size <= 0 or cost > self.max_bytes:
             return
         with self._lock:
+            replaced = self._entries.pop(key, None)
+            if replaced is not None:
+                self.bytes -= len(replaced.body) + ENTRY_OVERHEAD
             self._entries[key] = entry
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
+            self.bytes += cost
+            while len(self._entries) > self.size or self.bytes > self.max_bytes:
+                _, evicted = self._entries.popitem(last=False)
+                self.bytes -= len(evicted.body) + ENTRY_OVERHEAD
 
     def clear(self) -> None:
         """Forget everything (e.g. after the world's live state changed in this process)."""
         with self._lock:
             self._entries.clear()
+            self.bytes = 0
 
 
 HitListener = Callable[["WSGIEnvironment", CachedResponse], None]
+
+
+class CorsHeaders:
+    """WSGI middleware: flask-cors' answer headers for a cross-origin request that is not a
+    preflight, for ``origins="*"`` with ``supports_credentials`` (so the request's ``Origin`` is
+    echoed, with ``Vary: Origin``) and the default ``allow_private_network=False``.
+
+    A response that already carries ``Access-Control-Allow-Origin`` (flask-cors' error-handler
+    wrapper sets it on errors) is left alone, as flask-cors leaves it alone.
+    """
+
+    def __init__(self, app: WSGIApplication, expose_headers: Iterable[str]) -> None:
+        self.app = app
+        self.expose = ", ".join(sorted(expose_headers))
+
+    def headers(self, environ: WSGIEnvironment) -> list[tuple[str, str]]:
+        """The headers to add for ``environ`` (empty: not a cross-origin actual request)."""
+        origin = environ.get("HTTP_ORIGIN")
+        if not origin or environ.get("REQUEST_METHOD") == "OPTIONS":
+            return []
+        extra = [
+            ("Access-Control-Allow-Origin", origin),
+            ("Access-Control-Expose-Headers", self.expose),
+            ("Access-Control-Allow-Credentials", "true"),
+        ]
+        if environ.get("HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK") == "true":
+            extra.append(("Access-Control-Allow-Private-Network", "false"))
+        extra.append(("Vary", "Origin"))
+        return extra
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        extra = self.headers(environ)
+        if not extra:
+            return self.app(environ, start_response)
+
+        def add(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            if not any(name.lower() == "access-control-allow-origin" for name, _ in headers):
+                headers = [*headers, *extra]
+            return start_response(status, headers, exc_info)
+
+        return self.app(environ, add)
 
 
 class CachingMiddleware:

@@ -4,10 +4,16 @@
 the vocabulary and OpenAPI indexes already loaded, and shares one SQLite file for live runs.
 
 The worker class is gunicorn's ``gthread`` with ``THREADS`` threads per worker, chosen by
-measurement (wrk -t2 -c32, ~560-byte step payload, 2 workers, this 2-core machine): gthread
-keeps connections alive and served about twice the requests of ``sync`` both warm (12.8k vs
-5.9k req/s) and cold (4.2k vs 2.8k req/s); and with ``--latency`` a sleeping request holds one
-thread, not a whole worker. SIGTERM and SIGINT stop gracefully: gunicorn lets workers finish
+measurement (``python -m benchmarks``, servers group: wrk -t2 -c32, 2 workers, this 2-core
+machine; ``benchmarks/README.md`` has the table). Among gunicorn's options, ``sync``, ``gthread``
+x4 and ``gthread`` x8 served the same throughput within this machine's noise (0.86-1.11x of one
+another, cache hits and cold requests alike), so the choice rests on behaviour: gthread keeps
+connections alive and, with ``--latency``, a sleeping request holds one thread rather than one of
+the two workers (``sync`` would serve two requests at a time). ``sync`` had the lower p99.
+granian (Rust HTTP layer) served 1.3-1.9x the cold and ~4.8x the cached requests of this
+default, with a worse cold p99; it is the faster server, but not a dependency, and it imports
+the app in every worker instead of once before forking (so the live-run store must be safe to
+open from concurrent workers). SIGTERM and SIGINT stop gracefully: gunicorn lets workers finish
 their requests.
 """
 
@@ -24,7 +30,7 @@ from mock_server._app import create_app
 from mock_server._config import MockConfig
 
 WORKER_CLASS = "gthread"
-"""Measured fastest here for small JSON answers (see the module docstring)."""
+"""As fast as ``sync`` here, and keeps connections alive (see the module docstring)."""
 THREADS = 4
 
 

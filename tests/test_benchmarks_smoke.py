@@ -6,6 +6,7 @@ No server is started and no timing is asserted (timings belong in ``benchmarks/`
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import json
 from pathlib import Path
 from typing import Any
@@ -216,3 +217,52 @@ def test_cold_runs_continue_where_the_last_one_stopped(tmp_path: Path) -> None:
     assert arm.options()["script_args"] == [str(paths), "0"]
     _http.advance_cold(paths, 3000)
     assert arm.options()["script_args"] == [str(paths), "1500"]
+
+
+def test_another_tree_adds_tagged_warm_and_cold_rows_to_a_block(tmp_path: Path) -> None:
+    def server(name: str) -> _procs.Server:
+        return _procs.Server(name, "benchmarks.mock_app:app", _procs.ServerConfig())
+
+    bench = _http.HttpBench(server("mock"), server("baseline"), 2.0, 0.0)
+    bench.other, bench.other_tag = server("old"), " [before]"
+    targets = _discover.Targets("kibana", warm="/step", warm_bytes=1000, cold=["/a", "/b"])
+    auth = _discover.KIBANA
+    arms = bench.api_arms(targets, auth, _http.write_paths(targets.cold, tmp_path / "c.txt"))
+    assert [(arm.name, arm.server.name, arm.tag) for arm in arms] == [
+        ("baseline", "baseline", ""),
+        ("warm", "mock", ""),
+        ("cold", "mock", ""),
+        ("warm", "old", " [before]"),
+        ("cold", "old", " [before]"),
+    ]
+    for arm, rate in zip(arms, (1000.0, 900.0, 600.0, 700.0, 300.0), strict=True):
+        arm.slices = [_wrk.WrkResult(int(rate * 2), 2.0, rate, 1.0, 5.0)]
+    rows = bench.api_rows(targets, arms)
+    assert [(row.measure, row.ratio, row.met) for row in rows] == [
+        ("baseline: kibana (1,000 B)", None, None),
+        ("warm: kibana", pytest.approx(0.9), True),
+        ("cold: kibana", pytest.approx(0.6), True),
+        ("warm: kibana [before]", pytest.approx(0.7), False),
+        ("cold: kibana [before]", pytest.approx(0.3), False),
+    ]
+
+
+def test_a_compare_tree_without_the_mock_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["--only", "http", "--compare-tree", str(tmp_path)]) == 2
+    assert "no mock_server" in capsys.readouterr().err
+
+
+def test_the_server_comparison_leaves_granian_out_when_it_is_not_installed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    default = _procs.ServerConfig("gunicorn", "gthread", 2, 4, ("--preload",))
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        "importlib.util.find_spec", lambda name, *a: None if name == "granian" else real(name)
+    )
+    labels = [config.label for config in _suite.alternatives(default)]
+    assert labels == ["gunicorn sync x2", "gunicorn gthread x2x8"]
+    monkeypatch.setattr("importlib.util.find_spec", lambda name, *a: object())
+    assert [c.label for c in _suite.alternatives(default)][-2:] == ["granian x2", "granian x2x4"]

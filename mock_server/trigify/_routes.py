@@ -32,10 +32,6 @@ if TYPE_CHECKING:
 BASE_PATH = "/v1"
 _QUOTA = "stepspec_trigify_quota"
 _MAX_INDEX = 2**62
-_ROUTE_OPTIONS = {"merge_slashes": False}
-"""Werkzeug would answer ``/v1/workflows//executions`` (an empty id) with a 308 to
-``/v1/workflows/executions``, a different resource, in an HTML body; unmerged, it is the 404
-in Trigify's envelope that an empty id deserves."""
 
 
 def _parameters(operation_id: str) -> tuple[dict[str, Any], list[Any]]:
@@ -88,7 +84,7 @@ def blueprint(ctx: MockContext) -> Blueprint:
         key = service.find_workflow(workflow_id)
         return error_response(404, "Workflow not found") if key is None else key
 
-    @bp.get("/workflows", **_ROUTE_OPTIONS)
+    @bp.get("/workflows")
     def list_workflows() -> Response:
         values, problems = _parameters("listWorkflows")
         if problems:
@@ -97,11 +93,11 @@ def blueprint(ctx: MockContext) -> Blueprint:
         offset = int(min(values.get("offset", 0), _MAX_INDEX))
         return _json(service.workflows_body(limit, offset, values.get("status")))
 
-    @bp.get("/workflows/actions", **_ROUTE_OPTIONS)
+    @bp.get("/workflows/actions")
     def list_actions() -> Response:
         return _json(service.actions_body())
 
-    @bp.get("/workflows/<workflow_id>", **_ROUTE_OPTIONS)
+    @bp.get("/workflows/<workflow_id>")
     def get_workflow(workflow_id: str) -> Response:
         _, problems = _parameters("getWorkflow")
         if problems:
@@ -109,7 +105,7 @@ def blueprint(ctx: MockContext) -> Blueprint:
         found = workflow_or_404(workflow_id)
         return found if isinstance(found, Response) else _json(service.workflow_body(found))
 
-    @bp.get("/workflows/<workflow_id>/executions", **_ROUTE_OPTIONS)
+    @bp.get("/workflows/<workflow_id>/executions")
     def list_workflow_executions(workflow_id: str) -> Response:
         values, problems = _parameters("listWorkflowExecutions")
         if problems:
@@ -121,7 +117,7 @@ def blueprint(ctx: MockContext) -> Blueprint:
         page_size = int(values.get("page_size", 20))
         return _json(service.executions_body(found, page, page_size))
 
-    @bp.get("/workflows/<workflow_id>/executions/<run_id>", **_ROUTE_OPTIONS)
+    @bp.get("/workflows/<workflow_id>/executions/<run_id>")
     def get_workflow_execution(workflow_id: str, run_id: str) -> Response:
         _, problems = _parameters("getWorkflowExecution")
         if problems:

@@ -10,8 +10,7 @@ answer must be a 4xx whose JSON body is in the vendor's error envelope (the kit'
 documented body. Anything else (a 5xx above all, but also a redirect) is a bug.
 
 The app runs with ``testing`` off, so a bug answers the vendor's 500 instead of raising: the
-sweep reports every failing request of a case at once. Known failures in code owned elsewhere
-are listed in ``KNOWN_FAILURES`` (strict xfail: a fix makes the case pass and the mark must go).
+sweep reports every failing request of a case at once.
 """
 
 from __future__ import annotations
@@ -381,28 +380,7 @@ def _cases() -> Iterator[Case]:
                 yield Case(api, operation, "body", _body_probes(api, operation))
 
 
-_MERGED_SLASHES = (
-    "Werkzeug merges slashes: an empty id (/executions//steps) gets a 308 redirect to another "
-    "resource with an HTML body; fix: app.url_map.merge_slashes = False in mock_server/_app.py "
-    "create_app (Trigify opts out per route in mock_server/trigify/_routes.py)"
-)
 CASES = list(_cases())
-KNOWN_FAILURES: dict[str, str] = {
-    **{
-        case.id: _MERGED_SLASHES
-        for case in CASES
-        if case.api in ("kibana", "arcee")
-        and case.category == "path-empty-segment"
-        and any("//" in probe.path for probe in case.probes)
-    },
-}
-"""Case id -> why it still fails (code owned elsewhere; strict xfail flips when fixed)."""
-
-
-def _param(case: Case) -> Any:
-    reason = KNOWN_FAILURES.get(case.id)
-    marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
-    return pytest.param(case, id=case.id, marks=marks)
 
 
 # -- sending and judging -------------------------------------------------------------------------
@@ -474,7 +452,7 @@ def judge(case: Case, probe: Probe, response: TestResponse) -> str | None:
     return None
 
 
-@pytest.mark.parametrize("case", [_param(case) for case in CASES])
+@pytest.mark.parametrize("case", [pytest.param(case, id=case.id) for case in CASES])
 def test_hostile_requests_never_get_a_server_error(app: Flask, case: Case) -> None:
     client = app.test_client()
     failures = [
@@ -495,4 +473,3 @@ def test_the_sweep_covers_every_operation_and_query_parameter() -> None:
                 if param.get("in") == "query":
                     assert (api, operation.operation_id, f"query-{param['name']}") in covered
     assert all(case.probes for case in CASES)
-    assert set(KNOWN_FAILURES) <= {case.id for case in CASES}, "a known failure names no case"
