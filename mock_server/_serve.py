@@ -20,6 +20,7 @@ their requests.
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -51,6 +52,7 @@ class MockServer(BaseApplication):  # type: ignore[misc]  # gunicorn ships no ty
             "graceful_timeout": 5,
             "timeout": 60,
             "keepalive": 5,
+            "when_ready": lambda _server: sys.stderr.write(banner(config)),
             **dict(options or {}),
         }
         super().__init__()
@@ -63,6 +65,20 @@ class MockServer(BaseApplication):  # type: ignore[misc]  # gunicorn ships no ty
     def load(self) -> Callable[..., Any]:
         """The WSGI app (built once, in the master, because of ``preload_app``)."""
         return create_app(self.mock_config)
+
+
+def banner(config: MockConfig) -> str:
+    """What a newcomer sees once the server listens: where each API is and how to call it."""
+    origin = f"http://{_bracket(config.host)}:{config.port}"
+    return (
+        f"stepspec mock: listening on {origin} (seed {config.seed}, {config.workers} workers, "
+        f"live state in {config.state_path})\n"
+        f"  Kibana   {origin}/api/workflows            Authorization: ApiKey <key>\n"
+        f"  Arcee    {origin}/api/v1/workflow/workflows Authorization: Bearer <key>\n"
+        f"  Trigify  {origin}/v1/workflows              x-api-key: <key>\n"
+        f"  Viewer   {origin}/_stepspec/   coverage: {origin}/_stepspec/coverage\n"
+        "Ctrl-C stops.\n"
+    )
 
 
 def _bracket(host: str) -> str:

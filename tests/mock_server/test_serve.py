@@ -75,3 +75,7 @@ def test_real_server_answers_on_loopback_and_stops_on_sigterm(tmp_path: Path) ->
         _, errors = process.communicate(timeout=30)
     assert process.returncode == 0, errors.decode()
     assert b"Traceback" not in errors
+    banner = errors.decode()
+    assert f"listening on http://127.0.0.1:{port}" in banner
+    for where in ("/api/workflows", "/api/v1/workflow/workflows", "/v1/workflows", "/_stepspec/"):
+        assert f"http://127.0.0.1:{port}{where}" in banner
