@@ -14,9 +14,9 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from mock_server._budget import PLAN_STEPS, WORKFLOW_CACHE, CostLru, steps_cost
 from mock_server._ids import IdCodec
 from mock_server._timeline import RunTimeline, Status, StepRun, observe
 from mock_server.arcee._documented import (
@@ -75,13 +75,15 @@ class ArceeService:
             config.runs_per_workflow,
             ctx.world_now_us,
             ctx.vocab,
-            cache_size=max(64, min(config.cache_size, 4096)),
+            cache_size=max(64, min(config.cache_size, WORKFLOW_CACHE)),
         )
         ids = self.world.ids
         self.tenant = Tenant(ids.user_id, ids.organization_id, ids.colleague_id)
         self._live_ids = IdCodec(ctx.seed, "arcee.live", (40,))
         self._filler = ids.filler_key
-        self._live_plan = lru_cache(maxsize=1024)(self._plan_live)
+        self._live_plan: CostLru[PlannedRun] = CostLru(
+            self._plan_live, PLAN_STEPS, lambda planned: steps_cost(len(planned.plan.steps))
+        )
 
     # -- workflows -------------------------------------------------------------------------
 

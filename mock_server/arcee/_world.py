@@ -22,6 +22,7 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 
+from mock_server._budget import PLAN_STEPS, CostLru, steps_cost
 from mock_server._rng import rng_for
 from mock_server._timeline import ErrorInfo, Outcome, RunPlan, RunTimeline, StepPlan, observe
 from mock_server._vocab import Vocabulary, pick
@@ -68,6 +69,11 @@ class PlannedRun:
     """Each executed node's value (what ``all_outputs`` shows), by node id."""
 
 
+def _planned_cost(planned: PlannedRun) -> int:
+    """A plan step plus its node's value."""
+    return steps_cost(len(planned.plan.steps) + len(planned.values))
+
+
 class ArceeWorld:
     """Workflows and runs of one seed; cheap to build, everything else on demand."""
 
@@ -90,7 +96,7 @@ class ArceeWorld:
         self.spacing_us = min(MAX_SPACING_US, HISTORY_SPAN_US // runs_per_workflow)
         self.workflow = lru_cache(maxsize=cache_size)(self._workflow)
         self.workflow_id = lru_cache(maxsize=cache_size)(self.ids.workflow_id)
-        self.planned = lru_cache(maxsize=cache_size)(self._planned)
+        self.planned: CostLru[PlannedRun] = CostLru(self._planned, PLAN_STEPS, _planned_cost)
 
     # -- workflows -------------------------------------------------------------------------
 

@@ -147,23 +147,29 @@ class Lists:
         step_id = query.get("stepId")
         after = _bound(query.get("startedAfter"))
         before = _bound(query.get("startedBefore"))
-        window: list[dict[str, Json]] = []
+        # Count the whole search window but keep only the page: a window holds up to
+        # SEARCH_WINDOW steps, and holding them all would grow the worker for nothing.
+        first, stop = ((page - 1) * size, page * size) if paged else (0, size)
+        window = SEARCH_WINDOW if paged else size
+        chosen: list[dict[str, Json]] = []
+        total = 0
         for step in self._step_stream(ref, step_id):
             started = parse_iso(step["startedAt"])
             if (after is not None and started <= after) or (
                 before is not None and started >= before
             ):
                 continue
-            window.append(step)
-            if len(window) >= (SEARCH_WINDOW if paged else size):
+            if first <= total < stop:
+                chosen.append(step)
+            total += 1
+            if total >= window:
                 break
-        chosen = window[(page - 1) * size : page * size] if paged else window
         results = [
             render.strip_io(s, keep_input=keep_input, keep_output=keep_output) for s in chosen
         ]
         if not paged:
             return {"results": results, "total": len(results)}
-        return {"results": results, "total": len(window), "page": page, "size": size}
+        return {"results": results, "total": total, "page": page, "size": size}
 
     # Workflows ---------------------------------------------------------------------------
 

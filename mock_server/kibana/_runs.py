@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from mock_server._budget import PLAN_STEPS, CostLru, steps_cost
 from mock_server._context import MockContext
 from mock_server._rng import entity_seed
 from mock_server._timeline import TERMINAL, RunEvents, RunTimeline, Status, observe
@@ -109,10 +110,14 @@ class RunSource:
     def __init__(self, ctx: MockContext, world: KibanaWorld) -> None:
         self.ctx = ctx
         self.world = world
-        self._step_ids = lru_cache(maxsize=1024)(self._make_step_ids)
-        self._live_plans = lru_cache(maxsize=1024)(self._live_plan)
-        self._decode = lru_cache(maxsize=8192)(world.ids.execution)
-        self._frozen = lru_cache(maxsize=1024)(self._observe_static)
+        self._step_ids: CostLru[tuple[str, ...]] = CostLru(
+            self._make_step_ids, PLAN_STEPS, lambda ids: steps_cost(len(ids))
+        )
+        self._live_plans: CostLru[tuple[Any, Template, Mapping[str, Json], bool] | None] = CostLru(
+            self._live_plan, PLAN_STEPS, _live_cost
+        )
+        self._decode = lru_cache(maxsize=2048)(world.ids.execution)
+        self._frozen: CostLru[RunView] = CostLru(self._observe_static, PLAN_STEPS, _view_cost)
 
     def _make_step_ids(self, execution_id: str, count: int) -> tuple[str, ...]:
         return tuple(self.world.ids.step_id(execution_id, i) for i in range(count))
@@ -314,6 +319,16 @@ class RunSource:
         if head.fate in TERMINAL:
             return head.fate
         return self.static_view(head.workflow, head.run).status
+
+
+def _view_cost(view: RunView) -> int:
+    """A frozen view keeps its timeline, step ids and (once asked) its rendered steps: three
+    objects per step."""
+    return steps_cost(3 * (0 if view.timeline is None else len(view.timeline.steps)))
+
+
+def _live_cost(found: tuple[Any, Template, Mapping[str, Json], bool] | None) -> int:
+    return steps_cost(0 if found is None else len(found[0].steps))
 
 
 def _decision(events: RunEvents) -> bool | None:

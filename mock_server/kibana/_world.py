@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from mock_server._budget import PLAN_STEPS, WORKFLOW_CACHE, CostLru, steps_cost
 from mock_server._rng import rng_for
 from mock_server._timeline import (
     RunEvents,
@@ -107,9 +108,11 @@ class KibanaWorld:
         self.vocab = vocab
         self.ids = KibanaIds(seed)
         self.planner = Planner(seed, vocab, world_now_us)
-        self.workflow = lru_cache(maxsize=4096)(self._workflow)
-        self.header = lru_cache(maxsize=65536)(self._header)
-        self.plan = lru_cache(maxsize=2048)(self._plan)
+        self.workflow = lru_cache(maxsize=WORKFLOW_CACHE)(self._workflow)
+        self.header = lru_cache(maxsize=1024)(self._header)
+        self.plan: CostLru[tuple[RunPlan, RunEvents]] = CostLru(
+            self._plan, PLAN_STEPS, lambda found: steps_cost(len(found[0].steps))
+        )
 
     # Workflows ---------------------------------------------------------------------------
 

@@ -2,18 +2,19 @@
 
 Trigify answers always carry per-request rate-limit headers, so the app's response cache (which
 replays headers) cannot hold them. Instead the rendered *bodies* of the frozen world are kept
-here in bounded LRU caches, and the headers are added per request. The docs' example workflow
-``wf_abc123`` is listed first and its execution ``run_x7k9m2`` is served from its fixture.
+here in LRU caches bounded by bytes (``mock_server._budget``), and the headers are added per
+request. The docs' example workflow ``wf_abc123`` is listed first and its execution
+``run_x7k9m2`` is served from its fixture.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from mock_server._budget import BODY_BYTES, WORKFLOW_CACHE, CostLru, bytes_cost
 from mock_server.trigify._actions import catalogue_payload
 from mock_server.trigify._documented import DOCUMENTED_RUN_ID, DOCUMENTED_WORKFLOW_ID, documented
 from mock_server.trigify._render import execution_payload, list_item, workflow_payload
@@ -39,7 +40,7 @@ class TrigifyService:
 
     def __init__(self, ctx: MockContext) -> None:
         config = ctx.config
-        size = max(64, min(config.cache_size, 4096))
+        size = max(64, min(config.cache_size, WORKFLOW_CACHE))
         self.world = TrigifyWorld(
             ctx.seed,
             config.workflows_per_api,
@@ -48,10 +49,11 @@ class TrigifyService:
             ctx.vocab,
             cache_size=size,
         )
-        self.workflow_body = lru_cache(maxsize=size)(self._workflow_body)
-        self.executions_body = lru_cache(maxsize=size)(self._executions_body)
-        self.execution_body = lru_cache(maxsize=size)(self._execution_body)
-        self.workflows_body = lru_cache(maxsize=size)(self._workflows_body)
+        # Bounded by bytes, not entries: a page of 100 executions is not a 2 KB execution.
+        self.workflow_body = CostLru(self._workflow_body, BODY_BYTES // 4, bytes_cost)
+        self.executions_body = CostLru(self._executions_body, BODY_BYTES, bytes_cost)
+        self.execution_body = CostLru(self._execution_body, BODY_BYTES, bytes_cost)
+        self.workflows_body = CostLru(self._workflows_body, BODY_BYTES // 4, bytes_cost)
 
     def find_workflow(self, workflow_id: str) -> WorkflowKey | None:
         """The workflow called ``workflow_id``, or None (a 404)."""

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from mock_server._budget import PLAN_STEPS, CostLru, steps_cost
 from mock_server._rng import rng_for
 from mock_server._timeline import ErrorInfo, Outcome, RunPlan, RunTimeline, StepPlan, observe
 from mock_server._vocab import Vocabulary
@@ -79,7 +80,9 @@ class TrigifyWorld:
         self.workflow = lru_cache(maxsize=cache_size)(self._workflow)
         self.state = lru_cache(maxsize=cache_size)(self._state)
         self.workflow_id = lru_cache(maxsize=cache_size)(self.ids.workflow_id)
-        self.planned = lru_cache(maxsize=cache_size)(self._planned)
+        self.planned: CostLru[PlannedExecution] = CostLru(
+            self._planned, PLAN_STEPS, lambda planned: steps_cost(len(planned.plan.steps))
+        )
 
     # -- workflows and the status filter ---------------------------------------------------
 

@@ -1,0 +1,121 @@
+"""Caches bounded by what their entries cost, not by how many there are.
+
+An entry-count bound (``functools.lru_cache(maxsize=...)``) lets a cache's memory follow the size
+of what it holds: 1,024 plans of a 10,000-step execution are not 1,024 plans of 5 steps, and a
+world of 10^6 runs fills every cache that a world of 10^2 runs never does. ``CostLru`` memoises a
+function in an LRU whose entries each cost ``cost(value)`` units (bytes of a body, steps of a
+plan) and evicts the least recently used entries while the total exceeds ``max_cost``; a value
+costing more than ``max_cost`` on its own is returned without being kept. Each process's caches
+thus stay within a fixed budget whatever the world's size or the traffic (benchmarks/README.md,
+"Memory"). As with ``lru_cache``, a hit returns the very object stored: values must not be
+changed by callers (a Kibana ``RunView`` only fills in its own rendered steps, once).
+
+Thread-safe (gunicorn ``gthread`` workers serve several requests at once): the table is only
+touched under a lock, and the function runs outside it (two threads missing the same key at once
+both compute it; the values are equal, the world being a pure function of its seed).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+V = TypeVar("V")
+
+STEP_COST = 1
+"""A plan or a timeline costs one unit per step, plus ``ENTRY_STEPS`` for the entry itself."""
+ENTRY_STEPS = 4
+"""What an entry costs on top of its steps (key, run header, links), in steps."""
+
+
+@dataclass(frozen=True, slots=True)
+class CacheInfo:
+    """What a ``CostLru`` holds and how it fared (``hits``/``misses`` since it was made)."""
+
+    hits: int
+    misses: int
+    currsize: int
+    """Entries held."""
+    cost: int
+    """Total cost of the entries held (never above ``max_cost``)."""
+    max_cost: int
+
+
+class CostLru(Generic[V]):
+    """``function`` memoised in an LRU bounded by the total ``cost`` of its values."""
+
+    __slots__ = ("_cost", "_function", "_lock", "_table", "cost", "hits", "max_cost", "misses")
+
+    def __init__(self, function: Callable[..., V], max_cost: int, cost: Callable[[V], int]):
+        if max_cost < 0:
+            raise ValueError("max_cost must not be negative")
+        self._function = function
+        self._cost = cost
+        self.max_cost = max_cost
+        self._table: OrderedDict[Hashable, tuple[V, int]] = OrderedDict()
+        self._lock = threading.Lock()
+        self.cost = 0
+        self.hits = 0
+        self.misses = 0
+
+    def __call__(self, *args: Hashable) -> V:
+        with self._lock:
+            found = self._table.get(args)
+            if found is not None:
+                self._table.move_to_end(args)
+                self.hits += 1
+                return found[0]
+            self.misses += 1
+        value = self._function(*args)
+        cost = self._cost(value)
+        if cost > self.max_cost:
+            return value
+        with self._lock:
+            old = self._table.pop(args, None)
+            if old is not None:  # another thread stored it meanwhile
+                self.cost -= old[1]
+            self._table[args] = (value, cost)
+            self.cost += cost
+            while self.cost > self.max_cost:
+                _, (_, freed) = self._table.popitem(last=False)
+                self.cost -= freed
+        return value
+
+    def cache_info(self) -> CacheInfo:
+        """Hits, misses, entries and cost (as ``functools.lru_cache`` offers, plus the cost)."""
+        with self._lock:
+            return CacheInfo(self.hits, self.misses, len(self._table), self.cost, self.max_cost)
+
+    def cache_clear(self) -> None:
+        """Forget every entry."""
+        with self._lock:
+            self._table.clear()
+            self.cost = 0
+
+
+def steps_cost(steps: int) -> int:
+    """The cost of an entry holding ``steps`` steps."""
+    return ENTRY_STEPS + STEP_COST * steps
+
+
+def bytes_cost(body: bytes | None) -> int:
+    """The cost of a cached body: its length plus a small per-entry overhead (None: 0 bytes)."""
+    return 128 + (0 if body is None else len(body))
+
+
+PLAN_STEPS = 4096
+"""Steps of run plans kept per cache: a few hundred of the usual runs (about 500 bytes per step
+with its content: ~2 MiB per cache). Measured hit rates under cold traffic are low (~7 %: a
+cold request rarely names a run a recent one named), so a large budget buys nothing; the plan
+caches serve repeated requests the response cache cannot answer (a running execution's step)
+and the several lookups of one request. The bulk 10,000-step run is not kept (planning it takes
+milliseconds; its big pages are no cache's business)."""
+BODY_BYTES = 1024 * 1024
+"""Bytes of rendered bodies kept per body cache (Trigify, whose answers the response cache
+cannot replay)."""
+WORKFLOW_CACHE = 256
+"""Entries of a vendor world's workflow caches (workflow objects, states, ids): a workflow is a
+few KB, and only lists of every workflow touch more than a few hundred of them."""

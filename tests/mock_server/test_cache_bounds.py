@@ -1,0 +1,148 @@
+"""The vendors' caches stay within their bounds however many distinct entities are looked up.
+
+A world of 10^6 runs must not cost more memory than one of 10^2 runs beyond fixed budgets
+(issue 6): plan caches are bounded by steps, body caches by bytes, workflow caches by entries.
+These tests look up far more distinct entities than any budget holds and assert the sizes (never
+timings).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mock_server._budget import (
+    BODY_BYTES,
+    PLAN_STEPS,
+    WORKFLOW_CACHE,
+    CostLru,
+    bytes_cost,
+    steps_cost,
+)
+from mock_server._config import MockConfig
+from mock_server._context import WORLD_NOW_US, MockContext
+from mock_server._vocab import vocabulary
+from mock_server.arcee._service import ArceeService
+from mock_server.arcee._world import ArceeWorld
+from mock_server.kibana._runs import RunSource
+from mock_server.kibana._world import KibanaWorld
+from mock_server.live import SqliteStore
+from mock_server.trigify._service import TrigifyService
+from mock_server.trigify._world import TrigifyWorld
+
+
+def spread(workflows: int, runs: int, count: int) -> Iterator[tuple[int, int]]:
+    """``count`` distinct (workflow, run) pairs scattered over the world."""
+    for n in range(count):
+        yield (n * 7919) % workflows, (n * 104_729) % runs
+
+
+@pytest.fixture
+def ctx(tmp_path: Path) -> Iterator[MockContext]:
+    store = SqliteStore(str(tmp_path / "state.sqlite3"))
+    yield MockContext(MockConfig(workflows_per_api=1000, runs_per_workflow=1000), store)
+    store.close()
+
+
+def test_cost_lru_keeps_total_cost_within_budget() -> None:
+    cache: CostLru[bytes] = CostLru(lambda n: b"x" * n, 1000, len)
+    for n in range(1, 400):
+        cache(n)
+        assert cache.cache_info().cost <= 1000
+    info = cache.cache_info()
+    assert info.misses == 399
+    assert info.currsize >= 2  # the newest entries are kept
+    assert cache(399) is cache(399)  # a hit returns the stored object
+    assert cache.cache_info().hits == 2
+
+
+def test_cost_lru_does_not_keep_a_value_over_budget() -> None:
+    cache: CostLru[bytes] = CostLru(lambda n: b"x" * n, 100, len)
+    cache(50)
+    assert cache(500) == b"x" * 500
+    info = cache.cache_info()
+    assert (info.currsize, info.cost) == (1, 50)
+    cache.cache_clear()
+    assert cache.cache_info().currsize == cache.cache_info().cost == 0
+
+
+def test_cost_lru_rejects_a_negative_budget() -> None:
+    with pytest.raises(ValueError, match="max_cost"):
+        CostLru[int](len, -1, int)
+
+
+def test_costs_count_steps_and_bytes() -> None:
+    assert steps_cost(10) > steps_cost(0) > 0
+    assert bytes_cost(b"abc") - bytes_cost(None) == 3
+
+
+def test_kibana_caches_stay_bounded(ctx: MockContext) -> None:
+    world = KibanaWorld(ctx.seed, 1000, 1000, WORLD_NOW_US, vocabulary())
+    source = RunSource(ctx, world)
+    for workflow, run in spread(1000, 1000, 3000):
+        view = source.static_view(workflow, run)
+        assert view.timeline is not None
+        view.steps()  # a frozen view keeps its rendered steps: its cost must allow for them
+    for cache in (world.plan, source._frozen, source._step_ids):
+        info = cache.cache_info()
+        assert 0 < info.cost <= PLAN_STEPS
+        assert info.misses > info.currsize  # it did evict
+    assert world.workflow.cache_info().currsize <= WORKFLOW_CACHE
+    header = world.header.cache_info()
+    assert header.maxsize is not None
+    assert header.currsize <= header.maxsize
+
+
+def test_arcee_caches_stay_bounded(ctx: MockContext) -> None:
+    service = ArceeService(ctx)
+    world = service.world
+    for workflow, run in spread(1000, 1000, 3000):
+        world.timeline(workflow, run)
+    info = world.planned.cache_info()
+    assert 0 < info.cost <= PLAN_STEPS
+    assert info.misses > info.currsize  # it did evict
+    assert world.workflow.cache_info().currsize <= WORKFLOW_CACHE
+    assert world.workflow_id.cache_info().currsize <= WORKFLOW_CACHE
+
+
+def test_trigify_caches_stay_bounded(ctx: MockContext) -> None:
+    service = TrigifyService(ctx)
+    world = service.world
+    for workflow, run in spread(1000, 1000, 3000):
+        if world.has_run(workflow, run):
+            key = service.find_workflow(world.ids.workflow_id(workflow))
+            assert key is not None
+            service.execution_body(key, world.ids.run_id(workflow, run))
+    for n in range(200):
+        key = service.find_workflow(world.ids.workflow_id(n * 5))
+        assert key is not None
+        service.executions_body(key, 1 + n % 10, 100)
+        service.workflow_body(key)
+    for limit, offset in ((100, n * 3) for n in range(100)):
+        service.workflows_body(limit, offset, None)
+    assert 0 < world.planned.cache_info().cost <= PLAN_STEPS
+    for cache in (
+        service.execution_body,
+        service.executions_body,
+        service.workflow_body,
+        service.workflows_body,
+    ):
+        info = cache.cache_info()
+        assert 0 < info.cost <= info.max_cost <= BODY_BYTES
+    for cache in (service.execution_body, service.executions_body, service.workflows_body):
+        assert cache.cache_info().misses > cache.cache_info().currsize  # they did evict
+    for lru in (world.workflow, world.state, world.workflow_id):
+        assert lru.cache_info().currsize <= WORKFLOW_CACHE
+
+
+def test_worlds_built_directly_keep_their_bounds() -> None:
+    for world in (
+        ArceeWorld(0, 1000, 1000, WORLD_NOW_US, vocabulary()),
+        TrigifyWorld(0, 1000, 1000, WORLD_NOW_US, vocabulary()),
+    ):
+        for workflow, run in spread(1000, 1000, 1500):
+            if world.has_run(workflow, run):
+                world.timeline(workflow, run)
+        assert world.planned.cache_info().cost <= PLAN_STEPS
