@@ -63,6 +63,7 @@ _MAX_MEMO = 4096
 _MAX_KNOWN = 100_000
 _MAX_CASE = 120
 _MAX_DEPTH = 64
+_CONTAINERS = (dict, list)
 _QUOTED = re.compile(r"\"[^\"]*\"|'[^']*'|\[[^\]]*\]")
 _log = logging.getLogger("mock_server.coverage")
 
@@ -139,7 +140,38 @@ def body_states(body: Any) -> tuple[frozenset[str], frozenset[str]]:
     """
     runs: set[str] = set()
     steps: set[str] = set()
-    pending: list[tuple[Any, int]] = [(body, 0)]
+    # Only containers are visited (scalars cannot name a state): an explicit stack of
+    # (container, depth), and a container deeper than ``_MAX_DEPTH`` is ignored.
+    pending: list[tuple[Any, int]] = [(body, 0)] if type(body) in _CONTAINERS else []
+    if not pending and isinstance(body, (dict, list)):
+        _subclass_states(body, 0, runs, steps)
+    pop, push = pending.pop, pending.append
+    while pending:
+        node, depth = pop()
+        if depth > _MAX_DEPTH:
+            continue
+        depth += 1
+        if type(node) is dict:
+            status = node.get("status")
+            if isinstance(status, str):  # the markers are _STEP_MARKERS and _RUN_MARKERS
+                if "stepId" in node or "node_id" in node or "step_id" in node:
+                    steps.add(status)
+                elif "startedAt" in node or "start_time" in node or "started_at" in node:
+                    runs.add(status)
+            values: Iterable[Any] = node.values()
+        else:  # a list: only exact dicts and lists are pushed
+            values = node
+        for value in values:
+            if type(value) in _CONTAINERS:
+                push((value, depth))
+            elif isinstance(value, (dict, list)):  # a subclass (never from orjson)
+                _subclass_states(value, depth, runs, steps)
+    return frozenset(runs), frozenset(steps)
+
+
+def _subclass_states(node: Any, depth: int, runs: set[str], steps: set[str]) -> None:
+    """``body_states`` of a dict or list subclass at ``depth``, added to ``runs``/``steps``."""
+    pending: list[tuple[Any, int]] = [(node, depth)]
     while pending:
         node, depth = pending.pop()
         if depth > _MAX_DEPTH:
@@ -154,7 +186,6 @@ def body_states(body: Any) -> tuple[frozenset[str], frozenset[str]]:
             pending.extend((value, depth + 1) for value in node.values())
         elif isinstance(node, list):
             pending.extend((value, depth + 1) for value in node)
-    return frozenset(runs), frozenset(steps)
 
 
 def error_case(body: Any, status: int) -> str:

@@ -7,7 +7,10 @@ marked immutable (``mark_cacheable()``: a payload of the frozen seeded world) is
 bytes without routing, auth or rendering, which is what lets a warm mock approach a
 constant-bytes server. The key is the full request identity: method, path, query string and
 every header that can change the answer (credentials, Origin for CORS, the API version, Prefer),
-so a cached 200 is only ever replayed to a request that would have produced it. The cache is an
+so a cached 200 is only ever replayed to a request that would have produced it. An answer whose
+headers include per-request values (Trigify's rate limit) leaves a ``ReplayHook`` in the environ
+(``REPLAY_KEY``): each replay calls it, so the request is still counted and its headers are
+fresh, and it can send the request to the app instead (a 429). The cache is an
 LRU bounded twice: a number of entries (``cache_size``) and ``MAX_CACHE_BYTES`` of bodies per
 process, with no entry above ``MAX_ENTRY_BYTES``, so its memory stays bounded however many
 distinct answers a worker serves.
@@ -37,6 +40,10 @@ CACHEABLE_KEY = "stepspec.cacheable"
 """WSGI environ flag a view sets (through ``mark_cacheable``) when its answer is immutable."""
 OPERATION_KEY = "stepspec.operation"
 """WSGI environ entry naming the matched OpenAPI operation (for coverage and logs)."""
+REPLAY_KEY = "stepspec.replay"
+"""WSGI environ entry a vendor sets (``ReplayHook``) when a cacheable answer carries headers
+that must be computed per request (Trigify's ``RateLimit-*``): stored with the entry and called
+on every replay."""
 
 _KEY_HEADERS = (
     "HTTP_AUTHORIZATION",
@@ -77,14 +84,21 @@ def mark_cacheable() -> None:
     request.environ[CACHEABLE_KEY] = True
 
 
+ReplayHook = Callable[["WSGIEnvironment"], "Mapping[str, str] | None"]
+"""Called on each replay of an entry: the fresh values of its per-request headers (replacing
+the stored values of the headers so named, in place), or None when the request must not be
+answered from the cache (it then goes to the app, e.g. for a 429)."""
+
+
 @dataclass(frozen=True, slots=True)
 class CachedResponse:
-    """A rendered answer: status line, headers and body bytes."""
+    """A rendered answer: status line, headers and body bytes (and its ``ReplayHook``)."""
 
     status: str
     headers: tuple[tuple[str, str], ...]
     body: bytes
     operation: str | None
+    replay: ReplayHook | None = None
 
 
 class ResponseCache:
@@ -201,9 +215,15 @@ class CachingMiddleware:
         )
         hit = self.cache.get(key)
         if hit is not None:
+            headers = list(hit.headers)
+            if hit.replay is not None:
+                fresh = hit.replay(environ)
+                if fresh is None:
+                    return self.app(environ, start_response)
+                headers = [(name, fresh.get(name, value)) for name, value in headers]
             for listener in self.on_hit:
                 listener(environ, hit)
-            start_response(hit.status, list(hit.headers))
+            start_response(hit.status, headers)
             return [hit.body]
         captured: dict[str, Any] = {}
 
@@ -229,6 +249,7 @@ class CachingMiddleware:
                 tuple(captured["headers"]),
                 body,
                 environ.get(OPERATION_KEY),
+                environ.get(REPLAY_KEY),
             ),
         )
         return [body]

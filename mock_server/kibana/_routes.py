@@ -14,6 +14,7 @@ due (see ``mock_server.live``).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import random
 import re
@@ -44,6 +45,7 @@ from mock_server.live import (
 
 SPACE_PATTERN = re.compile(r"[a-z0-9_\-]+")
 SPACE_PREFIX = "/s/<space_id>"
+_RULE_VARIABLE = re.compile(r"<(?:[^:>]+:)?([^>]+)>")
 RESUME_MESSAGE = "Workflow resume scheduled"
 ALREADY_RESPONDED = "already responded to or no longer waiting for input"
 View = Callable[..., Response]
@@ -94,14 +96,15 @@ def blueprint(ctx: MockContext) -> Blueprint:
 
     @bp.before_request
     def _platform() -> Response | None:
-        if request.method == "OPTIONS":
+        req = request._get_current_object()  # type: ignore[attr-defined]
+        if req.method == "OPTIONS":
             return None
         auto_runs.tick()
-        space = (request.view_args or {}).get("space_id")
+        space = (req.view_args or {}).get("space_id")
         if space is not None and not SPACE_PATTERN.fullmatch(space):
             return not_found()
-        rule = request.url_rule.rule if request.url_rule is not None else request.path
-        template = re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", rule.removeprefix(SPACE_PREFIX))
+        url_rule = req.url_rule
+        template = route_template(url_rule.rule) if url_rule is not None else _template(req.path)
         return (
             protocol.check_xsrf()
             or protocol.check_version(template)
@@ -303,6 +306,15 @@ def blueprint(ctx: MockContext) -> Blueprint:
         return Response(b"", status=200)
 
     return bp
+
+
+def _template(rule: str) -> str:
+    """The documented path of a Werkzeug rule: ``/s/<space_id>/a/<id>`` -> ``/a/{id}``."""
+    return _RULE_VARIABLE.sub(r"{\1}", rule.removeprefix(SPACE_PREFIX))
+
+
+route_template = functools.lru_cache(maxsize=256)(_template)
+"""``_template`` of a routed rule, computed once per rule (there are a few dozen)."""
 
 
 def protocol_strip(step: dict[str, Any]) -> dict[str, Any]:

@@ -7,19 +7,22 @@ sends clients to it.
 
 Rate limiting wraps every response under ``/v1`` (including 401s, 404s and the app's own
 errors): a request is counted before anything else answers it, a 429 stops it when enforcement
-is on, and the ``RateLimit-*`` headers are added on the way out. So no Trigify answer may ever
-be replayed by the app's response cache (``mock_server._http``): a replay would skip the count
-(no 429, ever) and repeat stale ``RateLimit-Remaining`` headers. Trigify views never call
-``mark_cacheable()``, and the way out withdraws the mark should anything else have set it.
+is on, and the ``RateLimit-*`` headers are added on the way out. The bodies of the frozen world
+are immutable (views mark them with ``mark_cacheable()``), so the app's response cache
+(``mock_server._http``) may replay them, but only with a ``ReplayHook`` (``REPLAY_KEY``) that
+counts the replayed request and supplies its fresh ``RateLimit-*`` values; the quota it computed
+is kept in the environ (``QUOTA_KEY``) so a request is never counted twice. With enforcement on
+(``rate_limit``) answers are never cached: the mark is withdrawn on the way out, and every
+request takes the whole path to its count (and its 429).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from flask import Blueprint, Response, g, request
+from flask import Blueprint, Response, request
 
-from mock_server._http import CACHEABLE_KEY
+from mock_server._http import CACHEABLE_KEY, REPLAY_KEY, mark_cacheable
 from mock_server._openapi import api_index
 from mock_server._params import check_parameters
 from mock_server.trigify._protocol import api_key, error_response, query_errors
@@ -27,10 +30,13 @@ from mock_server.trigify._ratelimit import Quota, RateLimiter
 from mock_server.trigify._service import TrigifyService, WorkflowKey
 
 if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIEnvironment
+
     from mock_server._context import MockContext
 
 BASE_PATH = "/v1"
-_QUOTA = "stepspec_trigify_quota"
+QUOTA_KEY = "stepspec.trigify.quota"
+"""WSGI environ entry: this request's ``Quota`` (counted once, by the replay hook or the app)."""
 _MAX_INDEX = 2**62
 
 
@@ -43,6 +49,7 @@ def _parameters(operation_id: str) -> tuple[dict[str, Any], list[Any]]:
 
 
 def _json(body: bytes) -> Response:
+    mark_cacheable()  # a body of the frozen world; its rate-limit headers are per request
     return Response(body, mimetype="application/json")
 
 
@@ -57,11 +64,19 @@ def blueprint(ctx: MockContext) -> Blueprint:
     bp = Blueprint("trigify", __name__, url_prefix=BASE_PATH)
 
     def quota() -> Quota:
-        found: Quota | None = g.get(_QUOTA)
+        environ = request.environ
+        found: Quota | None = environ.get(QUOTA_KEY)
         if found is None:
-            found = limiter.hit(api_key(request), request.remote_addr)
-            setattr(g, _QUOTA, found)
+            found = environ[QUOTA_KEY] = limiter.hit(api_key(request), request.remote_addr)
         return found
+
+    def replay(environ: WSGIEnvironment) -> dict[str, str] | None:
+        """A cached answer is replayed: count the request; its fresh headers, or None (429)."""
+        found: Quota | None = environ.get(QUOTA_KEY)
+        if found is None:
+            key = (environ.get("HTTP_X_API_KEY") or "").strip() or None
+            found = environ[QUOTA_KEY] = limiter.hit(key, environ.get("REMOTE_ADDR"))
+        return None if found.exceeded else found.headers()
 
     @bp.before_app_request
     def count_request() -> Response | None:
@@ -77,7 +92,10 @@ def blueprint(ctx: MockContext) -> Blueprint:
     def add_headers(response: Response) -> Response:
         if _ours(request.path) and request.method != "OPTIONS":
             response.headers.update(quota().headers())
-            request.environ.pop(CACHEABLE_KEY, None)  # per-request headers: never replayed
+            if limiter.enforced:  # every request takes the whole path to its count
+                request.environ.pop(CACHEABLE_KEY, None)
+            else:
+                request.environ[REPLAY_KEY] = replay
         return response
 
     def workflow_or_404(workflow_id: str) -> WorkflowKey | Response:

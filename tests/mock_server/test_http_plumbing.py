@@ -105,3 +105,37 @@ def test_replacing_an_entry_counts_only_the_new_body() -> None:
     cache.put(("k",), _entry(300))
     assert len(cache) == 1
     assert cache.bytes == 300 + ENTRY_OVERHEAD
+
+
+def test_a_replay_hook_refreshes_headers_or_sends_the_request_to_the_app() -> None:
+    from mock_server._http import REPLAY_KEY, CachingMiddleware, ResponseCache
+
+    calls: list[str] = []
+    answers: list[dict[str, str] | None] = [{"X-Count": "2"}, None]
+
+    def hook(environ: dict[str, object]) -> dict[str, str] | None:
+        calls.append("hook")
+        return answers.pop(0)
+
+    def app(environ: dict[str, object], start_response: object) -> list[bytes]:
+        calls.append("app")
+        environ["stepspec.cacheable"] = True
+        environ[REPLAY_KEY] = hook
+        start_response("200 OK", [("X-Count", "1"), ("Content-Type", "text/plain")])  # type: ignore[operator]
+        return [b"body"]
+
+    middleware = CachingMiddleware(app, ResponseCache(8))  # type: ignore[arg-type]
+    seen: list[tuple[str, list[tuple[str, str]]]] = []
+
+    def start(status: str, headers: list[tuple[str, str]], exc_info: object = None) -> None:
+        seen.append((status, headers))
+
+    for _ in range(3):
+        environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/x", "QUERY_STRING": ""}
+        assert b"".join(middleware(environ, start)) == b"body"  # type: ignore[arg-type]
+    assert calls == ["app", "hook", "hook", "app"]
+    assert [headers[0] for _, headers in seen] == [
+        ("X-Count", "1"),
+        ("X-Count", "2"),
+        ("X-Count", "1"),
+    ]

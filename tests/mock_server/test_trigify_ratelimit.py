@@ -117,3 +117,27 @@ def test_requests_without_a_key_are_limited_per_ip(
         assert client.get(PATHS[0]).status_code == 401
     assert_limited(client.get(PATHS[0]), clock)
     assert client.get(PATHS[0], headers=KEY).status_code == 200  # a key has its own budget
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_cached_answers_are_counted_and_carry_fresh_headers(
+    app_factory: AppFactory, path: str
+) -> None:
+    """Without enforcement the response cache replays Trigify bodies, through a replay hook
+    that still counts the request and writes its own ``RateLimit-*`` values in place."""
+    app = app_factory()
+    client = app.test_client()
+    first = client.get(path, headers=KEY)
+    mock: MockState = app.extensions["stepspec"]
+    assert first.status_code == 200
+    assert len(mock.cache) == 1
+    for remaining in range(LIMIT - 2, LIMIT - 6, -1):
+        again = client.get(path, headers=KEY)
+        assert again.status_code == 200
+        assert again.data == first.data
+        assert again.headers["RateLimit-Remaining"] == str(remaining)
+        assert [name for name, _ in again.headers] == [name for name, _ in first.headers]
+        fresh = {"RateLimit-Remaining": str(remaining)}
+        assert list(again.headers) == [(n, fresh.get(n, v)) for n, v in first.headers]
+    other = client.get(path, headers={"x-api-key": "another-key"})  # its own count
+    assert other.headers["RateLimit-Remaining"] == str(LIMIT - 1)
