@@ -4,8 +4,10 @@ An entry-count bound (``functools.lru_cache(maxsize=...)``) lets a cache's memor
 of what it holds: 1,024 plans of a 10,000-step execution are not 1,024 plans of 5 steps, and a
 world of 10^6 runs fills every cache that a world of 10^2 runs never does. ``CostLru`` memoises a
 function in an LRU whose entries each cost ``cost(value)`` units (bytes of a body, steps of a
-plan) and evicts the least recently used entries while the total exceeds ``max_cost``; a value
-costing more than ``max_cost`` on its own is returned without being kept. Each process's caches
+plan) and evicts the least recently used entries while the total exceeds ``max_cost``. A value
+costing more than ``max_cost`` on its own is kept apart, in one *oversize slot* that holds only
+the latest such value: the pages of one 10,000-step execution are served from one plan, and the
+cache never holds more than its budget plus one oversize value. Each process's caches
 thus stay within a fixed budget whatever the world's size or the traffic (benchmarks/README.md,
 "Memory"). As with ``lru_cache``, a hit returns the very object stored: values must not be
 changed by callers (a Kibana ``RunView`` only fills in its own rendered steps, once).
@@ -47,7 +49,9 @@ class CacheInfo:
 class CostLru(Generic[V]):
     """``function`` memoised in an LRU bounded by the total ``cost`` of its values."""
 
-    __slots__ = ("_cost", "_function", "_lock", "_table", "cost", "hits", "max_cost", "misses")
+    __slots__ = (
+        "_cost", "_function", "_lock", "_oversize", "_table", "cost", "hits", "max_cost", "misses"
+    )  # fmt: skip
 
     def __init__(self, function: Callable[..., V], max_cost: int, cost: Callable[[V], int]):
         if max_cost < 0:
@@ -56,6 +60,7 @@ class CostLru(Generic[V]):
         self._cost = cost
         self.max_cost = max_cost
         self._table: OrderedDict[Hashable, tuple[V, int]] = OrderedDict()
+        self._oversize: tuple[Hashable, V] | None = None
         self._lock = threading.Lock()
         self.cost = 0
         self.hits = 0
@@ -68,10 +73,15 @@ class CostLru(Generic[V]):
                 self._table.move_to_end(args)
                 self.hits += 1
                 return found[0]
+            if self._oversize is not None and self._oversize[0] == args:
+                self.hits += 1
+                return self._oversize[1]
             self.misses += 1
         value = self._function(*args)
         cost = self._cost(value)
         if cost > self.max_cost:
+            with self._lock:
+                self._oversize = (args, value)
             return value
         with self._lock:
             old = self._table.pop(args, None)
@@ -93,6 +103,7 @@ class CostLru(Generic[V]):
         """Forget every entry."""
         with self._lock:
             self._table.clear()
+            self._oversize = None
             self.cost = 0
 
 
@@ -111,8 +122,8 @@ PLAN_STEPS = 4096
 with its content: ~2 MiB per cache). Measured hit rates under cold traffic are low (~7 %: a
 cold request rarely names a run a recent one named), so a large budget buys nothing; the plan
 caches serve repeated requests the response cache cannot answer (a running execution's step)
-and the several lookups of one request. The bulk 10,000-step run is not kept (planning it takes
-milliseconds; its big pages are no cache's business)."""
+and the several lookups of one request. A bigger run (the bulk 10,000-step one) sits in each
+cache's single oversize slot, so paging through it does not re-plan it on every page."""
 BODY_BYTES = 1024 * 1024
 """Bytes of rendered bodies kept per body cache (Trigify, whose answers the response cache
 cannot replay)."""

@@ -58,12 +58,17 @@ def test_cost_lru_keeps_total_cost_within_budget() -> None:
     assert cache.cache_info().hits == 2
 
 
-def test_cost_lru_does_not_keep_a_value_over_budget() -> None:
+def test_cost_lru_keeps_only_the_latest_value_over_budget_apart() -> None:
     cache: CostLru[bytes] = CostLru(lambda n: b"x" * n, 100, len)
     cache(50)
-    assert cache(500) == b"x" * 500
+    big = cache(500)
+    assert big == b"x" * 500
+    assert cache(500) is big  # the oversize slot answers the next pages of the same run
     info = cache.cache_info()
-    assert (info.currsize, info.cost) == (1, 50)
+    assert (info.currsize, info.cost, info.hits) == (1, 50, 1)
+    assert cache(600) == b"x" * 600  # replaces the oversize value
+    assert cache(500) is not big
+    assert cache.cache_info().cost == 50
     cache.cache_clear()
     assert cache.cache_info().currsize == cache.cache_info().cost == 0
 
