@@ -16,7 +16,7 @@ from mock_server._http import json_response, mark_cacheable
 from mock_server._openapi import api_index
 from mock_server._params import check_parameters
 from mock_server.arcee._protocol import error_response, query_errors
-from mock_server.arcee._service import API, ArceeService, WorkflowRef
+from mock_server.arcee._service import API, ArceeService, RunView, WorkflowRef
 from mock_server.live import (
     SCENARIO_FIELD,
     SCENARIO_HEADER,
@@ -136,9 +136,11 @@ def blueprint(ctx: MockContext) -> Blueprint:
         offset = int(min(values.get("offset", 0), _MAX_INDEX))
         return json_response(service.history(found, limit, offset))
 
-    @bp.get("/workflows/<workflow_id>/runs/<run_id>")
-    def get_run(workflow_id: str, run_id: str) -> Response:
-        _, problems = _parameters("getRun")
+    def run_or_error(
+        operation_id: str, workflow_id: str, run_id: str
+    ) -> tuple[WorkflowRef, RunView] | Response:
+        """The run a run route names, or the answer that it cannot be served (400/404)."""
+        _, problems = _parameters(operation_id)
         if problems:
             return query_errors(problems)
         found = workflow_or_404(workflow_id)
@@ -149,22 +151,22 @@ def blueprint(ctx: MockContext) -> Blueprint:
             return error_response(404, "Run not found")
         if view.frozen:
             _cacheable()
+        return found, view
+
+    @bp.get("/workflows/<workflow_id>/runs/<run_id>")
+    def get_run(workflow_id: str, run_id: str) -> Response:
+        located = run_or_error("getRun", workflow_id, run_id)
+        if isinstance(located, Response):
+            return located
+        found, view = located
         return json_response([service.run_body(view, found, detail=True)])
 
     @bp.get("/workflows/<workflow_id>/runs/<run_id>/steps")
     def get_run_steps(workflow_id: str, run_id: str) -> Response:
-        _, problems = _parameters("getRunSteps")
-        if problems:
-            return query_errors(problems)
-        found = workflow_or_404(workflow_id)
-        if isinstance(found, Response):
-            return found
-        view = service.find_run(found, run_id)
-        if view is None:
-            return error_response(404, "Run not found")
-        if view.frozen:
-            _cacheable()
-        body = service.steps_body(view)
+        located = run_or_error("getRunSteps", workflow_id, run_id)
+        if isinstance(located, Response):
+            return located
+        body = service.steps_body(located[1])
         if isinstance(body, bytes):
             return Response(body, mimetype="application/json")
         return json_response(body)
