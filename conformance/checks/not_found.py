@@ -55,6 +55,11 @@ def _finding(
     description="An id the server never issued (the innermost id of the path) gives 404; for "
     "Kibana also a real step asked for under another execution.",
     family="not_found",
+    source=(
+        "the documented 404 responses in specs/<api>/openapi.yaml (Kibana: "
+        "response.notFound() in elastic/kibana:src/platform/plugins/shared/"
+        "workflows_management/server/api/routes/executions/get_execution.ts@0ac47dce)"
+    ),
     scope="operation",
     applies=_has_ids,
 )
