@@ -99,3 +99,17 @@ def test_spec_list_sources_lists_schema_markers_and_checks() -> None:
     plain = CliRunner().invoke(stepspec, ["spec", "list", "--api", "kibana"]).output
     assert "sources:" not in plain
     assert "checks:" not in plain
+
+
+def test_a_schema_finding_without_a_recorded_source_names_the_schema_file(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from conformance import _validation
+
+    monkeypatch.setattr(_validation, "rule_source", lambda schema_id, path: "")
+    payload = _fixture("token-usage", "invalid", "required--missing-total-tokens.json")
+    findings = list(schema_findings(payload, "urn:stepspec:kibana:token-usage"))
+    assert findings
+    assert {f.source for f in findings} == {
+        "specs/kibana/token-usage.json (no x-stepspec-source recorded)"
+    }

@@ -150,7 +150,7 @@ def test_execution_sort_and_collapse(client: FlaskClient) -> None:
     statuses = [r["status"] for r in collapsed["results"]]
     assert len(statuses) == len(set(statuses)) == len({r["status"] for r in newest_first})
     assert collapsed["total"] == len(newest_first)  # total counts every match
-    firsts = {}
+    firsts: dict[str, str] = {}
     for run in newest_first:
         firsts.setdefault(run["status"], run["id"])
     assert [r["id"] for r in collapsed["results"]] == list(firsts.values())
