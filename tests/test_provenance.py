@@ -113,3 +113,32 @@ def test_a_schema_finding_without_a_recorded_source_names_the_schema_file(
     assert {f.source for f in findings} == {
         "specs/kibana/token-usage.json (no x-stepspec-source recorded)"
     }
+
+
+NEWER_THAN_9_4 = {
+    "getWorkflowExecutions": (
+        "concurrencyGroupKey",
+        "startedAfter",
+        "startedBefore",
+        "finishedAfter",
+        "finishedBefore",
+        "collapse",
+        "sortField",
+        "sortOrder",
+    ),
+    "getWorkflowStepExecutions": ("startedAfter", "startedBefore"),
+    "getExecution": ("omitStepExecutions",),
+}
+
+
+@pytest.mark.parametrize("operation_id", sorted(NEWER_THAN_9_4))
+def test_parameters_newer_than_the_baseline_say_since_when(operation_id: str) -> None:
+    for suffix in ("", "InSpace"):
+        operation = next(
+            op for op in _specs.operations("kibana") if op.operation_id == operation_id + suffix
+        )
+        params = {p["name"]: p for p in operation.parameters}
+        for name in NEWER_THAN_9_4[operation_id]:
+            assert params[name]["x-stepspec-since"] == "9.5", (operation.operation_id, name)
+            assert "9.5" in params[name]["description"], (operation.operation_id, name)
+            assert params[name]["x-stepspec-source"].startswith("elastic/kibana:")
