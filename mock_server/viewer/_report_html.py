@@ -15,13 +15,26 @@ API_LABELS = {"kibana": "Kibana Workflows", "arcee": "Arcee Orchestra", "trigify
 
 
 def render_report(
-    report: Mapping[str, Any], *, stylesheet_url: str | None = None, stylesheet: str = ""
+    report: Mapping[str, Any],
+    *,
+    stylesheet_url: str | None = None,
+    stylesheet: str = "",
+    script_url: str | None = None,
+    client_filter: str | None = None,
 ) -> str:
-    """A complete HTML document for ``report`` (``mock_server._coverage.build_report``)."""
+    """A complete HTML document for ``report`` (``mock_server._coverage.build_report``).
+
+    Served by the mock, the page links ``script_url``, which brings the "only my key" filter and
+    the reset button (they need the mock's DELETE); ``client_filter`` is the fingerprint the
+    report was filtered to (``?client=``), said above the report with a way back to all clients.
+    A written file has neither.
+    """
     if stylesheet_url is not None:
         style = f'<link rel="stylesheet" href="{escape(stylesheet_url)}">'
     else:
         style = f"<style>{stylesheet or _stylesheet()}</style>"
+    if script_url is not None:
+        style += f'<script src="{escape(script_url)}" defer></script>'
     clients = report.get("clients") or []
     body = (
         "".join(_client(client) for client in clients)
@@ -43,7 +56,30 @@ def render_report(
         "with <code>Prefer: code=404</code>, or start a live run to meet "
         "<code>waiting_for_input</code>. The run viewer's own requests are not counted. Generated "
         f"{escape(str(report.get('generated_at', '')))}.</p>"
+        f"{_controls(client_filter) if script_url is not None else ''}"
         f"{body}</main></body></html>\n"
+    )
+
+
+def _controls(client_filter: str | None) -> str:
+    """The filter and reset bar (wired by ``coverage.js``; hidden until it runs)."""
+    shown = (
+        f'<p class="filtered" id="filtered" data-client="{escape(client_filter)}">Only client '
+        f'<code>{escape(client_filter)}</code> · <a href="coverage" id="show-all">show every '
+        "client</a></p>"
+        if client_filter
+        else ""
+    )
+    scope = "this client" if client_filter else "every client"
+    return (
+        f"{shown}"
+        '<form class="coverage-controls" id="coverage-controls" hidden>'
+        '<label>Your API key <input id="my-key" autocomplete="off" spellcheck="false" '
+        'title="The key your app sends (the same key box as the run viewer); only its '
+        'fingerprint is used"></label>'
+        '<button type="submit" id="only-mine">Only my key</button>'
+        f'<button type="button" id="reset" data-scope="{scope}">Reset {scope}</button>'
+        '<span id="controls-note" class="note" role="status"></span></form>'
     )
 
 
@@ -57,8 +93,10 @@ def _client(client: Mapping[str, Any]) -> str:
     name = escape(str(client["client"]))
     apis = "".join(_api(api) for api in client.get("apis", ()))
     seen = f"first {escape(client['first_seen'])} · last {escape(client['last_seen'])}"
+    label = client.get("label")
+    tag = f' <span class="client-label">{escape(label)}</span>' if label else ""
     return (
-        f'<section class="client" data-client="{name}"><h2>client <code>{name}</code></h2>'
+        f'<section class="client" data-client="{name}"><h2>client <code>{name}</code>{tag}</h2>'
         f'<p class="meta">{_count(client["requests"], "request")} · {seen}</p>{apis}</section>'
     )
 
