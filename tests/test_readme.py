@@ -294,7 +294,7 @@ def run_commands(commands: list[Command], port: int, workdir: Path) -> None:
         env=clean_env(),
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=120,
     )
     assert done.returncode == 0, (
         f"{done.stderr[-3000:]}\n--- stdout ---\n{done.stdout[-3000:]}\n--- script ---\n"
