@@ -412,7 +412,7 @@
     $("workflows-curl").replaceChildren(curlBox(api, ADAPTERS[api].workflowsPath(), "the workflows"));
     $("workflows").replaceChildren(...state.workflows.items.map((w) => h("li", { dataset: { workflowId: w.id } },
       h("a", { href: hashFor({ api, workflow: w.id }), class: w.id === state.route.workflow ? "active" : null },
-        h("span", { class: "wf-name" }, w.label, w.suffix ? h("span", { class: "wf-id", title: w.id }, ` · ${w.suffix}`) : null),
+        h("span", { class: "wf-name" }, w.label, w.suffix ? h("span", { class: "wf-id", title: w.id }, `\u00a0· ${w.suffix}`) : null),
         h("small", {}, w.description || w.id)))));
     if (!state.workflows.items.length) $("workflows").append(h("li", { class: "placeholder" }, "This API has no workflow."));
   };

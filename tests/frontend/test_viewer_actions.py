@@ -114,7 +114,10 @@ def test_workflows_that_share_a_name_are_told_apart(
     names = [name for _, name in listed]
     assert len(set(names)) < len(names), "the seeded world has duplicate names"
     open_viewer(page, mock.url, f"#/{api}/{listed[0][0]}")
-    shown = [text.strip() for text in page.locator("#workflows .wf-name").all_text_contents()]
+    shown = [
+        text.replace("\u00a0", " ").strip()
+        for text in page.locator("#workflows .wf-name").all_text_contents()
+    ]
     assert len(shown) == len(listed)
     assert len(set(shown)) == len(shown), shown
     for (workflow_id, name), text in zip(listed, shown, strict=True):
