@@ -204,17 +204,17 @@
   const shortId = (id) => String(id).replace(/^[a-z]+[-_](?=.)/i, "").slice(0, 6);
 
   // Workflows that share a name (Arcee "Weather joke to Slack" x4) get a short id after it, so
-  // that the list and the run header tell them apart.
+  // that the list and the run header tell them apart: `name` becomes the name shown (with the
+  // id), `label` and `suffix` are its two parts for the list.
   const withLabels = (items) => {
     const counts = new Map();
     for (const w of items) counts.set(w.name || w.id, (counts.get(w.name || w.id) || 0) + 1);
     return items.map((w) => {
-      const name = w.name || w.id;
-      return { ...w, label: name, suffix: counts.get(name) > 1 ? shortId(w.id) : null };
+      const label = w.name || w.id;
+      const suffix = counts.get(label) > 1 ? shortId(w.id) : null;
+      return { ...w, name: suffix ? `${label} · ${suffix}` : label, label, suffix };
     });
   };
-
-  const workflowLabel = (w) => (w.suffix ? `${w.label} · ${w.suffix}` : w.label);
 
   // h("div", {class: "x", onclick: f}, child, ...): text children are text nodes, never HTML.
   const h = (tag, attrs, ...children) => {
@@ -628,7 +628,7 @@
     const workflow = state.workflows.items.find((w) => w.id === state.route.workflow);
     $("run").replaceChildren(...[
       h("div", { class: "run-head", dataset: { runId: run.id, status: run.status } },
-        h("h2", {}, (workflow && workflowLabel(workflow)) || run.title || run.id), badge(run.status),
+        h("h2", {}, (workflow && workflow.name) || run.title || run.id), badge(run.status),
         h("span", { class: "facts" }, `${run.id} · started ${formatTime(run.start)}${duration !== null ? ` · ${formatDuration(duration)}` : ""}${run.facts ? ` · ${run.facts}` : ""}`),
         curlBox(api, loaded.endpoint, "this run")),
       actionBar(api, loaded),

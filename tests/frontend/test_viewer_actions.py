@@ -128,6 +128,16 @@ def test_workflows_that_share_a_name_are_told_apart(
             assert suffix in workflow_id  # a piece of the id, so it can be found again
         else:
             assert text == name
+    # The run header names the workflow the same way.
+    workflow_id, name = next((w, n) for w, n in listed if names.count(n) > 1)
+    if api == "arcee":
+        run = get(mock, f"/api/v1/workflow/workflows/{workflow_id}/runs", ARCEE)[0]["id"]
+    else:
+        path = f"/v1/workflows/{workflow_id}/executions"
+        run = get(mock, path, TRIGIFY)["data"]["executions"][0]["run_id"]
+    open_viewer(page, mock.url, f"#/{api}/{workflow_id}/{run}")
+    heading = (page.locator(".run-head h2").text_content() or "").replace("\u00a0", " ")
+    assert heading == shown[[w for w, _ in listed].index(workflow_id)]
 
 
 def test_the_status_pill_never_overlaps_the_date(page: Page, serve_mock: ServeMock) -> None:
