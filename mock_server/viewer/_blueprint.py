@@ -97,10 +97,7 @@ def blueprint() -> Blueprint:
         best = request.accept_mimetypes.best_match(["text/html", "application/json"])
         if request.args.get("format") == "json" or best == "application/json":
             return json_response(report)
-        page = render_report(
-            report, stylesheet_url="viewer.css", script_url="coverage.js", client_filter=wanted
-        )
-        return _page(page.encode(), "text/html")
+        return _page(render_report(report, stylesheet_url="viewer.css").encode(), "text/html")
 
     @bp.delete("/coverage")
     def coverage_reset() -> Response:

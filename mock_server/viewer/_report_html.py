@@ -12,29 +12,26 @@ from html import escape
 from typing import Any
 
 API_LABELS = {"kibana": "Kibana Workflows", "arcee": "Arcee Orchestra", "trigify": "Trigify"}
+COVERAGE_SCRIPT = "coverage.js"
+"""The served page's script, beside it under ``/_stepspec/``."""
 
 
 def render_report(
-    report: Mapping[str, Any],
-    *,
-    stylesheet_url: str | None = None,
-    stylesheet: str = "",
-    script_url: str | None = None,
-    client_filter: str | None = None,
+    report: Mapping[str, Any], *, stylesheet_url: str | None = None, stylesheet: str = ""
 ) -> str:
     """A complete HTML document for ``report`` (``mock_server._coverage.build_report``).
 
-    Served by the mock, the page links ``script_url``, which brings the "only my key" filter and
-    the reset button (they need the mock's DELETE); ``client_filter`` is the fingerprint the
-    report was filtered to (``?client=``), said above the report with a way back to all clients.
-    A written file has neither.
+    Served by the mock (``stylesheet_url`` given: its files sit beside the page), the page also
+    links ``coverage.js``, which brings the "only my key" filter and the reset button (they need
+    the mock's DELETE), and says which client the report was narrowed to (the served report's
+    ``client_filter``), with a way back to all. A written file (stylesheet inlined) has neither.
     """
+    served = stylesheet_url is not None
     if stylesheet_url is not None:
         style = f'<link rel="stylesheet" href="{escape(stylesheet_url)}">'
+        style += f'<script src="{COVERAGE_SCRIPT}" defer></script>'
     else:
         style = f"<style>{stylesheet or _stylesheet()}</style>"
-    if script_url is not None:
-        style += f'<script src="{escape(script_url)}" defer></script>'
     clients = report.get("clients") or []
     body = (
         "".join(_client(client) for client in clients)
@@ -56,7 +53,7 @@ def render_report(
         "with <code>Prefer: code=404</code>, or start a live run to meet "
         "<code>waiting_for_input</code>. The run viewer's own requests are not counted. Generated "
         f"{escape(str(report.get('generated_at', '')))}.</p>"
-        f"{_controls(client_filter) if script_url is not None else ''}"
+        f"{_controls(report.get('client_filter')) if served else ''}"
         f"{body}</main></body></html>\n"
     )
 
