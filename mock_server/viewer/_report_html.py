@@ -33,13 +33,21 @@ def render_report(
     else:
         style = f"<style>{stylesheet or _stylesheet()}</style>"
     clients = report.get("clients") or []
-    body = (
-        "".join(_client(client) for client in clients)
-        if clients
-        else '<p class="empty" id="no-clients">No client has called the mock yet. Point your app '
-        "at it (any well-formed key works unless the mock was started with "
-        "<code>--api-key</code>) and reload.</p>"
-    )
+    narrowed = report.get("client_filter")
+    if clients:
+        body = "".join(_client(client) for client in clients)
+    elif narrowed:
+        body = (
+            '<p class="empty" id="no-clients">Nothing is recorded for client '
+            f"<code>{escape(str(narrowed))}</code> yet. Point your app at the mock with that key "
+            "and reload.</p>"
+        )
+    else:
+        body = (
+            '<p class="empty" id="no-clients">No client has called the mock yet. Point your app '
+            "at it (any well-formed key works unless the mock was started with "
+            "<code>--api-key</code>) and reload.</p>"
+        )
     return (
         "<!doctype html>\n"
         '<html lang="en"><head><meta charset="utf-8">'

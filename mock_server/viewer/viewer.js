@@ -56,11 +56,14 @@
         if (TERMINAL.has(run.status)) return [];
         const base = `/api/workflows/executions/${enc(run.id)}`;
         const waiting = steps.find((s) => s.hitl && s.hitl.waiting);
+        // Answered but not yet resumed (Kibana fills `hitl` before its task resumes the run):
+        // nothing left to answer.
+        const answered = Boolean(waiting && waiting.hitl.respondedAt !== null);
         const answer = (approved) => ({
           input: { approved }, ...(waiting && waiting.raw.id ? { stepExecutionId: waiting.raw.id } : {}),
         });
         const found = [];
-        if (run.status === "waiting_for_input" || waiting) {
+        if ((run.status === "waiting_for_input" || waiting) && !answered) {
           found.push({ name: "approve", label: "Approve", path: `${base}/resume`, body: answer(true) });
           found.push({ name: "reject", label: "Reject", path: `${base}/resume`, body: answer(false) });
         }

@@ -62,6 +62,9 @@ def test_only_my_key_shows_my_client_and_reset_forgets_it(page: Page, mock: Mock
     page.locator("#reset").click()
     page.locator("#no-clients").wait_for()
     assert clients_shown(page) == []
+    assert f"Nothing is recorded for client {fingerprint(MINE)}" in (
+        page.locator("#no-clients").text_content() or ""
+    )
     page.locator("#show-all").click()
     page.locator("section.client").first.wait_for()
     assert clients_shown(page) == [fingerprint(THEIRS)]  # only my record was forgotten

@@ -8,6 +8,7 @@ the header box.
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -213,6 +214,35 @@ def test_a_waiting_run_is_answered_from_the_viewer_and_completes(
     rows = page.locator(".timeline .row")
     assert rows.count() == len(execution["stepExecutions"])
     assert page.locator(".hitl-mark").count() == 1
+
+
+def test_an_answer_not_yet_resumed_offers_no_second_answer(
+    page: Page, serve_mock: ServeMock
+) -> None:
+    """Kibana fills ``hitl`` as soon as someone answers, before its task resumes the run; the
+    page then shows the answer and offers no Approve/Reject (Cancel stays)."""
+    mock = serve_mock()
+    run = start_run(mock, "approval")
+    mock.clock.advance(5)
+    execution = get(mock, f"/api/workflows/executions/{run}", KIBANA)
+    waiting = next(s for s in execution["stepExecutions"] if s["status"] == "waiting_for_input")
+    waiting["hitl"] = {
+        "channel": "kibana-ui",
+        "respondedAt": waiting["startedAt"],
+        "respondedBy": "alice",
+    }
+    page.route(
+        f"**/api/workflows/executions/{run}",
+        lambda route: route.fulfill(
+            status=200, content_type="application/json", body=json.dumps(execution)
+        ),
+    )
+    open_viewer(page, mock.url, f"#/kibana/{DOCUMENTED_WORKFLOW_ID}/{run}")
+    assert page.locator(".run-head").get_attribute("data-status") == "waiting_for_input"
+    assert page.locator(".hitl-mark").count() == 1
+    assert page.locator(".actions button").evaluate_all("bs => bs.map(b => b.dataset.action)") == [
+        "cancel"
+    ]
 
 
 def test_a_running_run_is_cancelled_from_the_viewer(page: Page, serve_mock: ServeMock) -> None:
