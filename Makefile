@@ -5,8 +5,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PORT   ?= 8080
 SEED   ?= 0
+DIST   ?= dist
 
-.PHONY: install mock test lint typecheck pytest bench screenshots clean
+.PHONY: install mock test lint typecheck pytest dist bench screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +31,10 @@ pytest: $(STAMP)
 	$(BIN)/pytest -q
 
 test: lint typecheck pytest  ## ruff + mypy --strict + pytest
+
+dist: $(STAMP)  ## sdist + wheel into $(DIST)/ (stepspec is on no package index: pip install the wheel)
+	rm -rf $(DIST)
+	$(BIN)/python -m build --outdir $(DIST) .
 
 bench: $(STAMP)  ## needs wrk (apt-get install wrk)
 	$(BIN)/python -m benchmarks

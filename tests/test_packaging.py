@@ -1,4 +1,6 @@
-"""A wheel built from the repo carries the specs and fixtures and works outside the repo."""
+"""``make dist`` builds an sdist and a wheel that carry the specs and fixtures, and the wheel
+installs and works outside the repo (the README's CI recipe installs it: stepspec is on no
+package index)."""
 
 from __future__ import annotations
 
@@ -6,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import tomllib
 import zipfile
 from pathlib import Path
 
@@ -15,16 +18,43 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("wheel")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), str(ROOT)],
-        check=True,
+def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """What ``make dist`` builds, into a temporary folder, with this interpreter's environment
+    (``-o`` keeps make from reinstalling it)."""
+    out = tmp_path_factory.mktemp("dist") / "dist"
+    venv = Path(sys.prefix)
+    built = subprocess.run(
+        [
+            "make",
+            "--no-print-directory",
+            "-C",
+            str(ROOT),
+            "-o",
+            str(venv / ".installed-stamp"),
+            "dist",
+            f"VENV={venv}",
+            f"DIST={out}",
+        ],
         capture_output=True,
+        text=True,
         timeout=600,
     )
-    (built,) = out.glob("stepspec-*.whl")
+    assert built.returncode == 0, built.stdout[-2000:] + built.stderr[-2000:]
+    return out
+
+
+@pytest.fixture(scope="module")
+def wheel(dist: Path) -> Path:
+    (built,) = dist.glob("stepspec-*-py3-none-any.whl")
     return built
+
+
+def test_make_dist_builds_an_sdist_and_a_wheel(dist: Path) -> None:
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert sorted(path.name for path in dist.iterdir()) == [
+        f"stepspec-{version}-py3-none-any.whl",
+        f"stepspec-{version}.tar.gz",
+    ]
 
 
 def test_wheel_contains_every_package_specs_and_fixtures(wheel: Path) -> None:

@@ -5,7 +5,9 @@
   ``Content-Security-Policy`` states).
 - ``GET /_stepspec/meta``: the mounted APIs and whether keys are restricted (never the keys).
 - ``GET /_stepspec/coverage``: HTML, or JSON for ``Accept: application/json`` or
-  ``?format=json``; ``?client=<fingerprint>`` or ``?client=me`` (the caller's own credential).
+  ``?format=json``; ``?client=<fingerprint>`` or ``?client=me`` (the caller's own credential;
+  the answer's ``client_filter`` names the fingerprint it stood for, which is how the page's
+  ``coverage.js`` turns "only my key" into a ``?client=`` link without sending the key in a URL).
 - ``DELETE /_stepspec/coverage``: forget what was recorded (``?client=`` as above).
 """
 
@@ -31,6 +33,7 @@ _FILES = {
     "index.html": "text/html; charset=utf-8",
     "viewer.js": "text/javascript; charset=utf-8",
     "viewer.css": "text/css; charset=utf-8",
+    "coverage.js": "text/javascript; charset=utf-8",
 }
 
 
@@ -68,7 +71,7 @@ def blueprint() -> Blueprint:
     def index() -> Response:
         return _page(*files["index.html"])
 
-    @bp.get("/<any(viewer.js, viewer.css):name>")
+    @bp.get("/<any(viewer.js, viewer.css, coverage.js):name>")
     def asset(name: str) -> Response:
         return _page(*files[name])
 
@@ -89,7 +92,8 @@ def blueprint() -> Blueprint:
 
     @bp.get("/coverage")
     def coverage_report() -> Response:
-        report = _coverage().report(_client_filter())
+        wanted = _client_filter()
+        report = {**_coverage().report(wanted), "client_filter": wanted}
         best = request.accept_mimetypes.best_match(["text/html", "application/json"])
         if request.args.get("format") == "json" or best == "application/json":
             return json_response(report)

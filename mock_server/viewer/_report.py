@@ -13,10 +13,15 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from mock_server._coverage import ANONYMOUS
+from conformance.checks._context import WRONG_KEY
+from mock_server._coverage import ANONYMOUS, fingerprint
 from mock_server._openapi import ApiIndex, schema_file
 
 REPORT_VERSION = 1
+KNOWN_CLIENTS: Mapping[str, str] = {fingerprint(WRONG_KEY): "stepspec check probe"}
+"""Clients that are stepspec's own, by fingerprint: the made-up key the kit's auth checks send
+(a frontend team should not mistake it for a colleague's app). Reports label them and list them
+after the real clients."""
 STATE_SCHEMAS: Mapping[str, Mapping[str, str]] = {
     "kibana": {"run": "execution-status", "step": "execution-status"},
     "arcee": {"run": "status", "step": "status"},
@@ -47,12 +52,13 @@ def build_report(
     indexes: Mapping[str, ApiIndex],
     canonical: Mapping[str, Mapping[str, str]],
 ) -> dict[str, Any]:
-    """The report document: clients (anonymous last), then APIs, then operations."""
+    """The report document: clients (stepspec's own probes and anonymous last), then APIs,
+    then operations."""
     by_client: dict[str, dict[str, list[tuple[Any, ...]]]] = {}
     for row in rows:
         by_client.setdefault(row[0], {}).setdefault(row[1], []).append(row)
     clients = []
-    for client, apis in sorted(by_client.items(), key=lambda item: item[0] == ANONYMOUS):
+    for client, apis in sorted(by_client.items(), key=lambda item: _client_order(item[0])):
         sections = [
             _api_section(api, api_rows, indexes.get(api), canonical.get(api, {}))
             for api, api_rows in sorted(apis.items())
@@ -61,6 +67,7 @@ def build_report(
         clients.append(
             {
                 "client": client,
+                "label": KNOWN_CLIENTS.get(client),
                 "requests": sum(section["requests"] for section in sections),
                 "first_seen": _iso(min(row[7] for row in all_rows)),
                 "last_seen": _iso(max(row[8] for row in all_rows)),
@@ -72,6 +79,12 @@ def build_report(
         "generated_at": _iso(int(datetime.now(UTC).timestamp() * 1_000_000)),
         "clients": clients,
     }
+
+
+def _client_order(client: str) -> int:
+    """Real clients first, then stepspec's own probes, then anonymous (a stable sort keeps the
+    store's order inside each group)."""
+    return 2 if client == ANONYMOUS else 1 if client in KNOWN_CLIENTS else 0
 
 
 def _api_section(

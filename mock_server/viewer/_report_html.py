@@ -12,24 +12,42 @@ from html import escape
 from typing import Any
 
 API_LABELS = {"kibana": "Kibana Workflows", "arcee": "Arcee Orchestra", "trigify": "Trigify"}
+COVERAGE_SCRIPT = "coverage.js"
+"""The served page's script, beside it under ``/_stepspec/``."""
 
 
 def render_report(
     report: Mapping[str, Any], *, stylesheet_url: str | None = None, stylesheet: str = ""
 ) -> str:
-    """A complete HTML document for ``report`` (``mock_server._coverage.build_report``)."""
+    """A complete HTML document for ``report`` (``mock_server._coverage.build_report``).
+
+    Served by the mock (``stylesheet_url`` given: its files sit beside the page), the page also
+    links ``coverage.js``, which brings the "only my key" filter and the reset button (they need
+    the mock's DELETE), and says which client the report was narrowed to (the served report's
+    ``client_filter``), with a way back to all. A written file (stylesheet inlined) has neither.
+    """
+    served = stylesheet_url is not None
     if stylesheet_url is not None:
         style = f'<link rel="stylesheet" href="{escape(stylesheet_url)}">'
+        style += f'<script src="{COVERAGE_SCRIPT}" defer></script>'
     else:
         style = f"<style>{stylesheet or _stylesheet()}</style>"
     clients = report.get("clients") or []
-    body = (
-        "".join(_client(client) for client in clients)
-        if clients
-        else '<p class="empty" id="no-clients">No client has called the mock yet. Point your app '
-        "at it (any well-formed key works unless the mock was started with "
-        "<code>--api-key</code>) and reload.</p>"
-    )
+    narrowed = report.get("client_filter")
+    if clients:
+        body = "".join(_client(client) for client in clients)
+    elif narrowed:
+        body = (
+            '<p class="empty" id="no-clients">Nothing is recorded for client '
+            f"<code>{escape(str(narrowed))}</code> yet. Point your app at the mock with that key "
+            "and reload.</p>"
+        )
+    else:
+        body = (
+            '<p class="empty" id="no-clients">No client has called the mock yet. Point your app '
+            "at it (any well-formed key works unless the mock was started with "
+            "<code>--api-key</code>) and reload.</p>"
+        )
     return (
         "<!doctype html>\n"
         '<html lang="en"><head><meta charset="utf-8">'
@@ -43,7 +61,30 @@ def render_report(
         "with <code>Prefer: code=404</code>, or start a live run to meet "
         "<code>waiting_for_input</code>. The run viewer's own requests are not counted. Generated "
         f"{escape(str(report.get('generated_at', '')))}.</p>"
+        f"{_controls(report.get('client_filter')) if served else ''}"
         f"{body}</main></body></html>\n"
+    )
+
+
+def _controls(client_filter: str | None) -> str:
+    """The filter and reset bar (wired by ``coverage.js``; hidden until it runs)."""
+    shown = (
+        f'<p class="filtered" id="filtered" data-client="{escape(client_filter)}">Only client '
+        f'<code>{escape(client_filter)}</code> · <a href="coverage" id="show-all">show every '
+        "client</a></p>"
+        if client_filter
+        else ""
+    )
+    scope = "this client" if client_filter else "every client"
+    return (
+        f"{shown}"
+        '<form class="coverage-controls" id="coverage-controls" hidden>'
+        '<label>Your API key <input id="my-key" autocomplete="off" spellcheck="false" '
+        'title="The key your app sends (the same key box as the run viewer); only its '
+        'fingerprint is used"></label>'
+        '<button type="submit" id="only-mine">Only my key</button>'
+        f'<button type="button" id="reset" data-scope="{scope}">Reset {scope}</button>'
+        '<span id="controls-note" class="note" role="status"></span></form>'
     )
 
 
@@ -57,8 +98,10 @@ def _client(client: Mapping[str, Any]) -> str:
     name = escape(str(client["client"]))
     apis = "".join(_api(api) for api in client.get("apis", ()))
     seen = f"first {escape(client['first_seen'])} · last {escape(client['last_seen'])}"
+    label = client.get("label")
+    tag = f' <span class="client-label">{escape(label)}</span>' if label else ""
     return (
-        f'<section class="client" data-client="{name}"><h2>client <code>{name}</code></h2>'
+        f'<section class="client" data-client="{name}"><h2>client <code>{name}</code>{tag}</h2>'
         f'<p class="meta">{_count(client["requests"], "request")} · {seen}</p>{apis}</section>'
     )
 

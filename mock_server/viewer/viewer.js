@@ -48,6 +48,28 @@
     kibana: {
       label: "Kibana",
       auth: (key) => ({ Authorization: `ApiKey ${key}` }),
+      writeHeaders: { "kbn-xsrf": "true" },
+      // What a person can do to a run that is not finished: answer a human-in-the-loop wait
+      // (resume with the documented {input, stepExecutionId}) or cancel it.
+      actions: (loaded) => {
+        const { run, steps } = loaded;
+        if (TERMINAL.has(run.status)) return [];
+        const base = `/api/workflows/executions/${enc(run.id)}`;
+        const waiting = steps.find((s) => s.hitl && s.hitl.waiting);
+        // Answered but not yet resumed (Kibana fills `hitl` before its task resumes the run):
+        // nothing left to answer.
+        const answered = Boolean(waiting && waiting.hitl.respondedAt !== null);
+        const answer = (approved) => ({
+          input: { approved }, ...(waiting && waiting.raw.id ? { stepExecutionId: waiting.raw.id } : {}),
+        });
+        const found = [];
+        if ((run.status === "waiting_for_input" || waiting) && !answered) {
+          found.push({ name: "approve", label: "Approve", path: `${base}/resume`, body: answer(true) });
+          found.push({ name: "reject", label: "Reject", path: `${base}/resume`, body: answer(false) });
+        }
+        found.push({ name: "cancel", label: "Cancel run", path: `${base}/cancel`, body: null });
+        return found;
+      },
       workflowsPath: () => "/api/workflows?size=100",
       workflows: (body) => body.results.map((w) => ({ id: w.id, name: w.name, description: w.description })),
       runsPath: (wf) => `/api/workflows/workflow/${enc(wf)}/executions?size=100`,
@@ -181,6 +203,22 @@
 
   const workflowItem = (id) => state.workflows.items.find((w) => w.id === id) || {};
 
+  // A short, readable part of an id: without a vendor prefix ("workflow-", "wf_"), 6 characters.
+  const shortId = (id) => String(id).replace(/^[a-z]+[-_](?=.)/i, "").slice(0, 6);
+
+  // Workflows that share a name (Arcee "Weather joke to Slack" x4) get a short id after it, so
+  // that the list and the run header tell them apart: `name` becomes the name shown (with the
+  // id), `label` and `suffix` are its two parts for the list.
+  const withLabels = (items) => {
+    const counts = new Map();
+    for (const w of items) counts.set(w.name || w.id, (counts.get(w.name || w.id) || 0) + 1);
+    return items.map((w) => {
+      const label = w.name || w.id;
+      const suffix = counts.get(label) > 1 ? shortId(w.id) : null;
+      return { ...w, name: suffix ? `${label} · ${suffix}` : label, label, suffix };
+    });
+  };
+
   // h("div", {class: "x", onclick: f}, child, ...): text children are text nodes, never HTML.
   const h = (tag, attrs, ...children) => {
     const node = document.createElement(tag);
@@ -222,6 +260,21 @@
     try { body = text ? JSON.parse(text) : null; } catch (_) { /* not JSON: keep the text */ }
     if (!response.ok) throw new ApiError(path, response.status, body);
     return body;
+  };
+
+  // A write (resume, cancel) with the key in the header box and the vendor's write headers.
+  const send = async (api, path, body) => {
+    const viewer = (state.meta && state.meta.viewer_header) || "X-Stepspec-Viewer";
+    const headers = { ...headersFor(api), ...(ADAPTERS[api].writeHeaders || {}), [viewer]: "1" };
+    if (body !== null) headers["Content-Type"] = "application/json";
+    const response = await fetch(path, {
+      method: "POST", headers, body: body === null ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    let parsed = text;
+    try { parsed = text ? JSON.parse(text) : null; } catch (_) { /* not JSON: keep the text */ }
+    if (!response.ok) throw new ApiError(`POST ${path}`, response.status, parsed);
+    return parsed;
   };
 
   const shellQuote = (text) => `'${String(text).replace(/'/g, "'\\''")}'`;
@@ -289,6 +342,11 @@
 
   const clearError = () => { $("banner").hidden = true; };
 
+  // What a pane shows while its data is on the way (the first paint says so too: index.html).
+  const loading = (id, text) => {
+    $(id).replaceChildren(h(id === "run" ? "p" : "li", { class: "placeholder loading" }, text));
+  };
+
   // ---- formatting ------------------------------------------------------------------------
 
   const formatDuration = (ms) => {
@@ -303,7 +361,10 @@
 
   const formatTime = (ms) => (ms === null ? "—" : new Date(ms).toISOString().replace("T", " ").slice(0, 19));
 
-  const badge = (status) => h("span", { class: `badge status-${status}` }, String(status).replace(/_/g, " "));
+  const badge = (status) => {
+    const text = String(status).replace(/_/g, " ");
+    return h("span", { class: `badge status-${status}`, title: text }, text);
+  };
 
   const json = (value) => (value === undefined ? "(absent)" : JSON.stringify(value, null, 2));
 
@@ -347,12 +408,16 @@
   const loadWorkflows = async () => {
     const { api } = state.route;
     if (state.workflows.api !== api) {
-      state.workflows = { api, items: ADAPTERS[api].workflows(await caller(api)(ADAPTERS[api].workflowsPath())) };
+      loading("workflows", "Loading workflows…");
+      const items = ADAPTERS[api].workflows(await caller(api)(ADAPTERS[api].workflowsPath()));
+      state.workflows = { api, items: withLabels(items) };
     }
     $("workflows-curl").replaceChildren(curlBox(api, ADAPTERS[api].workflowsPath(), "the workflows"));
     $("workflows").replaceChildren(...state.workflows.items.map((w) => h("li", { dataset: { workflowId: w.id } },
       h("a", { href: hashFor({ api, workflow: w.id }), class: w.id === state.route.workflow ? "active" : null },
-        w.name || w.id, h("small", {}, w.description || w.id)))));
+        h("span", { class: "wf-name" }, w.label, w.suffix ? h("span", { class: "wf-id", title: w.id }, `\u00a0· ${w.suffix}`) : null),
+        h("small", {}, w.description || w.id)))));
+    if (!state.workflows.items.length) $("workflows").append(h("li", { class: "placeholder" }, "This API has no workflow."));
   };
 
   const loadRuns = async (force) => {
@@ -364,6 +429,7 @@
       return;
     }
     const key = `${api}/${workflow}`;
+    if (state.runs.key !== key) loading("runs", "Loading runs…");
     if (force || state.runs.key !== key) {
       state.runs = { key, items: ADAPTERS[api].runs(await caller(api)(ADAPTERS[api].runsPath(workflow))) };
     }
@@ -522,6 +588,37 @@
       h("details", { class: "raw" }, h("summary", {}, "Full step JSON"), h("pre", { class: "json", dataset: { part: "raw" } }, json(shown.data)))));
   };
 
+  const actionBar = (api, loaded) => {
+    const actions = ADAPTERS[api].actions ? ADAPTERS[api].actions(loaded) : [];
+    if (!actions.length) return null;
+    const bar = h("div", { class: "actions", role: "toolbar", "aria-label": "Act on this run" });
+    const note = h("span", { class: "action-note", role: "status" },
+      state.notice && state.notice.run === loaded.run.id ? state.notice.text : null);
+    for (const action of actions) {
+      bar.append(h("button", {
+        type: "button", class: `action action-${action.name}`, dataset: { action: action.name },
+        title: `POST ${action.path}${action.body ? ` ${JSON.stringify(action.body)}` : ""}`,
+        onclick: async () => {
+          for (const button of bar.querySelectorAll("button")) button.disabled = true;
+          note.textContent = `${action.label}…`;
+          try {
+            const answer = await send(api, action.path, action.body);
+            state.notice = { run: loaded.run.id, text: (answer && answer.message) || `${action.label}: done` };
+            clearError();
+            await loadRun();
+            await loadRuns(true);
+          } catch (error) {
+            note.textContent = "";
+            showError(error);
+            for (const button of bar.querySelectorAll("button")) button.disabled = false;
+          }
+        },
+      }, action.label));
+    }
+    bar.append(note);
+    return bar;
+  };
+
   const renderRun = async (loaded) => {
     const { api } = state.route;
     const { run } = loaded;
@@ -537,6 +634,7 @@
         h("h2", {}, (workflow && workflow.name) || run.title || run.id), badge(run.status),
         h("span", { class: "facts" }, `${run.id} · started ${formatTime(run.start)}${duration !== null ? ` · ${formatDuration(duration)}` : ""}${run.facts ? ` · ${run.facts}` : ""}`),
         curlBox(api, loaded.endpoint, "this run")),
+      actionBar(api, loaded),
       run.error ? h("p", { class: "run-error" }, run.error) : null,
       ...renderTimeline(loaded),
       holder,
@@ -553,6 +651,7 @@
       $("run").replaceChildren(h("p", { class: "placeholder" }, workflow ? "Pick a run." : "Pick a workflow, then a run, to see its steps on a timeline."));
       return;
     }
+    if (!state.loaded || state.loaded.run.id !== run) loading("run", "Loading the run…");
     state.loaded = await ADAPTERS[api].loadRun(caller(api), workflow, run);
     await renderRun(state.loaded);
   };
@@ -596,6 +695,12 @@
     try {
       renderApis();
       await loadWorkflows();
+      const first = state.workflows.items[0];
+      if (!state.route.workflow && first) {
+        // Every API tab opens its first workflow, so a pane is never empty without a reason.
+        location.replace(hashFor({ api: state.route.api, workflow: first.id }));
+        return; // the hashchange renders it
+      }
       await loadRuns(false);
       const sameRun = previous.run === state.route.run && previous.api === state.route.api && state.loaded;
       if (sameRun && previous.step !== state.route.step) {
@@ -631,19 +736,6 @@
       return;
     }
     window.addEventListener("hashchange", render);
-    if (!location.hash) {
-      // Open the first workflow of the first API, so the page never starts empty.
-      state.route = parseHash();
-      if (state.route.api) {
-        try {
-          await loadWorkflows();
-          const first = state.workflows.items[0];
-          if (first) { location.replace(hashFor({ api: state.route.api, workflow: first.id })); return; }
-        } catch (error) {
-          showError(error);
-        }
-      }
-    }
     render();
   };
 
