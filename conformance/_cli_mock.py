@@ -25,10 +25,14 @@ SERVED_AUTO_RUNS = 2
 
 
 @click.command("mock")
-@click.option("--host", default=None, help="Interface to bind.  [default: 127.0.0.1]")
-@click.option("--port", default=None, help="Port to bind.  [default: 8080]")
-@click.option("--seed", default=None, help="World seed: same seed, same bytes.  [default: 0]")
-@click.option("--workers", default=None, help="Worker processes.  [default: 2]")
+@click.option(
+    "--host", default=None, metavar="HOST", help="Interface to bind.  [default: 127.0.0.1]"
+)
+@click.option("--port", default=None, metavar="PORT", help="Port to bind.  [default: 8080]")
+@click.option(
+    "--seed", default=None, metavar="N", help="World seed: same seed, same bytes.  [default: 0]"
+)
+@click.option("--workers", default=None, metavar="N", help="Worker processes.  [default: 2]")
 @click.option(
     "--api-key",
     "api_keys",
@@ -52,11 +56,13 @@ SERVED_AUTO_RUNS = 2
     "--workflows",
     "workflows_per_api",
     default=None,
+    metavar="N",
     help="Workflows per API in the seeded world.  [default: 12]",
 )
 @click.option(
     "--runs-per-workflow",
     default=None,
+    metavar="N",
     help="Runs per workflow in the seeded world.  [default: 40]",
 )
 @click.option(
@@ -68,7 +74,8 @@ SERVED_AUTO_RUNS = 2
 @click.option(
     "--time-scale",
     default=None,
-    help="Speed of live runs relative to the wall clock.  [default: 1.0]",
+    metavar="K",
+    help="Live runs take 1/K of their time; timestamps stay real.  [default: 1.0]",
 )
 @click.option(
     "--store",
