@@ -9,8 +9,12 @@ would show a client something no vendor sends, so ``EnvelopeWorker`` changes the
   every operation of the three OpenAPI documents) in the envelope of the vendor whose base path
   the request named, or the mock's neutral JSON body when no API lives there. The request line
   and headers are kept by ``_Request`` so the path is known even when parsing stopped half-way.
-  The limits themselves are raised by ``_serve`` (request line unlimited, large header fields),
-  so that a long path or a big header reaches the app and gets its ordinary 404 or 400.
+  The limits themselves are raised (by ``_serve``: large header fields; here: a request line of
+  up to ``REQUEST_LINE_BYTES``), so that a long path or a big header reaches the app and gets
+  its ordinary 404 or 400.
+- **Broken bodies.** A body gunicorn decodes while the app reads it (an invalid chunk size)
+  raises inside the view; ``_BodyErrors`` turns that into werkzeug's ``BadRequest``, which the
+  app answers as a 400 in the vendor's envelope like any other bad request (not a 500).
 - **Quick shutdown.** On SIGINT/SIGQUIT (Ctrl-C reaches every process of the group) gunicorn's
   worker raises ``SystemExit`` and the interpreter then joins the worker's thread pool, where a
   thread may sit in a keep-alive read: the master waits ``graceful_timeout`` and logs "Worker was
@@ -27,22 +31,37 @@ import sys
 from collections.abc import Sequence
 from http import HTTPStatus
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import orjson
 from gunicorn import util
-from gunicorn.http.errors import ParseException
+from gunicorn.http.errors import (
+    ConfigurationProblem,
+    InvalidResponseHeader,
+    InvalidResponseHeaderName,
+    ParseException,
+)
 from gunicorn.http.message import Request
 from gunicorn.http.parser import RequestParser
 from gunicorn.workers.gthread import TConn, ThreadWorker
+from werkzeug.exceptions import BadRequest
 
 from mock_server._vendor import Vendor, vendor_for
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
+
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 FRAMING_STATUS = 400
 """Status of every request gunicorn cannot parse: the one error status all operations document."""
 _HEAD_BYTES = 8192
 """How much of a broken request's first bytes is searched for its path."""
+REQUEST_LINE_BYTES = 64 * 1024
+"""The longest request line read (gunicorn's own limit is at most 8,190 bytes, or none)."""
+_NOT_THE_CLIENTS = (ConfigurationProblem, InvalidResponseHeader, InvalidResponseHeaderName)
+"""Parse errors that are the server's fault: gunicorn's own answer (a 500) stands."""
 _log = logging.getLogger("mock_server")
 
 
@@ -55,6 +74,9 @@ class _Request(Request):  # type: ignore[misc]  # gunicorn ships no type hints
         if self.head is None:
             self.head = buf  # the same bytearray the parser fills (and trims) in place
         super().read_into(unreader, buf, stop)
+
+    def read_line(self, unreader: Any, buf: bytearray, limit: int = 0) -> Any:
+        return super().read_line(unreader, buf, limit or REQUEST_LINE_BYTES)
 
     def parse(self, unreader: Any) -> Any:
         try:
@@ -80,10 +102,60 @@ class _Conn(TConn):  # type: ignore[misc]
             self.parser.mesg_class = _Request
 
 
+class _Body:
+    """``wsgi.input`` whose decoding errors are the client's ``BadRequest``."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+
+    def _guarded(self, method: str, *args: Any) -> Any:
+        try:
+            return getattr(self.stream, method)(*args)
+        except ParseException as error:
+            raise BadRequest(f"The request body could not be read: {error}") from None
+
+    def read(self, size: int | None = None) -> bytes:
+        data: bytes = self._guarded("read", size)
+        return data
+
+    def readline(self, size: int | None = None) -> bytes:
+        data: bytes = self._guarded("readline", size)
+        return data
+
+    def readlines(self, hint: int | None = None) -> list[bytes]:
+        lines: list[bytes] = self._guarded("readlines", hint)
+        return lines
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self
+
+    def __next__(self) -> bytes:
+        line = self.readline()
+        if not line:
+            raise StopIteration
+        return line
+
+
+class _BodyErrors:
+    """WSGI middleware: the request body is read through ``_Body``."""
+
+    def __init__(self, app: WSGIApplication) -> None:
+        self.app = app
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        environ["wsgi.input"] = _Body(environ["wsgi.input"])
+        return self.app(environ, start_response)
+
+
 class EnvelopeWorker(ThreadWorker):  # type: ignore[misc]
     """``gthread`` with framing errors in the vendor's envelope and an immediate quick exit."""
 
     vendors: Sequence[Vendor] = ()
+
+    def load_wsgi(self) -> None:
+        super().load_wsgi()
+        loaded: WSGIApplication = self.wsgi  # type: ignore[has-type]
+        self.wsgi = _BodyErrors(loaded)
 
     def init_process(self) -> None:
         from mock_server._app import load_vendors
@@ -103,7 +175,7 @@ class EnvelopeWorker(ThreadWorker):  # type: ignore[misc]
         os._exit(0)
 
     def handle_error(self, req: Any, client: Any, addr: Any, exc: BaseException) -> None:
-        if not isinstance(exc, ParseException):
+        if not isinstance(exc, ParseException) or isinstance(exc, _NOT_THE_CLIENTS):
             super().handle_error(req, client, addr, exc)
             return
         path = getattr(exc, "stepspec_path", None)

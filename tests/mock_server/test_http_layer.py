@@ -172,3 +172,19 @@ def test_st_run_with_every_check_finds_nothing(mock: ServedMock, api: str, tmp_p
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
     assert "Failures:" not in result.stdout
     assert "Errors:" not in result.stdout
+
+
+def test_a_body_that_cannot_be_decoded_is_a_400_in_the_envelope(mock: ServedMock) -> None:
+    """An invalid chunk size surfaces while the view reads the body: a 400, not a 500."""
+    arcee = requests.get(mock.url + LISTS["arcee"], headers=HEADERS["arcee"], timeout=30).json()
+    targets = {
+        "kibana": "/api/workflows/test",
+        "arcee": f"/api/v1/workflow/workflows/{arcee[0]['workflow_id']}/execute",
+    }
+    for api, path in targets.items():
+        lines = [f"POST {path} HTTP/1.1".encode(), b"Host: 127.0.0.1", b"Connection: close"]
+        lines += [f"{k}: {v}".encode() for k, v in HEADERS[api].items()]
+        lines += [b"Content-Type: application/json", b"Transfer-Encoding: chunked"]
+        status, headers, body = raw(mock, b"\r\n".join([*lines, b"", b"zz", b"{}", b"0", b"", b""]))
+        assert status == 400, (api, body)
+        assert_envelope(api, status, headers["content-type"], body)
