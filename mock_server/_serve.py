@@ -35,12 +35,14 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from flask import Flask
 from gunicorn.app.base import BaseApplication
 from gunicorn.arbiter import Arbiter
 from gunicorn.sock import TCP6Socket, TCPSocket
 
 from mock_server._app import create_app
 from mock_server._config import ConfigError, MockConfig
+from mock_server._coverage import EXTENSION as COVERAGE
 from mock_server._wire import EnvelopeWorker
 from mock_server.live import SqliteStore, temporary_store_path
 
@@ -64,6 +66,7 @@ class MockServer(BaseApplication):  # type: ignore[misc]  # gunicorn ships no ty
     ) -> None:
         self.mock_config = config
         self.listener = listener
+        self.flask_app: Flask | None = None
         self.options = {
             "bind": f"{_bracket(config.host)}:{config.port}",
             "workers": config.workers,
@@ -81,6 +84,7 @@ class MockServer(BaseApplication):  # type: ignore[misc]  # gunicorn ships no ty
             "limit_request_field_size": HEADER_FIELD_BYTES,
             "limit_request_fields": HEADER_FIELDS,
             "when_ready": lambda _server: sys.stderr.write(banner(config)),
+            "worker_int": self._before_quick_exit,
             **dict(options or {}),
         }
         super().__init__()
@@ -92,7 +96,15 @@ class MockServer(BaseApplication):  # type: ignore[misc]  # gunicorn ships no ty
 
     def load(self) -> Callable[..., Any]:
         """The WSGI app (built once, in the master, because of ``preload_app``)."""
-        return create_app(self.mock_config)
+        self.flask_app = create_app(self.mock_config)
+        return self.flask_app
+
+    def _before_quick_exit(self, worker: Any) -> None:
+        """gunicorn's ``worker_int`` hook: a worker leaves at once on Ctrl-C (``_wire``), so the
+        coverage counts it still holds are written now, not by an exit hook."""
+        coverage = self.flask_app.extensions.get(COVERAGE) if self.flask_app else None
+        if coverage is not None:
+            coverage.flush()
 
     def run(self) -> None:
         """Run gunicorn's arbiter, on ``listener`` when one was bound already."""

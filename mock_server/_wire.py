@@ -19,8 +19,9 @@ would show a client something no vendor sends, so ``EnvelopeWorker`` changes the
   worker raises ``SystemExit`` and the interpreter then joins the worker's thread pool, where a
   thread may sit in a keep-alive read: the master waits ``graceful_timeout`` and logs "Worker was
   sent SIGKILL! Perhaps out of memory?". The quick shutdown gunicorn asks for drops in-flight
-  requests anyway, so the worker ends the process at once (nothing of a worker needs an exit
-  hook: the coverage report is written by the master, SQLite needs no close to stay intact).
+  requests anyway, so the worker ends the process at once, after gunicorn's ``worker_int`` hook
+  (where ``_serve`` writes the coverage counts the worker still holds; SQLite needs no close to
+  stay intact, and the coverage report itself is written by the master).
 """
 
 from __future__ import annotations

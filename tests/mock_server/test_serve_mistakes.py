@@ -7,6 +7,7 @@ user would (walkthrough rows 42-44, 5 and 7 of ``newcomer-walkthrough.md``).
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import socket
@@ -178,3 +179,21 @@ def test_a_given_store_is_kept_and_the_banner_lists_active_settings(tmp_path: Pa
     assert "Errors   20% of requests" in banner
     assert "Validate every response" in banner
     assert "only the 1 key given with --api-key" in banner
+
+
+def test_ctrl_c_keeps_every_counted_request_in_the_coverage_report(tmp_path: Path) -> None:
+    """Workers leave at once on Ctrl-C, but first write the coverage counts they hold."""
+    report = tmp_path / "coverage.json"
+    mock = ServedMock("--workers", "2", "--coverage-report", str(report))
+    try:
+        for _ in range(30):  # repeats: counted in memory, written later or on the way out
+            requests.get(
+                f"{mock.url}/v1/workflows",
+                headers={"x-api-key": "k", "Connection": "close"},
+                timeout=10,
+            )
+    finally:
+        mock.interrupt()
+    assert mock.process.returncode == 0, mock.stderr
+    written = json.loads(report.read_text())
+    assert sum(client["requests"] for client in written["clients"]) == 30
