@@ -197,3 +197,18 @@ def test_ctrl_c_keeps_every_counted_request_in_the_coverage_report(tmp_path: Pat
     assert mock.process.returncode == 0, mock.stderr
     written = json.loads(report.read_text())
     assert sum(client["requests"] for client in written["clients"]) == 30
+
+
+def test_an_app_without_a_store_path_removes_its_temporary_store_at_exit() -> None:
+    """``create_app()`` without ``state_path`` (tests, notebooks) leaves no folder behind."""
+    script = (
+        "from mock_server import create_app\n"
+        "app = create_app({'seed': 1})\n"
+        "print(app.extensions['stepspec'].context.store.path)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    store = Path(result.stdout.strip())
+    assert store.parent.name.startswith("stepspec-mock-")
+    assert not store.parent.exists()
