@@ -79,7 +79,8 @@ class MockServer(BaseApplication):  # type: ignore[misc]  # gunicorn ships no ty
             "graceful_timeout": 5,
             "timeout": 60,
             "keepalive": 5,
-            # 0 = no limit on the request line: a long path gets the app's own 404/400.
+            # 0 = gunicorn's limit off (at most 8,190 bytes otherwise); _wire reads request lines
+            # of up to REQUEST_LINE_BYTES, so a long path gets the app's own 404/400.
             "limit_request_line": 0,
             "limit_request_field_size": HEADER_FIELD_BYTES,
             "limit_request_fields": HEADER_FIELDS,
