@@ -1,6 +1,10 @@
 """``stepspec mock``: serve the three APIs from a seeded world on a production WSGI server.
 
 Settings come from ``STEPSPEC_*`` environment variables first, then from the options given here.
+Every value is checked by ``MockConfig`` (options are read as text, so a bad number gets the same
+one-line message as a bad environment variable), and ``serve`` checks the store, the report path
+and the address before gunicorn starts: a mistake is one line naming the option or the variable
+it came from (``--latency: ...``, ``STEPSPEC_PORT: ...``) and exit 2.
 Unlike ``create_app`` (whose world stays still for tests), the served mock starts
 ``SERVED_AUTO_RUNS`` runs per API and minute by itself unless ``--auto-runs``/``STEPSPEC_AUTO_RUNS``
 says otherwise.
@@ -21,12 +25,14 @@ SERVED_AUTO_RUNS = 2
 
 
 @click.command("mock")
-@click.option("--host", default=None, help="Interface to bind.  [default: 127.0.0.1]")
-@click.option("--port", type=int, default=None, help="Port to bind.  [default: 8080]")
 @click.option(
-    "--seed", type=int, default=None, help="World seed: same seed, same bytes.  [default: 0]"
+    "--host", default=None, metavar="HOST", help="Interface to bind.  [default: 127.0.0.1]"
 )
-@click.option("--workers", type=int, default=None, help="Worker processes.  [default: 2]")
+@click.option("--port", default=None, metavar="PORT", help="Port to bind.  [default: 8080]")
+@click.option(
+    "--seed", default=None, metavar="N", help="World seed: same seed, same bytes.  [default: 0]"
+)
+@click.option("--workers", default=None, metavar="N", help="Worker processes.  [default: 2]")
 @click.option(
     "--api-key",
     "api_keys",
@@ -42,7 +48,6 @@ SERVED_AUTO_RUNS = 2
 )
 @click.option(
     "--error-rate",
-    type=float,
     default=None,
     metavar="P",
     help="Share (0..1) of requests answered with an injected 500.",
@@ -50,14 +55,14 @@ SERVED_AUTO_RUNS = 2
 @click.option(
     "--workflows",
     "workflows_per_api",
-    type=int,
     default=None,
+    metavar="N",
     help="Workflows per API in the seeded world.  [default: 12]",
 )
 @click.option(
     "--runs-per-workflow",
-    type=int,
     default=None,
+    metavar="N",
     help="Runs per workflow in the seeded world.  [default: 40]",
 )
 @click.option(
@@ -68,9 +73,9 @@ SERVED_AUTO_RUNS = 2
 )
 @click.option(
     "--time-scale",
-    type=float,
     default=None,
-    help="Speed of live runs relative to the wall clock.  [default: 1.0]",
+    metavar="K",
+    help="Live runs take 1/K of their time; timestamps stay real.  [default: 1.0]",
 )
 @click.option(
     "--store",
@@ -82,21 +87,18 @@ SERVED_AUTO_RUNS = 2
 )
 @click.option(
     "--auto-runs",
-    type=int,
     default=None,
     metavar="N",
     help="Runs the mock starts by itself per API and minute (0 disables).  [default: 2]",
 )
 @click.option(
     "--run-ttl",
-    type=float,
     default=None,
     metavar="SECONDS",
     help="Live runs older than this expire.  [default: 86400]",
 )
 @click.option(
     "--max-live-runs",
-    type=int,
     default=None,
     metavar="N",
     help="Live runs kept per API; older ones expire.  [default: 10000]",
@@ -116,14 +118,26 @@ SERVED_AUTO_RUNS = 2
 def mock_command(**options: Any) -> None:
     """Serve Kibana (/api/workflows, /s/{space}/api/workflows), Arcee (/api/v1/workflow) and
     Trigify (/v1) at once, from one seeded world, on 127.0.0.1:8080 by default."""
-    from mock_server._config import ConfigError, MockConfig
+    from mock_server._config import ENV_PREFIX, ConfigError, MockConfig
     from mock_server._serve import serve
 
     given = {name: value for name, value in options.items() if value not in (None, ())}
+    try:
+        config = MockConfig.from_env(os.environ)
+    except ConfigError as error:
+        variable = ENV_PREFIX + error.setting.upper() if error.setting else "environment"
+        raise UsageError(f"{variable}: {error.detail}") from None
     if "auto_runs" not in given and "STEPSPEC_AUTO_RUNS" not in os.environ:
         given["auto_runs"] = SERVED_AUTO_RUNS  # a served mock has moving runs by default
     try:
-        config = MockConfig.from_env(os.environ).replace(**given)
+        serve(config.replace(**given))
     except ConfigError as error:
-        raise UsageError(str(error)) from None
-    serve(config)
+        raise UsageError(f"{_option_name(error.setting)}: {error.detail}") from None
+
+
+def _option_name(setting: str | None) -> str:
+    """``latency_ms`` -> ``--latency``: how the user of this command names a setting."""
+    for param in mock_command.params:
+        if param.name == setting and isinstance(param, click.Option):
+            return param.opts[0]
+    return f"--{(setting or 'option').replace('_', '-')}"

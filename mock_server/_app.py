@@ -28,7 +28,6 @@ import importlib
 import inspect
 import logging
 import os
-import tempfile
 import types
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -52,7 +51,7 @@ from mock_server._openapi import ApiIndex, OperationSpec, api_index, has_spec
 from mock_server._params import check_parameters
 from mock_server._selfcheck import check_response
 from mock_server._vendor import Vendor, vendor_for
-from mock_server.live import SqliteStore
+from mock_server.live import SqliteStore, temporary_store_path
 
 VENDOR_MODULES = ("mock_server.kibana", "mock_server.arcee", "mock_server.trigify")
 EXTENSION = "stepspec"
@@ -129,9 +128,7 @@ def create_app(
 ) -> Flask:
     """Build the mock app (see the module docstring); ``clock`` is injectable for tests."""
     cfg = as_config(config)
-    state_path = cfg.state_path or os.path.join(
-        tempfile.mkdtemp(prefix="stepspec-mock-"), "state.sqlite3"
-    )
+    state_path = cfg.state_path or temporary_store_path()
     context = MockContext(cfg, SqliteStore(state_path), clock or system_clock)
     app = MockFlask("mock_server")
     # An empty id (`/executions//steps`) is the vendor's 404, not Werkzeug's 308 redirect to

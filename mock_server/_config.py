@@ -22,7 +22,17 @@ MAX_AUTO_RUNS = 60
 
 
 class ConfigError(ValueError):
-    """A configuration value that the mock cannot use; the message says which and why."""
+    """A configuration value that the mock cannot use; the message says which and why.
+
+    ``setting`` names the field (``latency_ms``) and ``detail`` says what is wrong with it, so a
+    front end can name the value the way its user gave it (``--latency``, ``STEPSPEC_LATENCY_MS``);
+    ``str(error)`` is ``"<setting>: <detail>"``.
+    """
+
+    def __init__(self, setting: str | None, detail: str) -> None:
+        super().__init__(f"{setting}: {detail}" if setting else detail)
+        self.setting = setting
+        self.detail = detail
 
 
 @dataclass(frozen=True)
@@ -73,26 +83,29 @@ class MockConfig:
         _check_int("max_live_runs", self.max_live_runs, 1, 10**7)
         _check_int("auto_runs", self.auto_runs, 0, MAX_AUTO_RUNS)
         if not 0.0 < self.run_ttl <= 10 * 365 * 86_400 or math.isnan(self.run_ttl):
-            raise ConfigError(f"run_ttl: {self.run_ttl!r} must be > 0 seconds and at most 10 years")
+            raise ConfigError(
+                "run_ttl", f"{self.run_ttl!r} must be > 0 seconds and at most 10 years"
+            )
         total = self.workflows_per_api * self.runs_per_workflow
         if total > MAX_WORLD_RUNS:
             raise ConfigError(
-                f"workflows_per_api x runs_per_workflow = {total} runs per API; at most "
-                f"{MAX_WORLD_RUNS} are supported"
+                "runs_per_workflow",
+                f"{self.workflows_per_api} workflows x {self.runs_per_workflow} runs = {total} "
+                f"runs per API; at most {MAX_WORLD_RUNS} are supported",
             )
         low, high = self.latency_ms
         _check_int("latency_ms", low, 0, 600_000)
         _check_int("latency_ms", high, 0, 600_000)
         if high < low:
-            raise ConfigError(f"latency_ms: range {low}-{high} ends before it starts")
+            raise ConfigError("latency_ms", f"range {low}-{high} ends before it starts")
         if not 0.0 <= self.error_rate <= 1.0 or math.isnan(self.error_rate):
-            raise ConfigError(f"error_rate: {self.error_rate!r} is not a share between 0 and 1")
+            raise ConfigError("error_rate", f"{self.error_rate!r} is not a share between 0 and 1")
         if not 0.0 < self.time_scale <= 1e6 or math.isnan(self.time_scale):
-            raise ConfigError(f"time_scale: {self.time_scale!r} must be > 0 and <= 1000000")
+            raise ConfigError("time_scale", f"{self.time_scale!r} must be > 0 and <= 1000000")
         if not self.host:
-            raise ConfigError("host: must not be empty")
+            raise ConfigError("host", "must not be empty")
         if any(not key or key != key.strip() for key in self.api_keys):
-            raise ConfigError("api_keys: keys must be non-empty and have no surrounding spaces")
+            raise ConfigError("api_keys", "keys must be non-empty and have no surrounding spaces")
 
     @classmethod
     def field_names(cls) -> tuple[str, ...]:
@@ -109,7 +122,7 @@ class MockConfig:
         known = cls.field_names()
         unknown = sorted(set(mapping) - set(known))
         if unknown:
-            raise ConfigError(f"unknown setting(s) {unknown!r}; known: {', '.join(known)}")
+            raise ConfigError(None, f"unknown setting(s) {unknown!r}; known: {', '.join(known)}")
         return cls(**{name: _coerce(name, value) for name, value in mapping.items()})
 
     @classmethod
@@ -154,28 +167,28 @@ def _coerce(name: str, value: Any) -> Any:
     if name in _OPTIONAL_STR_FIELDS:
         return None if value in (None, "") else str(value)
     if name == "host" and not isinstance(value, str):
-        raise ConfigError(f"host: expected a string, got {value!r}")
+        raise ConfigError("host", f"expected a string, got {value!r}")
     return value
 
 
 def _to_int(name: str, value: Any) -> int:
     if isinstance(value, bool):
-        raise ConfigError(f"{name}: expected an integer, got {value!r}")
+        raise ConfigError(name, f"expected an integer, got {value!r}")
     if isinstance(value, int):
         return value
     try:
         return int(str(value).strip())
     except ValueError:
-        raise ConfigError(f"{name}: expected an integer, got {value!r}") from None
+        raise ConfigError(name, f"expected an integer, got {value!r}") from None
 
 
 def _to_float(name: str, value: Any) -> float:
     if isinstance(value, bool):
-        raise ConfigError(f"{name}: expected a number, got {value!r}")
+        raise ConfigError(name, f"expected a number, got {value!r}")
     try:
         return float(value)
     except (TypeError, ValueError):
-        raise ConfigError(f"{name}: expected a number, got {value!r}") from None
+        raise ConfigError(name, f"expected a number, got {value!r}") from None
 
 
 def _to_bool(name: str, value: Any) -> bool:
@@ -186,7 +199,7 @@ def _to_bool(name: str, value: Any) -> bool:
         return True
     if text in _FALSE:
         return False
-    raise ConfigError(f"{name}: expected true/false (or 1/0, yes/no, on/off), got {value!r}")
+    raise ConfigError(name, f"expected true/false (or 1/0, yes/no, on/off), got {value!r}")
 
 
 def _to_keys(value: Any) -> tuple[str, ...]:
@@ -194,20 +207,20 @@ def _to_keys(value: Any) -> tuple[str, ...]:
         return tuple(part.strip() for part in value.split(",") if part.strip())
     if isinstance(value, Iterable):
         return tuple(str(part) for part in value)
-    raise ConfigError(f"api_keys: expected a comma-separated string or a list, got {value!r}")
+    raise ConfigError("api_keys", f"expected a comma-separated string or a list, got {value!r}")
 
 
 def _check_int(name: str, value: int, low: int, high: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(f"{name}: expected an integer, got {value!r}")
+        raise ConfigError(name, f"expected an integer, got {value!r}")
     if not low <= value <= high:
-        raise ConfigError(f"{name}: {value} is outside {low}..{high}")
+        raise ConfigError(name, f"{value} is outside {low}..{high}")
 
 
 def parse_latency(value: Any) -> tuple[int, int]:
     """``50`` -> (50, 50); ``"20-80"`` -> (20, 80); a pair stays a pair."""
     if isinstance(value, bool):
-        raise ConfigError(f"latency_ms: expected MS or MS-MS, got {value!r}")
+        raise ConfigError("latency_ms", f"expected MS or MS-MS, got {value!r}")
     if isinstance(value, int):
         return (value, value)
     if isinstance(value, tuple | list) and len(value) == 2:
@@ -217,6 +230,6 @@ def parse_latency(value: Any) -> tuple[int, int]:
         try:
             pair = (int(low), int(high) if sep else int(low))
         except ValueError:
-            raise ConfigError(f"latency_ms: expected MS or MS-MS, got {value!r}") from None
+            raise ConfigError("latency_ms", f"expected MS or MS-MS, got {value!r}") from None
         return pair
-    raise ConfigError(f"latency_ms: expected MS or MS-MS, got {value!r}")
+    raise ConfigError("latency_ms", f"expected MS or MS-MS, got {value!r}")

@@ -5,7 +5,8 @@ in it is a global: two apps in one process (say, two seeds in one test) never sh
 
 Time. The seeded (static) world is observed at ``WORLD_NOW_US``, a fixed moment, so its bytes
 never change; live runs (started by POST) are observed at ``clock()``, the real clock unless a
-test injects its own. ``live_now_us(started_us)`` applies ``time_scale`` to a live run.
+test injects its own. ``time_scale`` compresses a live run's plan (``_timeline.compress``), never
+the clock, so no timestamp is ever ahead of the wall clock.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from mock_server._config import MockConfig
-from mock_server._timeline import parse_iso
+from mock_server._timeline import RunPlan, compress, parse_iso, scaled_us
 from mock_server._vocab import Vocabulary, vocabulary
 
 if TYPE_CHECKING:
@@ -51,11 +52,14 @@ class MockContext:
         return self.config.seed
 
     def live_now_us(self, started_us: int) -> int:
-        """The moment at which a live run that started at ``started_us`` is observed.
+        """The moment at which a live run that started at ``started_us`` is observed: the
+        clock (``time_scale`` shortens the run's plan instead, see ``live_plan``)."""
+        return self.clock()
 
-        With ``time_scale`` 2.0 a run that started 10 s ago is seen as 20 s into its plan.
-        """
-        now = self.clock()
-        if self.config.time_scale == 1.0 or now <= started_us:
-            return now
-        return started_us + int((now - started_us) * self.config.time_scale)
+    def live_plan(self, plan: RunPlan) -> RunPlan:
+        """A live run's plan played ``time_scale`` times as fast (``_timeline.compress``)."""
+        return compress(plan, self.config.time_scale)
+
+    def live_span_us(self, us: int) -> int:
+        """A span of a live run's plan at ``time_scale`` (for vendors that plan with spans)."""
+        return scaled_us(us, self.config.time_scale)

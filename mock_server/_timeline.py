@@ -9,6 +9,13 @@ statuses that agree with their steps, and durations that match timestamps hold e
 construction.
 
 All times are integer microseconds since the Unix epoch.
+
+Time scale. ``compress(plan, k)`` is the plan played ``k`` times as fast: every duration, gap,
+timeout and planned answer is divided by ``k``. Live runs are compressed and observed at the real
+clock, so ``--time-scale 10`` makes a run take a tenth of the wall time while every timestamp
+stays a real instant (never later than the server's ``Date``) and durations still equal
+``finished - started``. (Observing an uncompressed plan at a clock running ``k`` times as fast
+would put finish times and answers up to minutes into the future.)
 """
 
 from __future__ import annotations
@@ -138,6 +145,8 @@ class RunPlan:
     space_id: str = "default"
     held_status: Status | None = None
     """Set for runs that never start (QUEUED, PENDING) or are skipped as a whole (SKIPPED)."""
+    resume_lag_us: int = 1_000_000
+    """How long after a human's answer the engine resumes the waiting step (see ``observe``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,9 +195,48 @@ class RunTimeline:
 
 
 NO_EVENTS = RunEvents()
-_RESUME_LAG_US = 1_000_000
-"""A HITL answer is recorded at once; the step completes when the engine resumes, 1 s later
-(the documented "responded but not yet resumed" state is visible in between)."""
+# A HITL answer is recorded at once; the step completes when the engine resumes,
+# ``plan.resume_lag_us`` later (the documented "responded but not yet resumed" state is visible
+# in between).
+
+
+def scaled_us(us: int, scale: float) -> int:
+    """A span of ``us`` played ``scale`` times as fast (a non-zero span stays non-zero)."""
+    if scale == 1.0 or us <= 0:
+        return us
+    return max(1, round(us / scale))
+
+
+def compress(plan: RunPlan, scale: float) -> RunPlan:
+    """``plan`` played ``scale`` times as fast, from the same start (see the module docstring)."""
+    if scale == 1.0:
+        return plan
+    start = plan.started_us
+
+    def answer(response: HitlResponse | None) -> HitlResponse | None:
+        if response is None:
+            return None
+        return replace(
+            response, responded_us=start + scaled_us(response.responded_us - start, scale)
+        )
+
+    steps = tuple(
+        replace(
+            step,
+            duration_us=scaled_us(step.duration_us, scale),
+            planned_response=answer(step.planned_response),
+            hitl_timeout_us=None
+            if step.hitl_timeout_us is None
+            else scaled_us(step.hitl_timeout_us, scale),
+        )
+        for step in plan.steps
+    )
+    return replace(
+        plan,
+        steps=steps,
+        gap_us=scaled_us(plan.gap_us, scale),
+        resume_lag_us=scaled_us(plan.resume_lag_us, scale),
+    )
 
 
 def observe(plan: RunPlan, now_us: int, events: RunEvents = NO_EVENTS) -> RunTimeline:
@@ -213,7 +261,9 @@ def observe(plan: RunPlan, now_us: int, events: RunEvents = NO_EVENTS) -> RunTim
             steps.append(_not_started(step, position))
             run_status = Status.RUNNING
             continue
-        end, status, output, error, hitl = _settle(step, position, clock, events)
+        end, status, output, error, hitl = _settle(
+            step, position, clock, events, plan.resume_lag_us
+        )
         if stop is not None and stop <= now_us and (end is None or stop < end):
             steps.append(StepRun(step, position, Status.CANCELLED, clock, stop, None, None, None))
             run_status, finished = Status.CANCELLED, stop
@@ -253,7 +303,7 @@ def _not_started(step: StepPlan, position: int) -> StepRun:
 
 
 def _settle(
-    step: StepPlan, position: int, start: int, events: RunEvents
+    step: StepPlan, position: int, start: int, events: RunEvents, resume_lag_us: int
 ) -> tuple[int | None, Status, Json, ErrorInfo | None, HitlResponse | None]:
     """When and how a started step ends: (end or None if it waits forever, status, ...)."""
     if step.outcome is Outcome.SKIP:
@@ -274,7 +324,7 @@ def _settle(
             "resumedBy": response.responded_by,
             "resumedAt": iso_millis(response.responded_us),
         }
-        return response.responded_us + _RESUME_LAG_US, Status.COMPLETED, output, None, response
+        return response.responded_us + resume_lag_us, Status.COMPLETED, output, None, response
     return start + step.duration_us, Status.COMPLETED, step.output, None, None
 
 

@@ -159,7 +159,7 @@ class ArceeService:
         ref, live = self.find_workflow(workflow_id), self.ctx.store.get_run(run_id)
         assert ref is not None  # only called for stored runs of known workflows
         assert live is not None
-        return self.world.live_planned(ref.workflow, ref.workflow_id, live)
+        return self.world.live_planned(ref.workflow, ref.workflow_id, live, self.ctx.live_span_us)
 
     def execute(
         self, ref: WorkflowRef, inputs: dict[str, Json], chosen: Scenario | None = None

@@ -16,7 +16,7 @@ runs (running, failed, completed) for load tests.
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
@@ -179,15 +179,23 @@ class ArceeWorld:
             rng,
         )
 
-    def live_planned(self, workflow: Workflow, workflow_id: str, live: LiveRun) -> PlannedRun:
+    def live_planned(
+        self,
+        workflow: Workflow,
+        workflow_id: str,
+        live: LiveRun,
+        span: Callable[[int], int] = int,
+    ) -> PlannedRun:
         """The plan of a run started over HTTP (inputs are the request body). It completes,
         unless its scenario fails: then the first node of the scenario's ``arcee.fail_kind``
-        on the path fails (the last node, if the path has none of that kind)."""
+        on the path fails (the last node, if the path has none of that kind). ``span`` maps
+        each drawn duration and gap (``--time-scale`` shortens them before the nodes run, so
+        the timestamps inside node outputs are real instants too)."""
         rng = rng_for(self.seed, "arcee", "live", live.seq)
         inputs = dict(live.spec.get("inputs") or {})
         path, branch = self.draw_path(workflow, rng)
-        durations = [draw_duration(workflow.node(node_id).kind, rng) for node_id in path]
-        gap = 10_000 + int(rng.random() * 30_000)
+        durations = [span(draw_duration(workflow.node(node_id).kind, rng)) for node_id in path]
+        gap = span(10_000 + int(rng.random() * 30_000))
         route = (path, branch, durations, gap)
         fail_at = len(path)
         chosen = scenario(str(live.spec["scenario"])) if "scenario" in live.spec else None

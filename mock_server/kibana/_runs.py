@@ -244,6 +244,7 @@ class RunSource:
             approved=approved,
             scenario=chosen,
         )
+        plan = self.ctx.live_plan(plan)  # --time-scale: a shorter plan, real timestamps
         return plan, template, parsed, bool(spec.get("ephemeral", False))
 
     def _workflow_for_live(

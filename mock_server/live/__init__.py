@@ -23,7 +23,13 @@ from mock_server.live._scenarios import (
     scenario,
     scenarios,
 )
-from mock_server.live._store import Anchor, LiveRun, LiveStore, SqliteStore
+from mock_server.live._store import (
+    Anchor,
+    LiveRun,
+    LiveStore,
+    SqliteStore,
+    temporary_store_path,
+)
 
 __all__ = [
     "AUTO_SCENARIOS",
@@ -44,4 +50,5 @@ __all__ = [
     "scenario",
     "scenarios",
     "start_live_run",
+    "temporary_store_path",
 ]

@@ -20,12 +20,19 @@ opens its own and never touches (or closes: closing may checkpoint the WAL) an i
 
 Expiry (``prune``) removes runs, their events and anchors older than a cut-off and keeps at most
 the newest ``keep`` runs of each API; ``mock_server.live._expiry`` decides when to call it.
+
+Without a store path the mock uses ``temporary_store_path()``: a fresh ``$TMPDIR/stepspec-mock-*``
+folder that the process which made it removes at exit, with the coverage and rate-limit files
+beside the store (forked gunicorn workers inherit the exit hook and leave the folder alone).
 """
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import sqlite3
+import tempfile
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -69,6 +76,18 @@ CREATE TABLE IF NOT EXISTS claims (
     at_us INTEGER NOT NULL
 );
 """
+
+
+def temporary_store_path() -> str:
+    """A store file in a new temporary folder that this process removes when it exits."""
+    folder = tempfile.mkdtemp(prefix="stepspec-mock-")
+    atexit.register(_remove_folder, folder, os.getpid())
+    return os.path.join(folder, "state.sqlite3")
+
+
+def _remove_folder(folder: str, owner_pid: int) -> None:
+    if os.getpid() == owner_pid:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @dataclass(frozen=True)

@@ -91,7 +91,13 @@ def blueprint(ctx: MockContext) -> Blueprint:
     @bp.after_app_request
     def add_headers(response: Response) -> Response:
         if _ours(request.path) and request.method != "OPTIONS":
-            response.headers.update(quota().headers())
+            headers = quota().headers()
+            if response.status_code == 429:  # enforced, or asked for with Prefer: code=429
+                headers["RateLimit-Remaining"] = "0"
+                headers["Retry-After"] = response.headers.get(
+                    "Retry-After", headers["RateLimit-Reset"]
+                )
+            response.headers.update(headers)
             if limiter.enforced:  # every request takes the whole path to its count
                 request.environ.pop(CACHEABLE_KEY, None)
             else:

@@ -42,7 +42,7 @@ def _read(name: str) -> bytes:
 
 
 def _page(data: bytes, mimetype: str) -> Response:
-    response = Response(data, mimetype=mimetype)
+    response = Response(data, content_type=mimetype)  # mimetype= would add a second charset
     response.headers["Cache-Control"] = "no-cache"
     response.headers["Content-Security-Policy"] = CSP
     response.headers["X-Content-Type-Options"] = "nosniff"
@@ -97,7 +97,9 @@ def blueprint() -> Blueprint:
         best = request.accept_mimetypes.best_match(["text/html", "application/json"])
         if request.args.get("format") == "json" or best == "application/json":
             return json_response(report)
-        return _page(render_report(report, stylesheet_url="viewer.css").encode(), "text/html")
+        return _page(
+            render_report(report, stylesheet_url="viewer.css").encode(), "text/html; charset=utf-8"
+        )
 
     @bp.delete("/coverage")
     def coverage_reset() -> Response:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from flask import Flask, Response
+from flask.testing import FlaskClient
 from flask_cors import CORS
 
 from mock_server._http import ENTRY_OVERHEAD, CachedResponse, CorsHeaders, ResponseCache
@@ -139,3 +140,11 @@ def test_a_replay_hook_refreshes_headers_or_sends_the_request_to_the_app() -> No
         ("X-Count", "2"),
         ("X-Count", "1"),
     ]
+
+
+@pytest.mark.parametrize("path", ["/_stepspec/", "/_stepspec/viewer.js", "/_stepspec/coverage"])
+def test_pages_declare_their_charset_once(client: FlaskClient, path: str) -> None:
+    """``text/html; charset=utf-8``, not ``...; charset=utf-8; charset=utf-8`` (walkthrough #4)."""
+    content_type = client.get(path, headers={"Accept": "text/html"}).headers["Content-Type"]
+    assert content_type.count("charset") == 1, content_type
+    assert content_type.endswith("; charset=utf-8")

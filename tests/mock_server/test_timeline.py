@@ -17,6 +17,7 @@ from mock_server._timeline import (
     RunTimeline,
     Status,
     StepPlan,
+    compress,
     iso_micros,
     iso_millis,
     observe,
@@ -167,3 +168,27 @@ def test_timestamp_formats_round_trip() -> None:
     assert iso_micros(us) == "2025-11-20T12:00:00.144470Z"
     assert parse_iso(iso_micros(us)) == us
     assert parse_iso("2025-03-12 00:59:55.465508+00:00") == parse_iso("2025-03-12T00:59:55.465508Z")
+
+
+@given(plan=plans(), scale=st.sampled_from([2.0, 10.0, 1000.0]), at=st.integers(0, 60_000_000))
+def test_a_compressed_plan_is_coherent_and_every_span_shrinks(
+    plan: RunPlan, scale: float, at: int
+) -> None:
+    """Observed at any moment, a compressed plan is coherent (nothing finishes after that
+    moment); each span is the original divided by ``scale``, and a non-zero one stays so."""
+    fast = compress(plan, scale)
+    seen = observe(fast, START + round(at / scale))
+    _check_coherent(seen, START + round(at / scale))
+    for slow_step, fast_step in zip(plan.steps, fast.steps, strict=True):
+        assert fast_step.duration_us <= max(1, round(slow_step.duration_us / scale))
+        assert (fast_step.duration_us == 0) == (slow_step.duration_us == 0)
+    assert fast.started_us == plan.started_us
+    assert fast.resume_lag_us == round(plan.resume_lag_us / scale)
+
+
+def test_a_compressed_plan_finishes_in_a_tenth_of_the_time() -> None:
+    steps = tuple(StepPlan(f"s{i}", None, "console", i, 2_000_000, None, "out") for i in range(3))
+    plan = RunPlan("run", "wf", "Workflow", START, steps, gap_us=10_000)
+    slow, fast = observe(plan, START + 10**9), observe(compress(plan, 10.0), START + 10**9)
+    assert slow.finished_us == START + 3 * 2_000_000 + 2 * 10_000
+    assert fast.finished_us == START + 3 * 200_000 + 2 * 1_000

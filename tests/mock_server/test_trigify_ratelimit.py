@@ -141,3 +141,15 @@ def test_cached_answers_are_counted_and_carry_fresh_headers(
         assert list(again.headers) == [(n, fresh.get(n, v)) for n, v in first.headers]
     other = client.get(path, headers={"x-api-key": "another-key"})  # its own count
     assert other.headers["RateLimit-Remaining"] == str(LIMIT - 1)
+
+
+def test_a_429_asked_for_with_prefer_has_coherent_rate_limit_headers(
+    app_factory: AppFactory,
+) -> None:
+    """``Prefer: code=429`` shows an exhausted quota, as an enforced 429 does (walkthrough #16)."""
+    client = app_factory().test_client()
+    response = client.get("/v1/workflows", headers={**KEY, "Prefer": "code=429"})
+    assert response.status_code == 429
+    assert response.headers["RateLimit-Remaining"] == "0"
+    assert response.headers["Retry-After"] == response.headers["RateLimit-Reset"]
+    assert int(response.headers["Retry-After"]) > 0

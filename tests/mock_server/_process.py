@@ -1,0 +1,68 @@
+"""``stepspec mock`` in a process of its own, as a user starts it (for tests of the served mock)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+LAUNCH = "from conformance.cli import main; main()"
+
+
+def free_port() -> int:
+    """A port nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class ServedMock:
+    """A ``stepspec mock`` that came up; its stderr is collected by a thread."""
+
+    def __init__(self, *args: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", LAUNCH, "mock", "--port", str(self.port), *args],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        self.lines: list[str] = []
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+        deadline = time.monotonic() + 60
+        while not any("Ctrl-C stops" in line for line in list(self.lines)):
+            assert self.process.poll() is None, "".join(self.lines)
+            assert time.monotonic() < deadline, "the mock did not come up"
+            time.sleep(0.05)
+
+    def _read(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self.lines.append(line)
+
+    def interrupt(self) -> float:
+        """Ctrl-C in a terminal (SIGINT to the whole group); seconds until the mock exited."""
+        began = time.monotonic()
+        os.killpg(self.process.pid, signal.SIGINT)
+        try:
+            self.process.wait(timeout=15)
+        finally:
+            if self.process.poll() is None:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        elapsed = time.monotonic() - began
+        self.reader.join(timeout=5)
+        assert self.process.stderr is not None
+        self.process.stderr.close()
+        return elapsed
+
+    @property
+    def stderr(self) -> str:
+        return "".join(self.lines)
