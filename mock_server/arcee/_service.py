@@ -193,6 +193,8 @@ class ArceeService:
         index = rng.randrange(self.world.workflows)
         ref = self.find_workflow(self.world.ids.workflow_id(index))
         assert ref is not None  # every index below ``workflows`` is a workflow
+        if ref.workflow.status != "active":  # an inactive workflow never runs
+            return
         self.start(ref, started_us, self.world.draw_inputs(ref.workflow, rng), chosen)
 
     def history(self, ref: WorkflowRef, limit: int, offset: int) -> list[dict[str, Json]]:
