@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from conformance._validation import validator
-from tests.conftest import AppFactory
+from tests.conftest import AppFactory, TestClock
 
 AUTH = {"Authorization": "Bearer test-key"}
 BASE = "/api/v1/workflow"
@@ -49,3 +49,22 @@ def test_an_inactive_workflow_cannot_be_executed(app_factory: AppFactory) -> Non
         f"{BASE}/workflows/{active['workflow_id']}/execute", headers=AUTH, json={}
     )
     assert accepted.status_code == 200
+
+
+def test_auto_runs_never_start_an_inactive_workflow(
+    app_factory: AppFactory, clock: TestClock
+) -> None:
+    clock.now_us = 1_800_000_000_000_000
+    app = app_factory(auto_runs=6, workflows_per_api=4)
+    client = app.test_client()
+    started: dict[str, int] = {}
+    for _ in range(10):  # ten minutes of auto runs
+        clock.advance(60)
+        for item in client.get(f"{BASE}/workflows", headers=AUTH).get_json():
+            runs = client.get(
+                f"{BASE}/workflows/{item['workflow_id']}/runs?limit=1000", headers=AUTH
+            ).get_json()
+            fresh = sum(run["start_time"] > "2026" for run in runs)
+            started[item["status"]] = started.get(item["status"], 0) + fresh
+    assert started["active"] > 0
+    assert started["inactive"] == 0
