@@ -119,6 +119,9 @@ def test_overrides_are_the_trigger_payload(app_factory: AppFactory, clock: TestC
         b'{"test_config": {"action_mocks": {"slack-1": {"enabled": "yes"}}}}',
         b'{"test_config": {"strict_data_validation": "true"}}',
         b'{"overrides": {"a": "\\ud800"}}',
+        b'{"overrides": null}',
+        b'{"test_config": {"mode": null}}',
+        b'{"test_config": {"action_mocks": {"slack-1": {"enabled": null}}}}',
     ],
 )
 def test_a_malformed_body_is_a_validation_error(app_factory: AppFactory, body: bytes) -> None:
