@@ -221,14 +221,15 @@ def test_arcee_never_starts_an_inactive_workflow(
     assert result.exit_code == 0, report["findings"]
 
 
+@pytest.mark.parametrize("api", ["kibana", "trigify"])
 def test_no_write_is_sent_without_allow_writes(
-    fast_app_factory: Any, served: Any, run_check: Any
+    fast_app_factory: Any, served: Any, run_check: Any, api: str
 ) -> None:
-    result, report, recorder = _check(fast_app_factory, served, run_check, "kibana")
+    result, report, recorder = _check(fast_app_factory, served, run_check, api)
     assert result.exit_code == 0
     assert recorder.writes == []
     assert not _lifecycle_cases(report)
-    assert "--allow-writes" in report["not_tested"]["runWorkflow"]
+    assert "--allow-writes" in report["not_tested"][START[api]]
 
 
 def test_named_lifecycle_checks_without_allow_writes_send_nothing(
