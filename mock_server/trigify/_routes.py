@@ -4,6 +4,8 @@ rate limits.
 ``POST /v1/workflows/{id}/test`` starts a test run (WF-TEST): the body is optional; ``overrides``
 (an object) stands in for the trigger's payload and ``test_config.action_mocks`` (an object of
 ``{enabled, output}`` per action id) stubs actions; a malformed body is a 400 ``VALIDATION_ERROR``.
+A scenario (``X-Stepspec-Scenario`` or ``overrides.stepspec_scenario``) may make the run fail; with
+``auto_runs`` the mock also starts triggered runs of enabled workflows by itself.
 Execution lists and test-run details change with the clock, so they are never marked cacheable.
 
 Routing: Werkzeug ranks the literal ``/v1/workflows/actions`` above ``/v1/workflows/<id>``, so the
@@ -31,6 +33,13 @@ from flask import Blueprint, Response, request
 from mock_server._http import CACHEABLE_KEY, REPLAY_KEY, json_response, mark_cacheable
 from mock_server._openapi import api_index
 from mock_server._params import check_parameters
+from mock_server.live import (
+    SCENARIO_FIELD,
+    SCENARIO_HEADER,
+    AutoRuns,
+    UnknownScenario,
+    requested_scenario,
+)
 from mock_server.trigify._protocol import (
     api_key,
     envelope,
@@ -77,6 +86,12 @@ def blueprint(ctx: MockContext) -> Blueprint:
     service = TrigifyService(ctx)
     limiter = RateLimiter(ctx)
     bp = Blueprint("trigify", __name__, url_prefix=BASE_PATH)
+    auto_runs = AutoRuns(ctx, "trigify", service.auto_start)
+
+    @bp.before_request
+    def _auto_runs() -> None:
+        if request.method != "OPTIONS":
+            auto_runs.tick()
 
     def quota() -> Quota:
         environ = request.environ
@@ -147,7 +162,13 @@ def blueprint(ctx: MockContext) -> Blueprint:
         parsed = test_request(request.get_data())
         if isinstance(parsed, str):
             return json_response(envelope("VALIDATION_ERROR", parsed, {"field": "body"}), 400)
-        run_id = service.start_test(found, *parsed)
+        overrides, mocks = parsed
+        try:
+            chosen = requested_scenario(request.headers.get(SCENARIO_HEADER), overrides)
+        except UnknownScenario as error:
+            return json_response(envelope("VALIDATION_ERROR", str(error.args[0])), 400)
+        overrides.pop(SCENARIO_FIELD, None)
+        run_id = service.start_test(found, overrides, mocks, chosen)
         return json_response(
             {"success": True, "message": "Test run started", "data": {"test_run_id": run_id}}
         )

@@ -6,15 +6,16 @@ here in LRU caches bounded by bytes (``mock_server._budget``), and the headers a
 request. The docs' example workflow ``wf_abc123`` is listed first and its execution
 ``run_x7k9m2`` is served from its fixture.
 
-Test runs (``POST /v1/workflows/{id}/test``) are live runs: stored as facts in the shared
-``LiveStore`` (workflow, start, the request's ``overrides`` and enabled ``action_mocks``), rebuilt
-and observed at the clock on every read, so they progress between polls. A workflow's execution
-list shows its test runs first (they started after the frozen world's "now"), newest first; a
-page that holds any is rendered per request, never cached.
+Test runs (``POST /v1/workflows/{id}/test``) and auto runs (``auto_runs``) are live runs: stored
+as facts in the shared ``LiveStore`` (workflow, start, the request's ``overrides``, enabled
+``action_mocks`` and scenario), rebuilt and observed at the clock on every read, so they progress
+between polls. A workflow's execution list shows its live runs first (they started after the
+frozen world's "now"), newest first; a page that holds any is rendered per request.
 """
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -31,7 +32,7 @@ from mock_server._budget import (
 )
 from mock_server._ids import IdCodec
 from mock_server._timeline import observe
-from mock_server.live import start_live_run
+from mock_server.live import Scenario, start_live_run
 from mock_server.trigify._actions import catalogue_payload
 from mock_server.trigify._definition import Workflow, from_definition
 from mock_server.trigify._documented import DOCUMENTED_RUN_ID, DOCUMENTED_WORKFLOW_ID, documented
@@ -134,15 +135,44 @@ class TrigifyService:
         return self.world.workflow(key.index)
 
     def start_test(
-        self, key: WorkflowKey, overrides: dict[str, Json], mocks: dict[str, Json]
+        self,
+        key: WorkflowKey,
+        overrides: dict[str, Json],
+        mocks: dict[str, Json],
+        chosen: Scenario | None = None,
     ) -> str:
         """Store a test run of ``key`` starting now; returns its ``test_run_id``."""
-        spec: dict[str, Json] = {"test": True, "overrides": overrides, "mocks": mocks}
+        return self._start(key, self.ctx.clock(), overrides, mocks, chosen, test=True)
+
+    def auto_start(self, rng: random.Random, started_us: int, chosen: Scenario) -> None:
+        """Start an auto run (``mock_server.live._auto``): a triggered run of an enabled
+        workflow (drawn from ``rng``; the next enabled one when the drawn one cannot run)."""
+        count = self.world.workflows
+        drawn = rng.randrange(count)
+        for index in (i % count for i in range(drawn, drawn + count)):
+            if self.world.state(index).enabled:
+                key = WorkflowKey(self.world.ids.workflow_id(index), index)
+                self._start(key, started_us, {}, {}, chosen, test=False)
+                return
+
+    def _start(
+        self,
+        key: WorkflowKey,
+        started_us: int,
+        overrides: dict[str, Json],
+        mocks: dict[str, Json],
+        chosen: Scenario | None,
+        *,
+        test: bool,
+    ) -> str:
+        spec: dict[str, Json] = {"test": test, "overrides": overrides, "mocks": mocks}
+        if chosen is not None:
+            spec["scenario"] = chosen.name
         live = start_live_run(
             self.ctx,
             API,
             key.workflow_id,
-            self.ctx.clock(),
+            started_us,
             spec,
             lambda seq: "run_" + base36(self._live_ids.encode(seq)),
         )

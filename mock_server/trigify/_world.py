@@ -14,10 +14,12 @@ workflow 0 are timeouts: the action never reports an end (Trigify shows it ``fai
 ``ended_at``, "Action timed out") and the execution ends ``failed`` when the engine gives up. A
 loop body runs once per item of its ``builtin:loop`` (a step per iteration, same ``step_id``).
 
-Runs started with ``POST /v1/workflows/{id}/test`` (``live_planned``) follow the same plan from
-the request's ``overrides`` (the trigger payload) at the clock; an action named in
-``test_config.action_mocks`` with ``enabled`` does not run: it returns the mock's ``output`` at
-once.
+Runs started with ``POST /v1/workflows/{id}/test`` or by the mock itself (auto runs) are live
+(``live_planned``): the same plan from the request's ``overrides`` (the trigger payload), at the
+clock; an action named in ``test_config.action_mocks`` with ``enabled`` does not run: it returns
+the mock's ``output`` at once. A run that follows a failing scenario (``mock_server.live``) fails
+the way Trigify runs most often do: its first action that is neither mocked nor control flow
+times out.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from mock_server._budget import PLAN_STEPS, CostLru, steps_cost
 from mock_server._rng import rng_for
 from mock_server._timeline import ErrorInfo, Outcome, RunPlan, RunTimeline, StepPlan, observe
 from mock_server._vocab import Vocabulary
+from mock_server.live import scenario
 from mock_server.trigify._actions import OutputCall, draw_duration, draw_error, output_for, resolve
 from mock_server.trigify._definition import Action, Workflow, build_workflow, trigger_outputs
 from mock_server.trigify._naming import TrigifyIds
@@ -202,7 +205,8 @@ class TrigifyWorld:
         return PlannedExecution(plan, workflow, started, as_object)
 
     def live_planned(self, workflow: Workflow, workflow_id: str, live: LiveRun) -> PlannedExecution:
-        """The plan of a test run started over HTTP: it completes (mocked actions at once)."""
+        """The plan of a live run: it completes (mocked actions at once) unless its scenario
+        fails; then its first real action times out."""
         rng = rng_for(self.seed, "trigify", "live", live.seq)
         overrides = live.spec.get("overrides")
         trigger = (
@@ -213,6 +217,15 @@ class TrigifyWorld:
         mocks: Mapping[str, Json] = live.spec.get("mocks") or {}
         branch = trigger.get("body", {}).get("intent", "high") == "high"
         taken = [workflow.side(action.id) in (None, branch) for action in workflow.actions]
+        chosen = scenario(str(live.spec["scenario"])) if "scenario" in live.spec else None
+        fail_at = -1
+        if chosen is not None and chosen.outcome == "failed":
+            real = [
+                i
+                for i, action in enumerate(workflow.actions)
+                if taken[i] and action.id not in mocks and not action.kind.startswith("builtin:")
+            ]
+            fail_at = real[0] if real else -1
         durations = [
             (MOCKED_US if action.id in mocks else draw_duration(action.kind, rng)) if on else 0
             for action, on in zip(workflow.actions, taken, strict=True)
@@ -220,7 +233,7 @@ class TrigifyWorld:
         gap, lead = 5_000 + int(rng.random() * 20_000), 50_000 + int(rng.random() * 100_000)
         started = live.started_us
         steps = self._steps(
-            workflow, trigger, taken, durations, (-1, False), started + lead, gap, rng, mocks
+            workflow, trigger, taken, durations, (fail_at, True), started + lead, gap, rng, mocks
         )
         plan = RunPlan(
             run_id=live.run_id,
@@ -230,7 +243,7 @@ class TrigifyWorld:
             steps=steps,
             gap_us=gap,
             inputs=trigger,
-            is_test=True,
+            is_test=bool(live.spec.get("test", True)),
             triggered_by=workflow.trigger_kind,
         )
         return PlannedExecution(plan, workflow, started, False)

@@ -182,3 +182,54 @@ def test_an_asked_for_429_says_how_long_to_wait(app_factory: AppFactory) -> None
     body = response.get_json()
     assert body["error"]["retryAfterSeconds"] == int(wait)
     assert valid("error", body)
+
+
+def test_a_failing_scenario_times_out_the_first_real_action(
+    app_factory: AppFactory, clock: TestClock
+) -> None:
+    client = app_factory().test_client()
+    mocks = {"agent-1": {"enabled": True, "output": {"result": {"output": "stub"}}}}
+    response = client.post(
+        f"/v1/workflows/{DOCUMENTED_WORKFLOW_ID}/test",
+        headers={**KEY, "X-Stepspec-Scenario": "flaky-http"},
+        json={"test_config": {"action_mocks": mocks}},
+    )
+    assert response.status_code == 200
+    run_id = response.get_json()["data"]["test_run_id"]
+    clock.advance(600)
+    data = detail(client, DOCUMENTED_WORKFLOW_ID, run_id)
+    assert data["status"] == "failed"
+    assert data["ended_at"] is not None
+    agent, slack = data["steps"]
+    assert agent["status"] == "completed"  # mocked: it cannot fail
+    assert slack["status"] == "failed"
+    assert slack["ended_at"] is None
+    assert slack["duration_ms"] is None
+    assert slack["error"] in (
+        "Action timed out",
+        {"code": "TIMEOUT", "message": "Action timed out", "retryable": True},
+    )
+    unknown = client.post(
+        f"/v1/workflows/{DOCUMENTED_WORKFLOW_ID}/test",
+        headers={**KEY, "X-Stepspec-Scenario": "no-such-scenario"},
+        json={},
+    )
+    assert unknown.status_code == 400
+
+
+def test_auto_runs_start_triggered_runs_of_enabled_workflows(
+    app_factory: AppFactory, clock: TestClock
+) -> None:
+    clock.now_us = 1_800_000_000_000_000
+    client = app_factory(auto_runs=4).test_client()
+    live: list[dict[str, Any]] = []
+    for _ in range(5):
+        clock.advance(60)
+        for item in workflows(client):
+            path = f"/v1/workflows/{item['id']}/executions?page_size=100"
+            for run in client.get(path, headers=KEY).get_json()["data"]["executions"]:
+                if run["started_at"] > "2026-12":
+                    live.append({**run, "workflow": item})
+    assert live
+    assert all(run["workflow"]["enabled"] for run in live)
+    assert {run["status"] for run in live} <= {"running", "completed", "failed"}
