@@ -113,6 +113,7 @@ def test_overrides_are_the_trigger_payload(app_factory: AppFactory, clock: TestC
     [
         b"[1]",
         b"not json",
+        b" \n",
         b'{"overrides": "text"}',
         b'{"test_config": []}',
         b'{"test_config": {"action_mocks": ["slack-1"]}}',
