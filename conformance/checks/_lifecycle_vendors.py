@@ -1,14 +1,18 @@
 """What the lifecycle checks know about each API's writes: how to start a run and whom to start.
 
 - ``LIFECYCLES``: per API, the operation that starts a run, the response field carrying the new
-  run's id, the headers every write needs (Kibana's ``kbn-xsrf``) and the resume and cancel
-  operations (Kibana only). ``NO_START`` says why an API has no lifecycle checks (Trigify
-  documents no endpoint that starts a run).
+  run's id (and the object it sits in), the headers every write needs (Kibana's ``kbn-xsrf``) and
+  the resume and cancel operations (Kibana only). ``NO_START`` says why an API has no lifecycle
+  checks (none today: Trigify's ``POST /v1/workflows/{id}/test`` starts a test run).
 - ``candidates``: the workflows of a workflow-list body that can be started, with their
   definition, and whether a human-in-the-loop step (``waitForInput``/``waitForApproval``) is in
   it; found from the definition itself, so the kit works against any server, not a scenario.
+  Kibana skips disabled or invalid workflows, Arcee inactive ones (documented states that
+  cannot run).
 - ``start_body`` and ``resume_input``: request bodies in the documented shape, with a value for
-  every input the definition declares (its default when it has one).
+  every input the definition declares (its default when it has one). Trigify's test run mocks
+  every action (``test_config.action_mocks``) except ``builtin:`` control flow: on a real
+  Trigify a test run executes real actions and costs credits, and a mocked action does neither.
 """
 
 from __future__ import annotations
@@ -42,6 +46,8 @@ class Lifecycle:
     write_headers: Mapping[str, str]
     resume: str | None = None
     cancel: str | None = None
+    started_in: tuple[str, ...] = ()
+    """Keys of the object of the start response that holds ``started_id`` (``()``: the body)."""
 
 
 LIFECYCLES: dict[str, Lifecycle] = {
@@ -54,11 +60,19 @@ LIFECYCLES: dict[str, Lifecycle] = {
         cancel="cancelExecution",
     ),
     "arcee": Lifecycle(start="executeWorkflow", started_id="run_id", write_headers={}),
+    # WF-TEST: "returns a test_run_id immediately; poll Get Execution Detail".
+    "trigify": Lifecycle(
+        start="testWorkflow", started_id="test_run_id", write_headers={}, started_in=("data",)
+    ),
 }
-NO_START: dict[str, str] = {
-    "trigify": "not applicable: Trigify documents no endpoint that starts a run, so no run can "
-    "be started and followed (nothing was sent)",
+NO_START: dict[str, str] = {}
+"""Why an API has no lifecycle checks, for APIs that document no way to start a run."""
+WRITE_NOTES: dict[str, str] = {
+    "arcee": "on a real Arcee a started workflow runs its real nodes (integrations included)",
+    "trigify": "on a real Trigify a test run executes real actions and costs credits; the kit "
+    "mocks every action with test_config.action_mocks (builtin: control flow excepted)",
 }
+"""What a write does on the real service, said wherever the kit reports starting a run."""
 
 
 @dataclass(frozen=True)
@@ -81,11 +95,13 @@ def candidates(api: str, body: Any, preferred: str | None = None) -> list[Candid
     """The startable workflows of a workflow-list ``body``, ``preferred`` (--workflow-id) first."""
     found: list[Candidate] = []
     for item in _workflow_items(api, body):
-        ident = item.get("id" if api == "kibana" else "workflow_id")
+        ident = item.get("workflow_id" if api == "arcee" else "id")
         if not isinstance(ident, str) or not ident:
             continue
         if api == "kibana" and (item.get("enabled") is False or item.get("valid") is False):
             continue  # documented: a disabled or invalid workflow cannot run (400)
+        if api == "arcee" and item.get("status") == "inactive":
+            continue  # documented state ("active or inactive"); an inactive workflow cannot run
         definition = _definition(api, item)
         found.append(Candidate(ident, definition, any(True for _ in hitl_steps(definition))))
     if preferred is not None:
@@ -97,6 +113,9 @@ def candidates(api: str, body: Any, preferred: str | None = None) -> list[Candid
 
 def _workflow_items(api: str, body: Any) -> list[dict[str, Any]]:
     items = body.get("results") if api == "kibana" and isinstance(body, dict) else body
+    if api == "trigify":  # {success, data: {items}}
+        data = body.get("data") if isinstance(body, dict) else None
+        items = data.get("items") if isinstance(data, dict) else None
     return [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
 
 
@@ -104,6 +123,9 @@ def _definition(api: str, item: Mapping[str, Any]) -> Mapping[str, Any]:
     if api == "arcee":
         graph = item.get("graph")
         return graph if isinstance(graph, dict) else {}
+    if api == "trigify":
+        definition = item.get("workflow")
+        return definition if isinstance(definition, dict) else {}
     definition = item.get("definition")
     if isinstance(definition, dict):
         return definition
@@ -145,7 +167,10 @@ def sample(type_name: Any, options: Any = None) -> Any:
 
 
 def start_body(api: str, candidate: Candidate) -> dict[str, Any]:
-    """The documented start request: Kibana ``{inputs: {...}}``, Arcee a flat object of inputs."""
+    """The documented start request: Kibana ``{inputs: {...}}``, Arcee a flat object of inputs,
+    Trigify ``{test_config: {action_mocks}}`` stubbing every action (``{}`` when none is known)."""
+    if api == "trigify":
+        return {"test_config": {"action_mocks": _trigify_mocks(candidate.definition)}}
     if api == "arcee":
         declared = candidate.definition.get("input_data")
         values = declared if isinstance(declared, dict) else {}
@@ -154,6 +179,19 @@ def start_body(api: str, candidate: Candidate) -> dict[str, Any]:
             for name, value in values.items()
         }
     return {"inputs": _kibana_inputs(candidate.definition.get("inputs"))}
+
+
+def _trigify_mocks(definition: Mapping[str, Any]) -> dict[str, Any]:
+    """An enabled mock with an empty output for every action that has side effects."""
+    actions = definition.get("actions")
+    mocks: dict[str, Any] = {}
+    for action in actions if isinstance(actions, list) else []:
+        if not isinstance(action, dict) or not isinstance(action.get("id"), str):
+            continue
+        if str(action.get("kind", "")).startswith("builtin:"):
+            continue  # control flow (if, loop) runs no action of its own
+        mocks[action["id"]] = {"enabled": True, "output": {}}
+    return mocks
 
 
 def _kibana_inputs(declared: Any) -> dict[str, Any]:

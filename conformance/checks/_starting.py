@@ -4,18 +4,21 @@
 one larger page when that one lacks the kind of workflow a check needs) and returns the
 startable workflows with their definitions. ``start_run`` sends the documented start request
 and judges the answer: the documented status, the documented body, a run id in it. Every
-request here is charged to the lifecycle pool (see ``Context.lifecycle_budget``).
+request here is charged to the lifecycle pool (see ``Context.lifecycle_budget``). A start that
+reached the server adds the API's ``WRITE_NOTES`` entry to the report's notes (what a started run
+does on the real service: Trigify test runs execute real actions and cost credits).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from conformance import _operations, _specs
 from conformance._discovery import LIST_QUERY
 from conformance.checks._lifecycle_vendors import (
     LIFECYCLES,
+    WRITE_NOTES,
     Candidate,
     candidates,
     path_values,
@@ -90,6 +93,9 @@ def start_run(ctx: Context, candidate: Candidate, check: str) -> Started:
     body = start_body(api, candidate)
     with ctx.lifecycle_budget():
         exchange = ctx.post(operation, params, body, headers=lifecycle.write_headers)
+    note = WRITE_NOTES.get(api)
+    if exchange is not None and note is not None and note not in ctx.ids.notes:
+        ctx.ids.notes.append(note)
     if exchange is None:
         reason = ctx.unavailable(operation.operation_id) or "the lifecycle request budget ran out"
         return Started(candidate, None, None, problem=f"no run was started: {reason}")
@@ -117,16 +123,21 @@ def start_run(ctx: Context, candidate: Candidate, check: str) -> Started:
             operation=operation.operation_id,
             request=exchange.result.request,
         )
-    run_id = exchange.object.get(lifecycle.started_id)
+    holder: Any = exchange.object
+    for key in lifecycle.started_in:
+        holder = holder.get(key) if isinstance(holder, dict) else None
+    holder = holder if isinstance(holder, dict) else {}
+    run_id = holder.get(lifecycle.started_id)
     if not isinstance(run_id, str) or not run_id:
+        where = ".".join(("$", *lifecycle.started_in, lifecycle.started_id))
         started.findings.append(
             _finding(
                 check,
                 exchange,
                 "start response without a run id",
-                f"$.{lifecycle.started_id}",
+                where,
                 "the id of the run just started (a non-empty string)",
-                short(exchange.object.get(lifecycle.started_id, "(absent)")),
+                short(holder.get(lifecycle.started_id, "(absent)")),
             )
         )
         started.problem = "the start response named no run"

@@ -63,7 +63,9 @@ FIELDS: dict[tuple[str, Kind], Fields] = {
 
 TERMINAL: dict[str, frozenset[str]] = {
     "kibana": frozenset({"completed", "failed", "cancelled", "timed_out", "skipped"}),
-    "arcee": frozenset({"completed", "failed", "cancelled"}),
+    # Arcee documents no cancel operation and no status list; `cancelled` is not assumed
+    # (specs/arcee/status.json lists pending, running, completed, failed).
+    "arcee": frozenset({"completed", "failed"}),
     "trigify": frozenset({"completed", "failed", "skipped"}),
 }
 NOT_STARTED = frozenset({"pending", "queued", "skipped"})

@@ -5,9 +5,11 @@ human-in-the-loop step, so it can finish on its own) and reads it back; the kit 
 until it ends (``_polling``), and ``run_progress_monotonic`` and ``run_final_coherent`` judge
 what the polls showed. Kibana's resume and cancel checks live in ``lifecycle_kibana``.
 
-Trigify documents no endpoint that starts a run: there, every case of these checks is reported
-as not tested ("not applicable"), never as passed. Without ``--allow-writes`` the checks send
-nothing and report why.
+Trigify starts a *test* run (``POST /v1/workflows/{id}/test``) with every action mocked through
+``test_config.action_mocks``; the report notes that on a real Trigify an unmocked test run executes
+real actions and costs credits. An API listed in ``NO_START`` would have every case of these
+checks reported as not tested ("not applicable"), never as passed. Without ``--allow-writes`` the
+checks send nothing and report why.
 """
 
 from __future__ import annotations
@@ -179,8 +181,9 @@ def _operation_ids(ctx: Context, *roles: Role) -> list[str]:
     "run_starts",
     description="Starts a run of a workflow without a human-in-the-loop step in the documented "
     "request shape (Kibana `POST .../workflow/{id}/run`, under --space too; Arcee `POST "
-    ".../execute`); the answer has the documented shape and its run id reads back as that run "
-    "(Kibana: of that workflow). Trigify: not applicable (no start endpoint).",
+    ".../execute`; Trigify `POST .../test` with every action mocked, since a real test run "
+    "executes real actions and costs credits); the answer has the documented shape and its run "
+    "id reads back as that run (Kibana: of that workflow).",
     family="lifecycle",
     source=(
         "Kibana: elastic/kibana:src/platform/plugins/shared/workflows_management/server/"

@@ -252,7 +252,9 @@ def build_workflow(index: int, rng: random.Random, vocab: Vocabulary) -> Workflo
         selected_output=selected,
         version=1 + int(rng.random() * 7),
         public=rng.random() < 0.25,
-        status="active" if rng.random() < 0.9 else "inactive",
+        # LIST-WF: "Can be active or inactive". Every tenth workflow (from index 3) is inactive,
+        # so every world of four or more workflows lists one, plus about one in ten others.
+        status="inactive" if rng.random() >= 0.9 or index % 10 == 3 else "active",
         edited_by_colleague=rng.random() < 0.4,
     )
 

@@ -105,6 +105,10 @@ def blueprint(ctx: MockContext) -> Blueprint:
         found = workflow_or_404(workflow_id)
         if isinstance(found, Response):
             return found
+        if found.workflow.status != "active":
+            # Undocumented: an inactive workflow cannot run; Arcee's documented 400 ("invalid
+            # input") in FastAPI's shape is the inferred answer.
+            return error_response(400, "Workflow is not active")
         try:
             body = request.get_json(force=True, silent=True)
         except RecursionError:  # nested deeper than the JSON decoder recurses: not an object

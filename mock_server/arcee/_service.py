@@ -190,10 +190,14 @@ class ArceeService:
 
     def auto_start(self, rng: random.Random, started_us: int, chosen: Scenario) -> None:
         """Start an auto run (``mock_server.live._auto``): a workflow and inputs from ``rng``."""
-        index = rng.randrange(self.world.workflows)
-        ref = self.find_workflow(self.world.ids.workflow_id(index))
-        assert ref is not None  # every index below ``workflows`` is a workflow
-        self.start(ref, started_us, self.world.draw_inputs(ref.workflow, rng), chosen)
+        count = self.world.workflows
+        drawn = rng.randrange(count)
+        for index in (i % count for i in range(drawn, drawn + count)):
+            ref = self.find_workflow(self.world.ids.workflow_id(index))
+            assert ref is not None  # every index below ``workflows`` is a workflow
+            if ref.workflow.status == "active":  # an inactive workflow never runs: the next one
+                self.start(ref, started_us, self.world.draw_inputs(ref.workflow, rng), chosen)
+                return
 
     def history(self, ref: WorkflowRef, limit: int, offset: int) -> list[dict[str, Json]]:
         """One page of the workflow's runs, newest first (live runs, then seeded runs)."""

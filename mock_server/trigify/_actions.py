@@ -75,6 +75,12 @@ CATALOGUE: tuple[ActionKind, ...] = (
         (("INVALID_REFERENCE", "Reference resolved to undefined", False),),
     ),
     ActionKind(
+        "builtin:loop", "Loop", "Runs the actions after it once per item of a collection.",
+        (("collection", "array", True, "The items; usually a reference"),),
+        (5, 40),
+        (("INVALID_REFERENCE", "Loop collection is not an array", False),),
+    ),
+    ActionKind(
         "http_request", "HTTP request", "Sends an HTTP request to another system.",
         (("method", "string", True, "GET, POST, PUT or PATCH"),
          ("url", "string", True, "Target URL"),
@@ -203,7 +209,13 @@ def _http(call: OutputCall) -> dict[str, Json]:
     return {"result": {"status": 200, "body": {"ok": True, "id": record}}}
 
 
+def _collect(call: OutputCall) -> dict[str, Json]:
+    items = list(call.trigger.get("likers") or [])
+    return {"result": {"collection": items, "totalItems": len(items)}}
+
+
 RECIPES: Mapping[str, Callable[[OutputCall], dict[str, Json]]] = {
+    "collect": _collect,
     "summary": _summary,
     "icebreaker": _icebreaker,
     "digest": _digest,

@@ -1,17 +1,21 @@
 """Trigify workflow definitions: a trigger, actions, edges and the execution table's columns.
 
-Four archetypes cover the four documented trigger kinds: the docs' own "summarise new posts to
-Slack" (``workflows/new-post``), engagement enrichment (``workflows/engagement``), a webhook
-router with ``if``/``else`` conditional edges (``workflows/webhook``) and a weekly digest
-(``workflows/scheduled-trigger``). ``column_config`` entries point at an action (``stepId``) and
-a dot path into its output (``fieldPath``); executions fill ``mapped_output`` from them.
+Six archetypes cover the four documented trigger kinds and the two real ones the create page does
+not list: the docs' own "summarise new posts to Slack" (``workflows/new-post``), engagement
+enrichment (``workflows/engagement``), a webhook router with ``if``/``else`` conditional edges
+(``workflows/webhook``), a weekly digest (``workflows/scheduled-trigger``), a workflow chained on
+another's signals (``workflows/signal-created``) and a multi-search liker enrichment that runs
+one action per item of a ``builtin:loop`` (``workflows/multi-post-trigger``; its executions repeat
+the body's ``step_id`` with ``iteration``/``totalItems``, as Trigify's execution log does).
+``column_config`` entries point at an action (``stepId``) and a dot path into its output
+(``fieldPath``); executions fill ``mapped_output`` from them.
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from mock_server._vocab import Vocabulary, pick
@@ -65,6 +69,8 @@ class Workflow:
     edges: tuple[Edge, ...]
     columns: tuple[Column, ...] | None
     notes: tuple[Mapping[str, Json], ...] = ()
+    loops: Mapping[str, str] = field(default_factory=dict)
+    """Loop bodies: the id of an action run once per item -> the id of its ``builtin:loop``."""
 
     def side(self, action_id: str) -> bool | None:
         """Which conditional side leads to ``action_id``: True (``if``), False (``else``), or
@@ -170,15 +176,67 @@ def _digest(rng: random.Random, vocab: Vocabulary) -> tuple[Any, ...]:
     return names, text, "workflows/scheduled-trigger", inputs, actions, edges, columns, ()
 
 
+def _signal(rng: random.Random, vocab: Vocabulary) -> tuple[Any, ...]:
+    actions = (
+        Action("agent-1", "generic_agent", "Qualify signal",
+               {"outputFormat": "text", "model": MODEL,
+                "prompt": "Is this buying signal worth a call? " + _ref("trigger.outputs.summary")},
+               "summary"),
+        Action("slack-1", "slack_send_channel_message", "Alert account owner",
+               {"channel": pick(rng, vocab.slack_channels),
+                "message": "New signal: " + _ref("agent-1.result.output")}, "slack"),
+    )  # fmt: skip
+    edges = (Edge(SOURCE, "agent-1"), Edge("agent-1", "slack-1"))
+    columns = (Column("col_verdict", "agent-1", "result.output", "Verdict"),)
+    names = ("Act on detected signals", "Signal follow-up", "Route buying signals")
+    text = "When another workflow creates a signal, qualify it and alert the account owner"
+    return names, text, "workflows/signal-created", {}, actions, edges, columns, ()
+
+
+def _loop(rng: random.Random, vocab: Vocabulary) -> tuple[Any, ...]:
+    items = "$.loop-1.result.collection"
+    actions = (
+        Action("loop-1", "builtin:loop", "Each liker",
+               {"collection": _ref("trigger.outputs.likers")}, "collect"),
+        Action("enrich-1", "enrich/profile", "Enrich liker",
+               {"linkedin_url": _ref("loop-1.item")}, "enrich"),
+        Action("slack-1", "slack_send_channel_message", "Share enriched likers",
+               {"channel": pick(rng, vocab.slack_channels),
+                "message": "Enriched the likers of " + _ref("trigger.outputs.post_url")}, "slack"),
+    )  # fmt: skip
+    edges = (
+        Edge(SOURCE, "loop-1"),
+        Edge("loop-1", "enrich-1", "each", ("loop", items)),
+        Edge("loop-1", "slack-1", "done", ("completed", items)),
+    )
+    columns = (Column("col_name", "enrich-1", "result.full_name", "Name"),)
+    names = ("Enrich likers across searches", "Competitor post likers", "Multi-search engagers")
+    text = "For posts from several saved searches, enrich every liker and share the list"
+    return (names, text, "workflows/multi-post-trigger", {}, actions, edges, columns, (),
+            {"enrich-1": "loop-1"})  # fmt: skip
+
+
 ARCHETYPES: tuple[Callable[[random.Random, Vocabulary], tuple[Any, ...]], ...] = (
-    _summarise, _enrich, _router, _digest,
+    _summarise, _enrich, _router, _digest, _signal, _loop,
 )  # fmt: skip
+RECIPE_OF_KIND = {
+    "generic_agent": "summary",
+    "slack_send_channel_message": "slack",
+    "enrich/profile": "enrich",
+    "condition": "classify",
+    "http_request": "http",
+    "builtin:loop": "collect",
+}
+"""The recipe of an action read from a rendered definition (the docs' example workflow)."""
 
 
 def build_workflow(index: int, rng: random.Random, vocab: Vocabulary, draft: bool) -> Workflow:
     """Workflow ``index`` (``rng`` is private to it); drafts sometimes lack a description."""
-    names, text, trigger, inputs, actions, edges, columns, notes = ARCHETYPES[
-        index % len(ARCHETYPES)
+    # Rotated by one per block of six so that no archetype is always the world's every-sixth
+    # draft (which never runs); workflow 0 is the docs' "summarise to Slack" in every world.
+    count = len(ARCHETYPES)
+    names, text, trigger, inputs, actions, edges, columns, notes, *loops = ARCHETYPES[
+        (index + index // count) % count
     ](rng, vocab)
     return Workflow(
         index=index,
@@ -190,6 +248,36 @@ def build_workflow(index: int, rng: random.Random, vocab: Vocabulary, draft: boo
         edges=edges,
         columns=None if columns is not None and rng.random() < 0.15 else columns,
         notes=notes,
+        loops=loops[0] if loops else {},
+    )
+
+
+def from_definition(index: int, data: Mapping[str, Json]) -> Workflow:
+    """A rendered workflow object (``data`` of WF-GET) as a ``Workflow`` the world can run."""
+    definition = data.get("workflow") or {}
+    trigger = definition.get("trigger") or {}
+    actions = tuple(
+        Action(a["id"], a["kind"], a.get("name") or a["id"], a.get("inputs") or {},
+               RECIPE_OF_KIND.get(a["kind"], "note"))
+        for a in definition.get("actions", ())
+    )  # fmt: skip
+    edges = tuple(
+        Edge(e["from"], e["to"], e.get("name"),
+             (e["conditional"]["type"], e["conditional"]["ref"]) if "conditional" in e else None)
+        for e in definition.get("edges", ())
+    )  # fmt: skip
+    columns = tuple(
+        Column(c["id"], c["stepId"], c["fieldPath"], c["label"]) for c in data.get("columns", ())
+    )
+    return Workflow(
+        index=index,
+        name=data.get("name", ""),
+        description=data.get("description"),
+        trigger_kind=trigger.get("kind", "workflows/webhook"),
+        trigger_inputs=trigger.get("inputs") or {},
+        actions=actions,
+        edges=edges,
+        columns=columns or None,
     )
 
 
@@ -221,5 +309,24 @@ def trigger_outputs(
                 "intent": "high" if rng.random() < 0.5 else "low",
                 "message": pick(rng, vocab.sentences),
             }
+        }
+    if kind == "workflows/signal-created":
+        return {
+            "signal": {
+                "id": f"sig_{rng.getrandbits(40):010x}",
+                "type": pick(rng, ("funding", "hiring", "competitor_mention", "job_change")),
+                "company": pick(rng, vocab.companies),
+            },
+            "summary": pick(rng, vocab.sentences),
+        }
+    if kind == "workflows/multi-post-trigger":
+        likers = 2 + int(rng.random() * 3)
+        return {
+            "text": pick(rng, vocab.post_texts),
+            "post_url": f"https://www.linkedin.com/feed/update/{activity}",
+            "likers": [
+                f"https://www.linkedin.com/in/{pick(rng, vocab.usernames).replace('.', '-')}"
+                for _ in range(likers)
+            ],
         }
     return {"scheduled_at": at_us // 1000}

@@ -4,9 +4,13 @@ Durations are the difference of the millisecond values the timestamps show, so
 ``duration_ms == ended_at - started_at`` exactly. The list item of a run carries the same values
 as its detail under the list's documented names (``completed_at``/``duration``).
 
-Step statuses from the neutral timeline: completed, failed and running map directly; a step the
-condition did not take is ``skipped`` (from the moment the branch was decided); a step that never
-started is ``pending`` while the execution runs and ``skipped`` once it has failed. Steps that
+Step statuses from the neutral timeline: completed, failed and running map directly; a step that
+timed out is ``failed`` with no ``ended_at`` or ``duration_ms`` (the engine never saw it end:
+"Action timed out or step has no endedAt with FAILED status" in Trigify's debugging notes), while
+its execution ends ``failed`` with an end time; a step the condition did not take is ``skipped``
+(from the moment the branch was decided); a step that never started is ``pending`` while the
+execution runs and ``skipped`` once it has failed. Each iteration of a loop body is its own step
+with the body's ``step_id`` plus ``iteration`` (1-based) and ``totalItems``. Steps that
 have not run show ``input: {}`` and ``output: null``, and their ``started_at`` is the moment they
 became due (the end of the last finished step), as in the spec's examples.
 
@@ -44,9 +48,12 @@ def execution_status(timeline: RunTimeline) -> str:
 def execution_error(timeline: RunTimeline) -> str | None:
     """``Step '<name>' failed: <message>`` for a failed execution."""
     for step in timeline.steps:
-        if step.status is Status.FAILED and step.plan.error is not None:
+        if step.status in _FAILED and step.plan.error is not None:
             return f"Step '{step.plan.name}' failed: {step.plan.error.message}"
     return None
+
+
+_FAILED = (Status.FAILED, Status.TIMED_OUT)
 
 
 def mapped_output(output: Json, columns: Sequence[Column]) -> dict[str, Json] | None:
@@ -68,11 +75,11 @@ def step_payload(
     """One element of ``data.steps``; ``due_us`` is when a not-yet-run step became due."""
     plan, status = step.plan, step.status
     started, finished = step.started_us, step.finished_us
-    word = {Status.COMPLETED: "completed", Status.FAILED: "failed",
+    word = {Status.COMPLETED: "completed", Status.FAILED: "failed", Status.TIMED_OUT: "failed",
             Status.SKIPPED: "skipped"}.get(status, "running")  # fmt: skip
     if started is None:
         word, started = ("skipped" if run_failed else "pending"), due_us
-    ran = word in ("completed", "failed")
+    ran = word in ("completed", "failed") and status is not Status.TIMED_OUT
     error: Json = None
     if word == "failed" and plan.error is not None:
         error = plan.error.message
@@ -81,7 +88,7 @@ def step_payload(
             error = {"code": plan.error.type, "message": plan.error.message,
                      "retryable": retryable}  # fmt: skip
     done = word == "completed"
-    return {
+    payload = {
         "step_id": plan.step_key,
         "step_name": plan.name,
         "operation": plan.kind,
@@ -94,6 +101,10 @@ def step_payload(
         "mapped_output": mapped_output(plan.output, columns) if done else None,
         "error": error,
     }
+    if plan.iteration:
+        payload["iteration"] = plan.iteration
+        payload["totalItems"] = plan.extra.get("totalItems", plan.iteration)
+    return payload
 
 
 def steps_payload(planned: PlannedExecution, timeline: RunTimeline) -> list[dict[str, Json]]:
@@ -192,7 +203,11 @@ def workflow_payload(
     workflow: Workflow, workflow_id: str, state: WorkflowState, ids: TrigifyIds
 ) -> dict[str, Json]:
     """A workflow object (``data`` of get, item of list)."""
-    watches_posts = workflow.trigger_kind in ("workflows/new-post", "workflows/engagement")
+    watches_posts = workflow.trigger_kind in (
+        "workflows/new-post",
+        "workflows/engagement",
+        "workflows/multi-post-trigger",
+    )
     return {
         "id": workflow_id,
         "name": workflow.name,

@@ -1,4 +1,12 @@
-"""Trigify's HTTP surface under ``/v1``: workflows, executions, the action catalogue, rate limits.
+"""Trigify's HTTP surface under ``/v1``: workflows, executions, test runs, the action catalogue,
+rate limits.
+
+``POST /v1/workflows/{id}/test`` starts a test run (WF-TEST): the body is optional; ``overrides``
+(an object) stands in for the trigger's payload and ``test_config.action_mocks`` (an object of
+``{enabled, output}`` per action id) stubs actions; a malformed body is a 400 ``VALIDATION_ERROR``.
+A scenario (``X-Stepspec-Scenario`` or ``overrides.stepspec_scenario``) may make the run fail; with
+``auto_runs`` the mock also starts triggered runs of enabled workflows by itself.
+Execution lists and test-run details change with the clock, so they are never marked cacheable.
 
 Routing: Werkzeug ranks the literal ``/v1/workflows/actions`` above ``/v1/workflows/<id>``, so the
 catalogue is never mistaken for a workflow (and no workflow id can be ``actions``: ours start
@@ -22,12 +30,28 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Response, request
 
-from mock_server._http import CACHEABLE_KEY, REPLAY_KEY, mark_cacheable
+from mock_server._http import CACHEABLE_KEY, REPLAY_KEY, json_response, mark_cacheable
 from mock_server._openapi import api_index
 from mock_server._params import check_parameters
-from mock_server.trigify._protocol import api_key, error_response, query_errors
+from mock_server.live import (
+    SCENARIO_FIELD,
+    SCENARIO_HEADER,
+    AutoRuns,
+    UnknownScenario,
+    requested_scenario,
+)
+from mock_server.trigify._protocol import (
+    api_key,
+    envelope,
+    error_response,
+    key_of,
+    limited,
+    query_errors,
+    rate_limited,
+)
 from mock_server.trigify._ratelimit import Quota, RateLimiter
 from mock_server.trigify._service import TrigifyService, WorkflowKey
+from mock_server.trigify._testrun import test_request
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
@@ -62,6 +86,12 @@ def blueprint(ctx: MockContext) -> Blueprint:
     service = TrigifyService(ctx)
     limiter = RateLimiter(ctx)
     bp = Blueprint("trigify", __name__, url_prefix=BASE_PATH)
+    auto_runs = AutoRuns(ctx, "trigify", service.auto_start)
+
+    @bp.before_request
+    def _auto_runs() -> None:
+        if request.method != "OPTIONS":
+            auto_runs.tick()
 
     def quota() -> Quota:
         environ = request.environ
@@ -74,7 +104,7 @@ def blueprint(ctx: MockContext) -> Blueprint:
         """A cached answer is replayed: count the request; its fresh headers, or None (429)."""
         found: Quota | None = environ.get(QUOTA_KEY)
         if found is None:
-            key = (environ.get("HTTP_X_API_KEY") or "").strip() or None
+            key = key_of(environ.get("HTTP_X_API_KEY"), environ.get("HTTP_AUTHORIZATION"))
             found = environ[QUOTA_KEY] = limiter.hit(key, environ.get("REMOTE_ADDR"))
         return None if found.exceeded else found.headers()
 
@@ -82,22 +112,14 @@ def blueprint(ctx: MockContext) -> Blueprint:
     def count_request() -> Response | None:
         if not _ours(request.path) or request.method == "OPTIONS":
             return None
-        if quota().exceeded:
-            response = error_response(429)
-            response.headers["Retry-After"] = str(quota().reset_s)
-            return response
-        return None
+        return rate_limited(quota().reset_s) if quota().exceeded else None
 
     @bp.after_app_request
     def add_headers(response: Response) -> Response:
         if _ours(request.path) and request.method != "OPTIONS":
-            headers = quota().headers()
-            if response.status_code == 429:  # enforced, or asked for with Prefer: code=429
-                headers["RateLimit-Remaining"] = "0"
-                headers["Retry-After"] = response.headers.get(
-                    "Retry-After", headers["RateLimit-Reset"]
-                )
-            response.headers.update(headers)
+            response.headers.update(quota().headers())
+            if response.status_code == 429:  # also an injected one (``Prefer: code=429``)
+                limited(response, quota().reset_s)
             if limiter.enforced:  # every request takes the whole path to its count
                 request.environ.pop(CACHEABLE_KEY, None)
             else:
@@ -129,6 +151,28 @@ def blueprint(ctx: MockContext) -> Blueprint:
         found = workflow_or_404(workflow_id)
         return found if isinstance(found, Response) else _json(service.workflow_body(found))
 
+    @bp.post("/workflows/<workflow_id>/test")
+    def test_workflow(workflow_id: str) -> Response:
+        _, problems = _parameters("testWorkflow")
+        if problems:
+            return query_errors(problems)
+        found = workflow_or_404(workflow_id)
+        if isinstance(found, Response):
+            return found
+        parsed = test_request(request.get_data())
+        if isinstance(parsed, str):
+            return json_response(envelope("VALIDATION_ERROR", parsed, {"field": "body"}), 400)
+        overrides, mocks = parsed
+        try:
+            chosen = requested_scenario(request.headers.get(SCENARIO_HEADER), overrides)
+        except UnknownScenario as error:
+            return json_response(envelope("VALIDATION_ERROR", str(error.args[0])), 400)
+        overrides.pop(SCENARIO_FIELD, None)
+        run_id = service.start_test(found, overrides, mocks, chosen)
+        return json_response(
+            {"success": True, "message": "Test run started", "data": {"test_run_id": run_id}}
+        )
+
     @bp.get("/workflows/<workflow_id>/executions")
     def list_workflow_executions(workflow_id: str) -> Response:
         values, problems = _parameters("listWorkflowExecutions")
@@ -139,7 +183,9 @@ def blueprint(ctx: MockContext) -> Blueprint:
             return found
         page = int(min(values.get("page", 1), _MAX_INDEX))
         page_size = int(values.get("page_size", 20))
-        return _json(service.executions_body(found, page, page_size))
+        # Never cached: a test run started later must appear on the next read.
+        body = service.executions_answer(found, page, page_size)
+        return Response(body, mimetype="application/json")
 
     @bp.get("/workflows/<workflow_id>/executions/<run_id>")
     def get_workflow_execution(workflow_id: str, run_id: str) -> Response:
@@ -149,7 +195,9 @@ def blueprint(ctx: MockContext) -> Blueprint:
         found = workflow_or_404(workflow_id)
         if isinstance(found, Response):
             return found
-        body = service.execution_body(found, run_id)
-        return error_response(404, "Execution not found") if body is None else _json(body)
+        body, frozen = service.execution_answer(found, run_id)
+        if body is None:
+            return error_response(404, "Execution not found")
+        return _json(body) if frozen else Response(body, mimetype="application/json")
 
     return bp

@@ -5,26 +5,47 @@ replays headers) cannot hold them. Instead the rendered *bodies* of the frozen w
 here in LRU caches bounded by bytes (``mock_server._budget``), and the headers are added per
 request. The docs' example workflow ``wf_abc123`` is listed first and its execution
 ``run_x7k9m2`` is served from its fixture.
+
+Test runs (``POST /v1/workflows/{id}/test``) and auto runs (``auto_runs``) are live runs: stored
+as facts in the shared ``LiveStore`` (workflow, start, the request's ``overrides``, enabled
+``action_mocks`` and scenario), rebuilt and observed at the clock on every read, so they progress
+between polls. A workflow's execution list shows its live runs first (they started after the
+frozen world's "now"), newest first; a page that holds any is rendered per request.
 """
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from mock_server._budget import BODY_BYTES, WORKFLOW_CACHE, CostLru, bytes_cost
+from mock_server._budget import (
+    BODY_BYTES,
+    PLAN_STEPS,
+    WORKFLOW_CACHE,
+    CostLru,
+    bytes_cost,
+    steps_cost,
+)
+from mock_server._ids import IdCodec
+from mock_server._timeline import observe
+from mock_server.live import Scenario, start_live_run
 from mock_server.trigify._actions import catalogue_payload
+from mock_server.trigify._definition import Workflow, from_definition
 from mock_server.trigify._documented import DOCUMENTED_RUN_ID, DOCUMENTED_WORKFLOW_ID, documented
+from mock_server.trigify._naming import base36, parse_base36
 from mock_server.trigify._render import execution_payload, list_item, workflow_payload
-from mock_server.trigify._world import TrigifyWorld
+from mock_server.trigify._world import PlannedExecution, TrigifyWorld
 
 if TYPE_CHECKING:
     from mock_server._context import MockContext
 
 Json = Any
 _PUBLISHED = "PUBLISHED"
+API = "trigify"
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +75,11 @@ class TrigifyService:
         self.executions_body = CostLru(self._executions_body, BODY_BYTES, bytes_cost)
         self.execution_body = CostLru(self._execution_body, BODY_BYTES, bytes_cost)
         self.workflows_body = CostLru(self._workflows_body, BODY_BYTES // 4, bytes_cost)
+        self.ctx = ctx
+        self._live_ids = IdCodec(ctx.seed, "trigify.live", (40,))
+        self._live_plan: CostLru[PlannedExecution] = CostLru(
+            self._plan_live, PLAN_STEPS, lambda planned: steps_cost(len(planned.plan.steps))
+        )
 
     def find_workflow(self, workflow_id: str) -> WorkflowKey | None:
         """The workflow called ``workflow_id``, or None (a 404)."""
@@ -100,6 +126,119 @@ class TrigifyService:
             {"message": "Workflows retrieved successfully", "success": True, "data": data}
         )
 
+    # -- test runs (live) ------------------------------------------------------------------
+
+    def runnable(self, key: WorkflowKey) -> Workflow:
+        """The definition a test run of ``key`` follows (the docs' example: from its fixture)."""
+        if key.index is None:
+            return _documented_workflow()
+        return self.world.workflow(key.index)
+
+    def start_test(
+        self,
+        key: WorkflowKey,
+        overrides: dict[str, Json],
+        mocks: dict[str, Json],
+        chosen: Scenario | None = None,
+    ) -> str:
+        """Store a test run of ``key`` starting now; returns its ``test_run_id``."""
+        return self._start(key, self.ctx.clock(), overrides, mocks, chosen, test=True)
+
+    def auto_start(self, rng: random.Random, started_us: int, chosen: Scenario) -> None:
+        """Start an auto run (``mock_server.live._auto``): a triggered run of an enabled
+        workflow (drawn from ``rng``; the next enabled one when the drawn one cannot run)."""
+        count = self.world.workflows
+        drawn = rng.randrange(count)
+        for index in (i % count for i in range(drawn, drawn + count)):
+            if self.world.state(index).enabled:
+                key = WorkflowKey(self.world.ids.workflow_id(index), index)
+                self._start(key, started_us, {}, {}, chosen, test=False)
+                return
+
+    def _start(
+        self,
+        key: WorkflowKey,
+        started_us: int,
+        overrides: dict[str, Json],
+        mocks: dict[str, Json],
+        chosen: Scenario | None,
+        *,
+        test: bool,
+    ) -> str:
+        spec: dict[str, Json] = {"test": test, "overrides": overrides, "mocks": mocks}
+        if chosen is not None:
+            spec["scenario"] = chosen.name
+        live = start_live_run(
+            self.ctx,
+            API,
+            key.workflow_id,
+            started_us,
+            spec,
+            lambda seq: "run_" + base36(self._live_ids.encode(seq)),
+        )
+        return live.run_id
+
+    def _is_live_id(self, run_id: str) -> bool:
+        token = parse_base36(run_id[4:]) if run_id.startswith("run_") else None
+        return token is not None and self._live_ids.decode(token) is not None
+
+    def _plan_live(self, workflow_id: str, run_id: str) -> PlannedExecution:
+        key, live = self.find_workflow(workflow_id), self.ctx.store.get_run(run_id)
+        assert key is not None  # only called for stored runs of known workflows
+        assert live is not None
+        return self.world.live_planned(self.runnable(key), workflow_id, live)
+
+    def _live_views(self, key: WorkflowKey) -> list[tuple[PlannedExecution, Any]]:
+        views = []
+        for live in self.ctx.store.runs_for_workflow(API, key.workflow_id):
+            planned = self._live_plan(key.workflow_id, live.run_id)
+            views.append((planned, observe(planned.plan, self.ctx.live_now_us(live.started_us))))
+        return views
+
+    def executions_answer(self, key: WorkflowKey, page: int, page_size: int) -> bytes:
+        """``GET /v1/workflows/{id}/executions``: test runs first, then the seeded ones."""
+        live = self._live_views(key)
+        if not live:
+            return self.executions_body(key, page, page_size)
+        seeded = 1 if key.index is None else self.world.run_count(key.index)
+        total = len(live) + seeded
+        first = min((page - 1) * page_size, total)
+        items = []
+        for position in range(first, min(first + page_size, total)):
+            if position < len(live):
+                items.append(list_item(*live[position]))
+            elif key.index is None:
+                items.append(documented().list_item)
+            else:
+                items.append(list_item(*self.world.timeline(key.index, position - len(live))))
+        return self._page(items, page, page_size, total)
+
+    def execution_answer(self, key: WorkflowKey, run_id: str) -> tuple[bytes | None, bool]:
+        """``GET /v1/workflows/{id}/executions/{runId}`` and whether the answer is immutable."""
+        if not self._is_live_id(run_id):
+            return self.execution_body(key, run_id), True
+        live = self.ctx.store.get_run(run_id)
+        if live is None or live.api != API or live.workflow_id != key.workflow_id:
+            return None, False
+        planned = self._live_plan(key.workflow_id, run_id)
+        timeline = observe(planned.plan, self.ctx.live_now_us(live.started_us))
+        data = execution_payload(planned, timeline, self.world.ids)
+        return orjson.dumps({"success": True, "data": data}), False
+
+    # -- the frozen world ------------------------------------------------------------------
+
+    @staticmethod
+    def _page(items: list[Json], page: int, page_size: int, total: int) -> bytes:
+        pagination = {
+            "page": page,
+            "page_size": page_size,
+            "total_count": total,
+            "total_pages": -(-total // page_size),
+        }
+        return orjson.dumps(
+            {"success": True, "data": {"executions": items, "pagination": pagination}}
+        )
+
     def _executions_body(self, key: WorkflowKey, page: int, page_size: int) -> bytes:
         """``GET /v1/workflows/{id}/executions``: newest first, page-number pagination."""
         if key.index is None:
@@ -114,15 +253,7 @@ class TrigifyService:
                 list_item(*self.world.timeline(key.index, run))
                 for run in range(first, min(first + page_size, total))
             ]
-        pagination = {
-            "page": page,
-            "page_size": page_size,
-            "total_count": total,
-            "total_pages": -(-total // page_size),
-        }
-        return orjson.dumps(
-            {"success": True, "data": {"executions": items, "pagination": pagination}}
-        )
+        return self._page(items, page, page_size, total)
 
     def _execution_body(self, key: WorkflowKey, run_id: str) -> bytes | None:
         """``GET /v1/workflows/{id}/executions/{runId}``, or None for an unknown run."""
@@ -146,3 +277,11 @@ class TrigifyService:
                 "data": {"items": items, "total": len(items)},
             }
         )
+
+
+@cache
+def _documented_workflow() -> Workflow:
+    """The docs' example workflow as a runnable definition, with its execution's columns."""
+    data = dict(documented().workflow)
+    data["columns"] = orjson.loads(documented().execution_body)["data"].get("column_config") or []
+    return from_definition(0, data)

@@ -169,7 +169,8 @@
         const steps = (body.steps || []).map((s, index) => ({
           key: `${index}:${s.step_id}`, name: s.step_name || s.step_id, type: s.operation || "",
           status: s.status, start: parseTime(s.started_at), end: parseTime(s.ended_at),
-          iteration: null, hitl: null, raw: s,
+          // A loop body repeats its step_id once per item: show which one, "[2]".
+          iteration: typeof s.iteration === "number" ? String(s.iteration) : null, hitl: null, raw: s,
         }));
         return {
           run: {

@@ -414,6 +414,11 @@ def _start_names_unknown_run(exchange: Exchange) -> None:
         )
 
 
+def _test_run_without_id(exchange: Exchange) -> None:
+    if exchange.method == "POST" and exchange.path.endswith("/test") and exchange.status == 200:
+        exchange.set_json({"success": True, "message": "Test run started", "data": {}})
+
+
 LIFECYCLE_MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "status_back_to_pending",
@@ -455,6 +460,14 @@ LIFECYCLE_MUTANTS: tuple[Mutant, ...] = (
         "run_starts",
         "execute answers with a run_id that 404s",
         response=_start_names_unknown_run,
+        live=True,
+    ),
+    Mutant(
+        "test_run_without_id",
+        "trigify",
+        "run_starts",
+        "POST /v1/workflows/{id}/test answers without data.test_run_id",
+        response=_test_run_without_id,
         live=True,
     ),
     Mutant(

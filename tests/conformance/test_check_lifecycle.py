@@ -1,14 +1,16 @@
 """``stepspec check --allow-writes``: the lifecycle checks against the mock on a fast clock.
 
-The clean mock passes every lifecycle case for Kibana and Arcee; Trigify's are reported as not
-applicable; without ``--allow-writes`` no write reaches the server; a missing workflow, the
-``--lifecycle-timeout`` and the lifecycle request budget each leave a case untested with the
-reason, never passed. (That each check fails on a server that breaks it is shown by the
-lifecycle mutants in ``mutants.py``.)
+The clean mock passes every lifecycle case for Kibana, Arcee and Trigify (a test run started
+with ``POST /v1/workflows/{id}/test``, every action mocked, and the report says what a real test
+run costs); Arcee never starts an inactive workflow; without ``--allow-writes`` no write reaches
+the server; a missing workflow, the ``--lifecycle-timeout`` and the lifecycle request budget each
+leave a case untested with the reason, never passed. (That each check fails on a server that
+breaks it is shown by the lifecycle mutants in ``mutants.py``.)
 """
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from collections.abc import Callable, Iterable
@@ -17,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from conformance.checks import CHECKS
+from mock_server.arcee import DOCUMENTED_WORKFLOW_ID as ARCEE_EXAMPLE
 from tests.conformance.mutants import Exchange, Mutant, MutantMiddleware, on_started_runs
 
 if TYPE_CHECKING:
@@ -42,7 +45,14 @@ EXPECTED_CASES = {
         ("run_progress_monotonic", "getRunSteps"),
         ("run_final_coherent", "getRun"),
     },
+    "trigify": {
+        ("run_starts", "testWorkflow"),
+        ("run_starts", "getWorkflowExecution"),
+        ("run_progress_monotonic", "getWorkflowExecution"),
+        ("run_final_coherent", "getWorkflowExecution"),
+    },
 }
+START = {"kibana": "runWorkflow", "arcee": "executeWorkflow", "trigify": "testWorkflow"}
 
 
 class Recorder:
@@ -83,7 +93,7 @@ def _lifecycle_cases(report: dict[str, Any]) -> dict[tuple[str, str], dict[str, 
 
 
 @pytest.mark.parametrize("strict", [False, True], ids=["default", "strict"])
-@pytest.mark.parametrize("api", ["kibana", "arcee"])
+@pytest.mark.parametrize("api", ["kibana", "arcee", "trigify"])
 def test_clean_mock_passes_every_lifecycle_case(
     api: str, strict: bool, fast_app_factory: Any, served: Any, run_check: Any
 ) -> None:
@@ -97,9 +107,8 @@ def test_clean_mock_passes_every_lifecycle_case(
     assert set(cases) == EXPECTED_CASES[api]
     assert {case["outcome"] for case in cases.values()} == {"passed"}, cases
     # The writes it needs were exercised, and the start request went to the start endpoint.
-    start = "runWorkflow" if api == "kibana" else "executeWorkflow"
-    assert start not in report["not_tested"]
-    assert any(path.endswith(("/run", "/execute")) for _, path in recorder.writes)
+    assert START[api] not in report["not_tested"]
+    assert any(path.endswith(("/run", "/execute", "/test")) for _, path in recorder.writes)
 
 
 def test_kibana_lifecycle_runs_in_the_given_space(
@@ -137,29 +146,90 @@ def test_kibana_resume_and_cancel_find_waiting_workflows_by_definition(
     assert {case["outcome"] for case in _lifecycle_cases(report).values()} == {"passed"}
 
 
-def test_trigify_lifecycle_checks_are_not_applicable(
+class BodyRecorder(Recorder):
+    """A ``Recorder`` that also keeps the JSON body of every write."""
+
+    def __init__(self, app: WSGIApplication) -> None:
+        super().__init__(app)
+        self.bodies: list[Any] = []
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if environ["REQUEST_METHOD"] == "POST":
+            size = int(environ.get("CONTENT_LENGTH") or 0)
+            raw = environ["wsgi.input"].read(size)
+            self.bodies.append(json.loads(raw or b"null"))
+            environ["wsgi.input"] = io.BytesIO(raw)
+        return super().__call__(environ, start_response)
+
+
+def test_trigify_test_run_mocks_every_action_and_says_what_a_real_one_costs(
     fast_app_factory: Any, served: Any, run_check: Any
 ) -> None:
+    bodies: list[BodyRecorder] = []
+
+    def wrap(app: WSGIApplication) -> WSGIApplication:
+        bodies.append(BodyRecorder(app))
+        return bodies[0]
+
     result, report, recorder = _check(
-        fast_app_factory, served, run_check, "trigify", "--allow-writes"
+        fast_app_factory, served, run_check, "trigify", "--allow-writes", wrap=wrap
     )
     assert result.exit_code == 0, report["findings"]
-    assert recorder.writes == []
+    (started,) = [path for _, path in recorder.writes]
+    assert started == "/v1/workflows/wf_abc123/test"  # the first listed workflow
+    # The docs' example workflow has two actions; both are stubbed, so nothing real would run.
+    assert bodies[0].bodies == [
+        {
+            "test_config": {
+                "action_mocks": {
+                    "agent-1": {"enabled": True, "output": {}},
+                    "slack-1": {"enabled": True, "output": {}},
+                }
+            }
+        }
+    ]
+    assert any("a test run executes real actions and costs credits" in n for n in report["notes"])
     cases = _lifecycle_cases(report)
-    assert cases
-    for case in cases.values():
-        assert case["outcome"] == "skipped"
-        assert case["reason"].startswith("not applicable: Trigify documents no endpoint")
+    assert {case["outcome"] for case in cases.values()} == {"passed"}
 
 
-def test_no_write_is_sent_without_allow_writes(
+def _first_workflow_inactive(exchange: Exchange) -> None:
+    if exchange.method == "GET" and exchange.path.endswith("/workflows"):
+        body = exchange.json()
+        body[0]["status"] = "inactive"
+        exchange.set_json(body)
+
+
+def test_arcee_never_starts_an_inactive_workflow(
     fast_app_factory: Any, served: Any, run_check: Any
 ) -> None:
-    result, report, recorder = _check(fast_app_factory, served, run_check, "kibana")
+    mutant = Mutant("inactive_first", "arcee", "run_starts", "", response=_first_workflow_inactive)
+    result, report, recorder = _check(
+        fast_app_factory,
+        served,
+        run_check,
+        "arcee",
+        "--allow-writes",
+        "--checks",
+        "run_starts",
+        wrap=_middleware(mutant),
+    )
+    # The first listed workflow (the docs' example) now reads inactive: the next one is started.
+    (started,) = [path for _, path in recorder.writes]
+    assert started.endswith("/execute")
+    assert ARCEE_EXAMPLE not in started
+    assert result.exit_code == 0, report["findings"]
+
+
+@pytest.mark.parametrize("api", ["kibana", "trigify"])
+def test_no_write_is_sent_without_allow_writes(
+    fast_app_factory: Any, served: Any, run_check: Any, api: str
+) -> None:
+    result, report, recorder = _check(fast_app_factory, served, run_check, api)
     assert result.exit_code == 0
     assert recorder.writes == []
     assert not _lifecycle_cases(report)
-    assert "--allow-writes" in report["not_tested"]["runWorkflow"]
+    assert "--allow-writes" in report["not_tested"][START[api]]
 
 
 def test_named_lifecycle_checks_without_allow_writes_send_nothing(

@@ -273,3 +273,26 @@ def test_a_mock_with_keys_asks_for_one_and_the_viewer_uses_it(
     page.locator("#workflows li a").first.wait_for()
     page.wait_for_selector("#banner", state="hidden")
     assert page.locator("#workflows li").count() >= 1
+
+
+def test_trigify_loop_iterations_are_labelled(page: Page, mock: MockServer) -> None:
+    """A loop body repeats its step_id once per item; each row says which iteration it is."""
+    for workflow in get(mock, "/v1/workflows?limit=100", TRIGIFY)["data"]["items"]:
+        if workflow["workflow"]["trigger"]["kind"] != "workflows/multi-post-trigger":
+            continue
+        path = f"/v1/workflows/{workflow['id']}/executions"
+        completed = [
+            r["run_id"]
+            for r in get(mock, path, TRIGIFY)["data"]["executions"]
+            if r["status"] == "completed"
+        ]
+        if completed:
+            break
+    else:
+        pytest.fail("no completed run of a loop workflow in the default world")
+    steps = get(mock, f"{path}/{completed[0]}", TRIGIFY)["data"]["steps"]
+    iterations = [s["iteration"] for s in steps if "iteration" in s]
+    assert len(iterations) >= 2
+    open_viewer(page, mock.url, f"#/trigify/{workflow['id']}/{completed[0]}")
+    labels = page.locator(".timeline .row .iter").all_text_contents()
+    assert [label.strip() for label in labels] == [f"[{n}]" for n in iterations]

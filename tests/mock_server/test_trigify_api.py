@@ -301,12 +301,9 @@ def test_the_limit_is_enforced_per_key_and_window(tmp_path: Any) -> None:
         assert response.headers["RateLimit-Remaining"] == str(expected)
     limited = client.get("/v1/workflows", headers=KEY)
     assert limited.status_code == 429
-    assert limited.get_json() == {
-        "success": False,
-        "message": "Rate limit exceeded. Maximum 100 requests per minute allowed.",
-        "error": "RATE_LIMIT_EXCEEDED",
-    }
-    assert_valid("error-rate-limit", limited.get_json())
+    assert limited.get_json()["error"]["code"] == "RATE_LIMITED"
+    assert limited.get_json()["error"]["retryAfterSeconds"] == 10
+    assert_valid("error", limited.get_json())
     assert (limited.headers["RateLimit-Remaining"], limited.headers["RateLimit-Reset"]) == (
         "0",
         "10",

@@ -1,8 +1,9 @@
 """Trigify's enforced rate limit (``rate_limit=True``) on every path, through the response cache.
 
 The RATE page documents 100 requests per fixed 60-second window per API key (per IP without a
-key), ``RateLimit-Limit``/``-Remaining``/``-Reset`` (seconds) on every response, and the flat 429
-body. ``Retry-After`` is not documented; the mock sends it equal to ``RateLimit-Reset``.
+key) and ``RateLimit-Limit``/``-Remaining``/``-Reset`` (seconds) on every response. A 429 is the
+ERRORS page's ``RATE_LIMITED`` envelope with the RATE page's message; ``Retry-After`` and
+``error.retryAfterSeconds`` (what clients read) both equal ``RateLimit-Reset``.
 
 The app's response cache replays marked answers before Flask runs, which would skip the count:
 these tests pin that no Trigify answer is ever replayed, even when something marks it cacheable.
@@ -29,11 +30,20 @@ PATHS = (
     f"/v1/workflows/{DOCUMENTED_WORKFLOW_ID}/executions/{DOCUMENTED_RUN_ID}",
     "/v1/workflows/actions",
 )
-RATE_BODY = {
-    "success": False,
-    "message": "Rate limit exceeded. Maximum 100 requests per minute allowed.",
-    "error": "RATE_LIMIT_EXCEEDED",
-}
+
+
+def rate_body(wait_s: int) -> dict[str, object]:
+    """The 429 body: the standard envelope, with the wait."""
+    return {
+        "success": False,
+        "error": {
+            "code": "RATE_LIMITED",
+            "message": "Rate limit exceeded. Maximum 100 requests per minute allowed.",
+            "details": None,
+            "suggestion": "Wait for the window to reset (see Retry-After) before retrying",
+            "retryAfterSeconds": wait_s,
+        },
+    }
 
 
 def seconds_left(clock: TestClock) -> int:
@@ -42,11 +52,11 @@ def seconds_left(clock: TestClock) -> int:
 
 
 def assert_limited(response: TestResponse, clock: TestClock) -> None:
-    """The documented 429: RATE page body and headers, in both schemas the kit accepts."""
+    """The documented 429: the envelope and headers, in both schemas the kit accepts."""
     assert response.status_code == 429, response.get_data(as_text=True)
     body = response.get_json()
-    assert body == RATE_BODY
-    for schema in ("error-rate-limit", "error-any"):
+    assert body == rate_body(seconds_left(clock))
+    for schema in ("error", "error-any"):
         assert validator(f"urn:stepspec:trigify:{schema}").violations(body) == []
     reset = str(seconds_left(clock))
     assert response.headers["RateLimit-Limit"] == str(LIMIT)
@@ -119,7 +129,11 @@ def test_requests_without_a_key_are_limited_per_ip(
     assert client.get(PATHS[0], headers=KEY).status_code == 200  # a key has its own budget
 
 
-@pytest.mark.parametrize("path", PATHS)
+CACHED = tuple(path for path in PATHS if not path.endswith("/executions"))
+"""Execution lists change when a test run starts (``POST .../test``): never cached."""
+
+
+@pytest.mark.parametrize("path", CACHED)
 def test_cached_answers_are_counted_and_carry_fresh_headers(
     app_factory: AppFactory, path: str
 ) -> None:
@@ -153,3 +167,16 @@ def test_a_429_asked_for_with_prefer_has_coherent_rate_limit_headers(
     assert response.headers["RateLimit-Remaining"] == "0"
     assert response.headers["Retry-After"] == response.headers["RateLimit-Reset"]
     assert int(response.headers["Retry-After"]) > 0
+
+
+def test_execution_lists_are_never_replayed(app_factory: AppFactory) -> None:
+    app = app_factory()
+    client = app.test_client()
+    path = f"/v1/workflows/{DOCUMENTED_WORKFLOW_ID}/executions"
+    before = client.get(path, headers=KEY).get_json()["data"]["pagination"]["total_count"]
+    started = client.post(f"/v1/workflows/{DOCUMENTED_WORKFLOW_ID}/test", headers=KEY, json={})
+    assert started.status_code == 200
+    after = client.get(path, headers=KEY).get_json()["data"]["pagination"]["total_count"]
+    assert after == before + 1
+    mock: MockState = app.extensions["stepspec"]
+    assert len(mock.cache) == 0

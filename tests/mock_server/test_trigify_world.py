@@ -120,12 +120,19 @@ def test_executions_are_coherent(seed: int, index: int, run: int) -> None:
     assert detail["created"] == detail["started_at"]
     assert detail["event_name"] == w.workflow(index).trigger_kind
     steps = detail["steps"]
-    assert [s["step_id"] for s in steps] == [a.id for a in w.workflow(index).actions]
+    # One step per action, except that a loop body repeats once per item of its loop.
+    ids = [
+        s["step_id"]
+        for i, s in enumerate(steps)
+        if i == 0 or steps[i - 1]["step_id"] != s["step_id"]
+    ]
+    assert ids == [a.id for a in w.workflow(index).actions]
     for step in steps:
         assert parse_iso(step["started_at"]) >= parse_iso(detail["started_at"])
         if step["ended_at"] is None:
             assert step["duration_ms"] is None
-            assert step["status"] in ("running", "pending", "skipped")
+            timed_out = step["status"] == "failed" and "timed out" in str(step["error"])
+            assert timed_out or step["status"] in ("running", "pending", "skipped")
         else:
             assert step["duration_ms"] == millis_between(step["started_at"], step["ended_at"])
             assert detail["ended_at"] is None or step["ended_at"] <= detail["ended_at"]
@@ -213,7 +220,7 @@ def test_the_default_world_has_every_documented_state() -> None:
     assert errors == {str, dict}
     assert triggers == {
         "workflows/new-post", "workflows/engagement", "workflows/webhook",
-        "workflows/scheduled-trigger",
+        "workflows/scheduled-trigger", "workflows/signal-created", "workflows/multi-post-trigger",
     }  # fmt: skip
     assert {w.is_draft(i) for i in range(12)} == {True, False}
 
@@ -221,3 +228,49 @@ def test_the_default_world_has_every_documented_state() -> None:
 def test_two_worlds_with_one_seed_are_equal() -> None:
     assert render(world(9), 0, 3) == render(world(9), 0, 3)
     assert render(world(9), 0, 3) != render(world(10), 0, 3)
+
+
+def _real_states(w: TrigifyWorld) -> dict[str, list[dict[str, Any]]]:
+    """Executions of ``w`` that show each state the real Trigify serves beyond the docs' example."""
+    found: dict[str, list[dict[str, Any]]] = {"signal": [], "loop": [], "timeout": []}
+    for index in published(w):
+        for run in range(w.runs):
+            detail, _ = render(w, index, run)
+            if detail["event_name"] == "workflows/signal-created":
+                found["signal"].append(detail)
+            if any("iteration" in step for step in detail["steps"]):
+                found["loop"].append(detail)
+            if any(s["status"] == "failed" and s["ended_at"] is None for s in detail["steps"]):
+                found["timeout"].append(detail)
+    return found
+
+
+@settings(max_examples=10, deadline=None)
+@given(seeds)
+def test_the_world_serves_signal_workflows_loops_and_timed_out_steps(seed: int) -> None:
+    w = world(seed, 12, 20)
+    found = _real_states(w)
+    assert all(found.values()), {state: len(runs) for state, runs in found.items()}
+    strict = validator("urn:stepspec:trigify:execution")
+    for details in found.values():
+        for detail in details:
+            assert strict.violations(detail) == []
+    for detail in found["loop"]:
+        loop = [s for s in detail["steps"] if "iteration" in s]
+        assert len({s["step_id"] for s in loop}) == 1  # the body repeats its step_id
+        assert [s["iteration"] for s in loop] == list(range(1, len(loop) + 1))
+        assert {s["totalItems"] for s in loop} == {loop[0]["totalItems"]}
+        assert len(loop) <= loop[0]["totalItems"]  # a failing iteration ends the loop
+    for detail in found["timeout"]:
+        (step,) = [s for s in detail["steps"] if s["status"] == "failed"]
+        assert step["ended_at"] is None
+        assert step["duration_ms"] is None
+        assert detail["status"] == "failed"
+        assert detail["ended_at"] is not None
+        message = step["error"]["message"] if isinstance(step["error"], dict) else step["error"]
+        assert message == "Action timed out"
+    for index in published(w):
+        workflow = workflow_payload(
+            w.workflow(index), w.ids.workflow_id(index), w.state(index), w.ids
+        )
+        assert validator("urn:stepspec:trigify:workflow").violations(workflow) == []
