@@ -60,6 +60,8 @@ def finding_lines(finding: Finding) -> list[str]:
         lines.append(f"    found:     {finding.found}")
     if finding.detail:
         lines.append(f"    note:      {finding.detail}")
+    if finding.responses > 1:
+        lines.append(f"    seen in:   {finding.responses} responses (the first is shown)")
     if finding.request is not None:
         lines.append(f"    reproduce: {finding.request.curl()}")
     return lines

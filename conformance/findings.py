@@ -92,6 +92,8 @@ class Finding:
     """What to look at or do next, when the title, expected and found do not say it all."""
     request: RecordedRequest | None = field(default=None, compare=False)
     """The request that showed it, for the curl line (masked)."""
+    responses: int = field(default=1, compare=False)
+    """How many responses showed this problem (the runner merges repeats into one finding)."""
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready mapping (the JSON report's shape of a finding)."""
@@ -109,6 +111,7 @@ class Finding:
             if self.request is None
             else {"method": self.request.method, "url": self.request.url},
             "curl": None if self.request is None else self.request.curl(),
+            "responses": self.responses,
         }
 
     def counted(self, *, strict: bool) -> Finding:
@@ -124,6 +127,8 @@ class Finding:
             text += f"\n    expected: {self.expected}\n    found:    {self.found}"
         if self.detail:
             text += f"\n    {self.detail}"
+        if self.responses > 1:
+            text += f"\n    seen in {self.responses} responses"
         return text
 
 

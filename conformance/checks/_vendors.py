@@ -84,7 +84,19 @@ INFERRED: dict[tuple[str, str], bool] = {
     ("running_has_no_end", "kibana"): True,
     ("running_has_no_end", "arcee"): True,
     ("running_has_no_end", "trigify"): False,
+    # Steps apart from runs: Trigify documents a step's `ended_at` as `string | null`, and an
+    # action that timed out is `failed` with no `ended_at` (Clive's debugging guide, "Action
+    # timed out or step has no endedAt with FAILED status"), so for its steps the rule is only
+    # a reading of the run-level documentation.
+    ("step_terminal_has_end", "kibana"): False,
+    ("step_terminal_has_end", "arcee"): True,
+    ("step_terminal_has_end", "trigify"): True,
 }
+TASK_RECOVERY_ERRORS = frozenset({"TaskRecoveryError", "TaskAttemptsExhaustedError"})
+"""Kibana's task recovery fails a run, then stamps its unfinished steps with a second, later
+``new Date()`` (``markExecutionFailedTaskRecovery``: the run's ``finishedAt`` first, then
+``markNonTerminalStepsFailed``; elastic/kibana:src/platform/plugins/shared/
+workflows_execution_engine/server/lib/task_recovery.ts@03e4a1e8)."""
 
 # operationId -> (path to the object or list, kind, where embedded steps sit)
 LAYOUT: dict[str, dict[str, tuple[tuple[str, ...], Kind, bool, tuple[str, ...] | None]]] = {
@@ -171,6 +183,37 @@ def expected_duration(rule: DurationRule, start: dt.datetime, end: dt.datetime) 
     if rule == "ms":
         return round(micros / 1000)
     return micros // 1_000_000
+
+
+def entity_key(entity: Entity) -> str | None:
+    """The identity of a run or step across polls: its id, plus the loop ``iteration`` if any.
+
+    Trigify's loop steps repeat one ``step_id`` with ``iteration``/``totalItems`` (Trigify's
+    ``trigify/skills`` loop workflows; Clive's execution log, "Workflow with Batch Loop"), so
+    its id alone would make iteration 2 look like iteration 1 changing.
+    """
+    ident = entity.value.get(entity.fields.ident)
+    if not isinstance(ident, str | int) or isinstance(ident, bool):
+        return None
+    iteration = entity.value.get("iteration")
+    if entity.kind == "step" and isinstance(iteration, int) and not isinstance(iteration, bool):
+        return f"{ident}#{iteration}"
+    return str(ident)
+
+
+def end_rule_inferred(api: str, kind: Kind) -> bool:
+    """Whether "a terminal run or step has an end time" is only inferred for ``kind``."""
+    if kind == "step":
+        return INFERRED[("step_terminal_has_end", api)]
+    return INFERRED[("terminal_has_end", api)]
+
+
+def stamped_after_run(api: str, run: Entity) -> bool:
+    """Whether the run's steps may legitimately end after it (Kibana's task recovery)."""
+    if api != "kibana" or run.value.get("status") != "failed":
+        return False
+    error = run.value.get("error")
+    return isinstance(error, dict) and error.get("type") in TASK_RECOVERY_ERRORS
 
 
 def has_value(entity: Entity, name: str) -> bool:
