@@ -155,7 +155,6 @@ def test_plugin_runs_the_lifecycle_checks_with_allow_writes(
     result.stdout.fnmatch_lines(["*test_stepspec?run_starts-executeWorkflow? PASSED*"])
 
 
-
 def test_plugin_passes_the_rate_limit_budget_on(pytester: pytest.Pytester) -> None:
     from conformance.pytest_plugin import _run_config
 
