@@ -151,6 +151,15 @@ def scrub(text: str, secrets: Mapping[str, str]) -> str:
     help="Bound on the requests of the whole run.",
 )
 @click.option(
+    "--max-rate-limit-wait",
+    type=click.FloatRange(min=0),
+    default=120.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Longest total time the run waits for rate-limit windows (429) to reset; each wait is "
+    "at most the vendor's documented window (Trigify 60 s). What is left is not tested.",
+)
+@click.option(
     "--allow-writes",
     is_flag=True,
     help="Run the lifecycle checks: start runs (Kibana, Arcee), resume and cancel them "
@@ -173,15 +182,6 @@ def scrub(text: str, secrets: Mapping[str, str]) -> str:
     metavar="N",
     help="Bound on the requests of the lifecycle checks (polling included), apart from "
     "--max-requests.",
-)
-@click.option(
-    "--max-rate-limit-wait",
-    type=click.FloatRange(min=0),
-    default=120.0,
-    show_default=True,
-    metavar="SECONDS",
-    help="Longest total time the run waits for rate-limit windows (429) to reset; each wait is "
-    "at most the vendor's documented window (Trigify 60 s). What is left is not tested.",
 )
 @click.option("--list", "list_only", is_flag=True, help="Name and explain every check, then exit.")
 def check_command(**options: Any) -> None:
@@ -256,9 +256,9 @@ def _config(options: Mapping[str, Any]) -> Any:
         fuzz_negative=options["fuzz_negative"],
         timeout=options["timeout"],
         max_requests=options["max_requests"],
+        rate_limit_budget=options["max_rate_limit_wait"],
         expect_key_enforcement=options["expect_key_enforcement"],
         allow_writes=options["allow_writes"],
         lifecycle_timeout=options["lifecycle_timeout"],
         lifecycle_max_requests=options["max_lifecycle_requests"],
-        rate_limit_budget=options["max_rate_limit_wait"],
     )

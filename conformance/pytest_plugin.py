@@ -47,10 +47,6 @@ _SETTINGS: dict[str, tuple[str, bool]] = {
         True,
     ),
     "lifecycle_timeout": ("Seconds each lifecycle check waits for a run (default 60).", False),
-    "max_rate_limit_wait": (
-        "Seconds the run may wait in all for rate-limit windows (429) to reset (default 120).",
-        False,
-    ),
 }
 _NO_BASE_URL = (
     "stepspec: no base URL; pass --stepspec-base-url (or ini stepspec_base_url, or "
@@ -107,7 +103,6 @@ def _run_config(config: pytest.Config) -> RunConfig | None:
             expect_key_enforcement=bool(_setting(config, "expect_key_enforcement")),
             allow_writes=bool(_setting(config, "allow_writes")),
             lifecycle_timeout=float(_setting(config, "lifecycle_timeout") or 60),
-            rate_limit_budget=float(_setting(config, "max_rate_limit_wait") or 120),
         )
     except (UsageError, ValueError) as error:
         raise pytest.UsageError(f"stepspec: {error}") from None

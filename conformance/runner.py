@@ -11,11 +11,10 @@ Exit codes live here too, because every front end agrees on them: 0 conforms, 1 
 
 from __future__ import annotations
 
-import re
 import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from conformance import _operations
@@ -58,6 +57,8 @@ class RunConfig:
     fuzz_negative: bool = False
     timeout: float = 10.0
     max_requests: int = 400
+    rate_limit_budget: float = 120.0
+    """Seconds the run may spend in all waiting out 429s (``--max-rate-limit-wait``)."""
     expect_key_enforcement: bool = False
     """Whether the server must refuse a made-up key (see the ``auth_rejects_invalid`` check)."""
     allow_writes: bool = False
@@ -66,8 +67,6 @@ class RunConfig:
     """Seconds a lifecycle check waits for a run to reach the state it waits for."""
     lifecycle_max_requests: int = 300
     """Requests the lifecycle checks may send, on top of ``max_requests`` (their own pool)."""
-    rate_limit_budget: float = 120.0
-    """Seconds the run may spend in all waiting out 429s (``--max-rate-limit-wait``)."""
 
     def __post_init__(self) -> None:
         if not self.base_url.startswith(("http://", "https://")):
@@ -262,10 +261,7 @@ def run(config: RunConfig) -> Report:
         requests=ctx.requests_sent,
         operations_called=dict(sorted(called.items())),
         not_tested=not_tested,
-        notes=tuple(ctx.ids.notes)
-        + ((ctx.stalled,) if ctx.stalled else ())
-        + _lifecycle_note(ctx)
-        + _writes_note(config),
+        notes=tuple(ctx.ids.notes) + ((ctx.stalled,) if ctx.stalled else ()) + _lifecycle_note(ctx),
         duration=time.monotonic() - started,
         checks=tuple(chk.name for chk in selected),
     )
@@ -279,20 +275,6 @@ def _lifecycle_note(ctx: Any) -> tuple[str, ...]:
         f"resume, cancel), from their own budget (--max-lifecycle-requests "
         f"{ctx.config.lifecycle_max_requests})",
     )
-
-
-REAL_ACTIONS = {
-    "arcee": "--allow-writes: on a real Arcee a started workflow runs its real actions (model "
-    "calls, messages, integrations); the kit starts only workflows whose status is 'active'",
-    "trigify": "--allow-writes: on a real Trigify a started (test) run executes its real actions "
-    "and costs credits",
-}
-"""The one line that says what ``--allow-writes`` does to a real server of these vendors."""
-
-
-def _writes_note(config: RunConfig) -> tuple[str, ...]:
-    note = REAL_ACTIONS.get(config.api) if config.allow_writes else None
-    return (note,) if note else ()
 
 
 def _safely(chk: Any, ctx: Any, *subject: Any) -> list[Finding]:
@@ -357,6 +339,8 @@ def _cases(
     raw: Sequence[Finding],
     exercised: Mapping[str, set[str]],
 ) -> list[CaseResult]:
+    from conformance._problems import merge_findings
+
     by_case: dict[tuple[str, str], list[Finding]] = defaultdict(list)
     for finding in merge_findings(raw, strict=ctx.config.strict):
         by_case[(finding.check, finding.operation or "")].append(finding)
@@ -373,41 +357,6 @@ def _cases(
         chk = next(c for c in selected if c.name == key[0])
         results.append(_case(ctx, chk, key[1], labels, by_case, exercised))
     return results
-
-
-_INDEX = re.compile(r"\[\d+\]")
-
-
-def problem_key(finding: Finding) -> tuple[str, ...]:
-    """What makes two findings one problem: check, operation, JSON path (any list index), rule."""
-    return (
-        finding.check,
-        finding.operation or "",
-        _INDEX.sub("[*]", finding.path),
-        finding.title,
-        str(finding.severity),
-    )
-
-
-def merge_findings(raw: Sequence[Finding], *, strict: bool) -> list[Finding]:
-    """One finding per problem (``problem_key``), saying how many responses showed it.
-
-    The same document is often seen through several responses (a step in its execution and in
-    two lists, each page the pagination check reads) and one document can break one rule in
-    several properties (every missing ``required`` key): that is one problem, shown once with
-    its first occurrence and the number of distinct responses behind it.
-    """
-    groups: dict[tuple[str, ...], list[Finding]] = {}
-    for finding in raw:
-        counted = finding.counted(strict=strict)
-        groups.setdefault(problem_key(counted), []).append(counted)
-    merged: list[Finding] = []
-    for group in groups.values():
-        group.sort(key=finding_sort_key)
-        requests = {f.request for f in group if f.request is not None}
-        unrecorded = len({f for f in group if f.request is None})
-        merged.append(replace(group[0], responses=max(1, len(requests) + unrecorded)))
-    return merged
 
 
 def _case(

@@ -44,6 +44,8 @@ if TYPE_CHECKING:
 
 Credential = Literal["default", "none", "wrong"]
 Pool = Literal["run", "lifecycle"]
+RATE_LIMIT_WAIT = 5.0
+"""Longest wait for a rate-limit window before the run gives up on the target."""
 STALL_LIMIT = 3
 """Timeouts after which the whole target counts as stalled."""
 WRONG_KEY = "stepspec-made-up-credential-0000"
@@ -198,11 +200,12 @@ class Context:
         self.memo: dict[str, Any] = {}
         """Results several checks share (e.g. the run the lifecycle checks started)."""
         self.started = time.monotonic()
+        self.rate_limits = RateLimits(profile.api, config.rate_limit_budget, RATE_LIMIT_WAIT)
+        """How long 429s may still be waited out (see ``_ratelimit``)."""
         self._cache: dict[tuple[Any, ...], Exchange] = {}
         self._outside_failures = 0
         self.generated: dict[str, int] = {}
         """operationId -> requests the fuzzer sent (outside ``get``)."""
-        self.rate_limits = RateLimits(profile.api, config.rate_limit_budget)
 
     # -- what checks call ------------------------------------------------------------------
 

@@ -89,7 +89,7 @@ def candidates(api: str, body: Any, preferred: str | None = None) -> list[Candid
         if api == "kibana" and (item.get("enabled") is False or item.get("valid") is False):
             continue  # documented: a disabled or invalid workflow cannot run (400)
         if api == "arcee" and item.get("status") == "inactive":
-            continue  # documented "active or inactive": never start one its owner switched off
+            continue  # documented state ("active or inactive"); an inactive workflow cannot run
         definition = _definition(api, item)
         found.append(Candidate(ident, definition, any(True for _ in hitl_steps(definition))))
     if preferred is not None:

@@ -30,8 +30,6 @@ if TYPE_CHECKING:
 
 DOCUMENTED_WINDOW: dict[str, float] = {"trigify": 60.0}
 """Longest reset a vendor documents, in seconds (Trigify: 100 requests per 60-second window)."""
-UNDOCUMENTED_WINDOW = 5.0
-"""Longest wait for a vendor that documents no rate limit (a longer one ends the run's sending)."""
 _EPOCH_FLOOR = 1_000_000_000
 """A reset value above this is a Unix time, not a number of seconds."""
 _RESET_PARAM = re.compile(r"(?:^|[;,\s])reset=(\d+(?:\.\d+)?)")
@@ -97,12 +95,14 @@ class RateLimits:
     api: str
     budget: float
     """Seconds the whole run may spend waiting (``--max-rate-limit-wait``)."""
+    undocumented: float = 5.0
+    """Longest wait for a vendor that documents no rate limit (a longer one stops the run)."""
     waited: float = 0.0
 
     @property
     def window(self) -> float:
         """The longest wait the vendor's documentation supports."""
-        return DOCUMENTED_WINDOW.get(self.api, UNDOCUMENTED_WINDOW)
+        return DOCUMENTED_WINDOW.get(self.api, self.undocumented)
 
     def decide(self, response: HttpResponse) -> float | str:
         """Seconds to wait before asking again, or why the kit stops sending (a reason)."""

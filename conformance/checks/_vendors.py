@@ -92,11 +92,6 @@ INFERRED: dict[tuple[str, str], bool] = {
     ("step_terminal_has_end", "arcee"): True,
     ("step_terminal_has_end", "trigify"): True,
 }
-TASK_RECOVERY_ERRORS = frozenset({"TaskRecoveryError", "TaskAttemptsExhaustedError"})
-"""Kibana's task recovery fails a run, then stamps its unfinished steps with a second, later
-``new Date()`` (``markExecutionFailedTaskRecovery``: the run's ``finishedAt`` first, then
-``markNonTerminalStepsFailed``; elastic/kibana:src/platform/plugins/shared/
-workflows_execution_engine/server/lib/task_recovery.ts@03e4a1e8)."""
 
 # operationId -> (path to the object or list, kind, where embedded steps sit)
 LAYOUT: dict[str, dict[str, tuple[tuple[str, ...], Kind, bool, tuple[str, ...] | None]]] = {
@@ -206,14 +201,6 @@ def end_rule_inferred(api: str, kind: Kind) -> bool:
     if kind == "step":
         return INFERRED[("step_terminal_has_end", api)]
     return INFERRED[("terminal_has_end", api)]
-
-
-def stamped_after_run(api: str, run: Entity) -> bool:
-    """Whether the run's steps may legitimately end after it (Kibana's task recovery)."""
-    if api != "kibana" or run.value.get("status") != "failed":
-        return False
-    error = run.value.get("error")
-    return isinstance(error, dict) and error.get("type") in TASK_RECOVERY_ERRORS
 
 
 def has_value(entity: Entity, name: str) -> bool:

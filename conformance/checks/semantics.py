@@ -77,12 +77,7 @@ def timestamps_ordered(ctx: Context, exchange: Exchange) -> Iterator[Finding]:
                 short(entity.value.get(f.start)),
                 inferred=True,
             )
-        if (
-            run_end is not None
-            and end is not None
-            and end > run_end
-            and not _vendors.stamped_after_run(ctx.profile.api, parent)
-        ):
+        if run_end is not None and end is not None and end > run_end:
             yield exchange.finding(
                 "timestamps_ordered",
                 "step ends after its run",

@@ -153,16 +153,3 @@ def test_plugin_runs_the_lifecycle_checks_with_allow_writes(
         )
     result.assert_outcomes(passed=3)
     result.stdout.fnmatch_lines(["*test_stepspec?run_starts-executeWorkflow? PASSED*"])
-
-
-def test_plugin_passes_the_rate_limit_budget_on(pytester: pytest.Pytester) -> None:
-    from conformance.pytest_plugin import _run_config
-
-    args = ("--stepspec-api", "trigify", "--stepspec-base-url", "http://127.0.0.1:9")
-    config = pytester.parseconfig(*args, "--stepspec-max-rate-limit-wait", "7.5")
-    run_config = _run_config(config)
-    assert run_config is not None
-    assert run_config.rate_limit_budget == 7.5
-    default = _run_config(pytester.parseconfig(*args))
-    assert default is not None
-    assert default.rate_limit_budget == 120.0

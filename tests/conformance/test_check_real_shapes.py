@@ -14,13 +14,13 @@ import pytest
 
 from conformance import _specs
 from conformance._client import HttpResponse, HttpResult
+from conformance._problems import merge_findings, problem_key
 from conformance.checks import _vendors, semantics
 from conformance.checks._context import Exchange
 from conformance.checks._lifecycle_vendors import candidates
 from conformance.checks._polling import ProgressRules
 from conformance.checks._ratelimit import RateLimits, reset_after
 from conformance.findings import Finding, RecordedRequest, Severity
-from conformance.runner import merge_findings, problem_key
 
 RUN = "6f1c2a9e-0b7d-4c55-9a43-2f8e61d0b7aa"
 WORKFLOW = "enrich-hosts"
@@ -125,50 +125,6 @@ def test_k8_the_whole_list_is_still_held_to_count_up_from_0() -> None:
     }
     truncated["stepExecutions"] = whole["results"]
     assert _judge("kibana", _exchange("kibana", "getExecution", truncated)) == []
-
-
-# -- K10: task recovery stamps the steps after their run ------------------------------------------
-
-
-def _recovered_run(error_type: str) -> dict[str, Any]:
-    return {
-        "id": RUN,
-        "status": "failed",
-        "startedAt": "2026-03-02T02:00:00.000Z",
-        "finishedAt": "2026-03-02T02:10:00.000Z",
-        "error": {
-            "type": error_type,
-            "message": "Execution abandoned due to recovery mechanism. The scheduled task was "
-            "interrupted before completion.",
-        },
-        "workflowId": WORKFLOW,
-        "stepExecutions": [
-            _kibana_step(
-                "build_report",
-                0,
-                0,
-                status="failed",
-                startedAt="2026-03-02T02:00:01.000Z",
-                finishedAt="2026-03-02T02:10:00.024Z",
-                executionTimeMs=599024,
-                error={"type": error_type, "message": "abandoned"},
-            )
-        ],
-    }
-
-
-@pytest.mark.parametrize("error_type", ["TaskRecoveryError", "TaskAttemptsExhaustedError"])
-def test_k10_steps_failed_by_task_recovery_may_end_after_their_run(error_type: str) -> None:
-    exchange = _exchange("kibana", "getExecution", _recovered_run(error_type))
-    assert _judge("kibana", exchange) == []
-
-
-def test_k10_other_runs_still_hold_their_steps_within_them() -> None:
-    exchange = _exchange("kibana", "getExecution", _recovered_run("StepError"))
-    findings = _judge("kibana", exchange)
-    assert [(f.check, f.title, f.severity) for f in findings] == [
-        ("timestamps_ordered", "step ends after its run", Severity.WARNING)
-    ]
 
 
 # -- T2: a Trigify step that timed out is failed without ended_at ---------------------------------
