@@ -84,10 +84,9 @@ INFERRED: dict[tuple[str, str], bool] = {
     ("running_has_no_end", "kibana"): True,
     ("running_has_no_end", "arcee"): True,
     ("running_has_no_end", "trigify"): False,
-    # Steps apart from runs: Trigify documents a step's `ended_at` as `string | null`, and an
-    # action that timed out is `failed` with no `ended_at` (Clive's debugging guide, "Action
-    # timed out or step has no endedAt with FAILED status"), so for its steps the rule is only
-    # a reading of the run-level documentation.
+    # Steps apart from runs: Trigify documents a step's `ended_at` as `string | null` and says
+    # "null while running" only of runs, so for its steps the rule is a reading of the run-level
+    # documentation (a `failed` step may lack it altogether: `timed_out_without_end`).
     ("step_terminal_has_end", "kibana"): False,
     ("step_terminal_has_end", "arcee"): True,
     ("step_terminal_has_end", "trigify"): True,
@@ -194,6 +193,21 @@ def entity_key(entity: Entity) -> str | None:
     if entity.kind == "step" and isinstance(iteration, int) and not isinstance(iteration, bool):
         return f"{ident}#{iteration}"
     return str(ident)
+
+
+def timed_out_without_end(api: str, entity: Entity, status: str) -> bool:
+    """Whether a Trigify step is an action that timed out: ``failed`` and never given an end.
+
+    Trigify's engine leaves ``endedAt`` unset on a step whose action timed out (Clive's
+    debugging guide, a Trigify engineer's: "Action timed out or step has no endedAt with FAILED
+    status"); the public API maps it to ``ended_at: null`` (EXEC-DETAIL: ``string | null``).
+    """
+    return (
+        api == "trigify"
+        and entity.kind == "step"
+        and status == "failed"
+        and not has_value(entity, entity.fields.end)
+    )
 
 
 def end_rule_inferred(api: str, kind: Kind) -> bool:

@@ -175,6 +175,8 @@ def terminal_has_end_time(ctx: Context, exchange: Exchange) -> Iterator[Finding]
         status = entity.value.get(f.status)
         if not isinstance(status, str):
             continue
+        if _vendors.timed_out_without_end(api, entity, status):
+            continue  # a Trigify action that timed out: failed, no ended_at (see _vendors)
         has_end = _vendors.has_value(entity, f.end)
         if status in terminal and not has_end:
             if status in _vendors.NOT_STARTED:

@@ -197,7 +197,7 @@ def _timed_out_step(exchange: Exchange) -> None:
     exchange.set_json(body)
 
 
-def test_t2_a_timed_out_trigify_step_is_a_warning(
+def test_t2_a_timed_out_trigify_step_is_no_finding(
     app_factory: Any, served: Any, run_check: Any
 ) -> None:
     result, report = _check(
@@ -207,11 +207,11 @@ def test_t2_a_timed_out_trigify_step_is_a_warning(
         "--api",
         "trigify",
         "--checks",
-        "terminal_has_end_time",
+        "terminal_has_end_time,status_error_coherent",
+        "--strict",
     )
-    found = _findings(report, "terminal_has_end_time")
-    assert found
-    assert {(f["severity"], f["inferred"]) for f in found} == {("warning", True)}
+    assert report["findings"] == []
+    assert _case(report, "terminal_has_end_time", "getWorkflowExecution")["outcome"] == "passed"
     assert result.exit_code == 0
 
 

@@ -148,7 +148,7 @@ def _trigify_run(*steps: dict[str, Any], status: str = "failed") -> dict[str, An
     }
 
 
-def test_t2_a_timed_out_trigify_step_is_a_warning_not_an_error() -> None:
+def test_t2_a_timed_out_trigify_step_is_no_finding() -> None:
     timed_out = {
         "step_id": "agent_1",
         "operation": "builtin:agent",
@@ -159,9 +159,12 @@ def test_t2_a_timed_out_trigify_step_is_a_warning_not_an_error() -> None:
         "input": {},
         "error": "Action timed out",
     }
-    findings = _judge(
-        "trigify", _exchange("trigify", "getWorkflowExecution", _trigify_run(timed_out))
-    )
+    body = _trigify_run(timed_out)
+    assert _judge("trigify", _exchange("trigify", "getWorkflowExecution", body)) == []
+    # A completed step without an end time is still judged, as an inferred rule (a warning).
+    body["data"]["steps"][0].update(status="completed", error=None)
+    body["data"].update(status="completed", error=None)
+    findings = _judge("trigify", _exchange("trigify", "getWorkflowExecution", body))
     assert [(f.title, f.severity, f.inferred) for f in findings] == [
         ("terminal state without an end time", Severity.WARNING, True)
     ]
