@@ -58,10 +58,10 @@ def finding_lines(finding: Finding) -> list[str]:
         lines.append(f"    expected:  {finding.expected}")
     if finding.found:
         lines.append(f"    found:     {finding.found}")
-    if finding.detail:
-        lines.append(f"    note:      {finding.detail}")
     if finding.responses > 1:
         lines.append(f"    seen in:   {finding.responses} responses (the first is shown)")
+    if finding.detail:
+        lines.append(f"    note:      {finding.detail}")
     if finding.request is not None:
         lines.append(f"    reproduce: {finding.request.curl()}")
     return lines

@@ -90,10 +90,10 @@ class Finding:
     """True when the rule rests on an inferred (non-normative) fact."""
     detail: str = ""
     """What to look at or do next, when the title, expected and found do not say it all."""
-    request: RecordedRequest | None = field(default=None, compare=False)
-    """The request that showed it, for the curl line (masked)."""
     responses: int = field(default=1, compare=False)
     """How many responses showed this problem (the runner merges repeats into one finding)."""
+    request: RecordedRequest | None = field(default=None, compare=False)
+    """The request that showed it, for the curl line (masked)."""
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready mapping (the JSON report's shape of a finding)."""
@@ -125,10 +125,10 @@ class Finding:
         text = f"{self.severity}: {self.check}{where}: {self.title} at {self.path}"
         if self.expected or self.found:
             text += f"\n    expected: {self.expected}\n    found:    {self.found}"
-        if self.detail:
-            text += f"\n    {self.detail}"
         if self.responses > 1:
             text += f"\n    seen in {self.responses} responses"
+        if self.detail:
+            text += f"\n    {self.detail}"
         return text
 
 
