@@ -151,10 +151,20 @@ def scrub(text: str, secrets: Mapping[str, str]) -> str:
     help="Bound on the requests of the whole run.",
 )
 @click.option(
+    "--max-rate-limit-wait",
+    type=click.FloatRange(min=0),
+    default=120.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Longest total time the run waits for rate-limit windows (429) to reset; each wait is "
+    "at most the vendor's documented window (Trigify 60 s). What is left is not tested.",
+)
+@click.option(
     "--allow-writes",
     is_flag=True,
     help="Run the lifecycle checks: start runs (Kibana, Arcee), resume and cancel them "
-    "(Kibana). They change the server's data; without this flag nothing is written.",
+    "(Kibana). They change the server's data; without this flag nothing is written. On a real "
+    "Arcee or Trigify a started workflow runs its real actions (Trigify: and costs credits).",
 )
 @click.option(
     "--lifecycle-timeout",
@@ -246,6 +256,7 @@ def _config(options: Mapping[str, Any]) -> Any:
         fuzz_negative=options["fuzz_negative"],
         timeout=options["timeout"],
         max_requests=options["max_requests"],
+        rate_limit_budget=options["max_rate_limit_wait"],
         expect_key_enforcement=options["expect_key_enforcement"],
         allow_writes=options["allow_writes"],
         lifecycle_timeout=options["lifecycle_timeout"],

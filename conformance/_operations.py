@@ -45,6 +45,13 @@ class ApiProfile:
     has_spaces: bool = False
     example_ids: Mapping[IdKind, str] = field(default_factory=dict)
     """Ids from the vendor's documented examples (what a docs-faithful server serves)."""
+    other_credential_headers: tuple[str, ...] = ()
+    """Further headers the vendor accepts a credential in (the auth probes remove them all)."""
+
+    @property
+    def credential_header_names(self) -> tuple[str, ...]:
+        """Every header that can carry a credential for this vendor, lower-cased."""
+        return tuple(name.lower() for name in (self.auth_header, *self.other_credential_headers))
 
     def credential(self, key: str) -> dict[str, str]:
         """The header that sends ``key`` in this vendor's scheme."""
@@ -81,6 +88,8 @@ PROFILES: dict[str, ApiProfile] = {
         not_found_inferred=False,
         has_spaces=True,
         example_ids={"run": "exec-a1b2c3d4-e5f6-7890", "step": "step-exec-001"},
+        # `Authorization` carries ApiKey, Basic and Bearer alike; a browser session is a cookie.
+        other_credential_headers=("Cookie",),
     ),
     "arcee": ApiProfile(
         api="arcee",
@@ -111,6 +120,9 @@ PROFILES: dict[str, ApiProfile] = {
         error_schema=_specs.schema_id("trigify", "error-any"),
         not_found_inferred=True,
         example_ids={"workflow": "wf_abc123", "run": "run_x7k9m2"},
+        # "Trigify accepts the key two ways ... x-api-key header ... Authorization header, Bearer
+        # + your key" (https://help.trigify.io/en/articles/7743219).
+        other_credential_headers=("Authorization",),
     ),
 }
 

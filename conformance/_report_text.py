@@ -59,6 +59,8 @@ def finding_lines(finding: Finding) -> list[str]:
         lines.append(f"    expected:  {finding.expected}")
     if finding.found:
         lines.append(f"    found:     {finding.found}")
+    if finding.responses > 1:
+        lines.append(f"    seen in:   {finding.responses} responses (the first is shown)")
     if finding.detail:
         lines.append(f"    note:      {finding.detail}")
     lines.append(f"    rule from: {finding.source or 'not recorded'}")

@@ -90,6 +90,8 @@ class Finding:
     """True when the rule rests on an inferred (non-normative) fact."""
     detail: str = ""
     """What to look at or do next, when the title, expected and found do not say it all."""
+    responses: int = field(default=1, compare=False)
+    """How many responses showed this problem (the runner merges repeats into one finding)."""
     request: RecordedRequest | None = field(default=None, compare=False)
     """The request that showed it, for the curl line (masked)."""
     source: str = field(default="", compare=False)
@@ -113,6 +115,7 @@ class Finding:
             if self.request is None
             else {"method": self.request.method, "url": self.request.url},
             "curl": None if self.request is None else self.request.curl(),
+            "responses": self.responses,
         }
 
     def counted(self, *, strict: bool) -> Finding:
@@ -126,6 +129,8 @@ class Finding:
         text = f"{self.severity}: {self.check}{where}: {self.title} at {self.path}"
         if self.expected or self.found:
             text += f"\n    expected: {self.expected}\n    found:    {self.found}"
+        if self.responses > 1:
+            text += f"\n    seen in {self.responses} responses"
         if self.detail:
             text += f"\n    {self.detail}"
         if self.source:

@@ -57,6 +57,8 @@ class RunConfig:
     fuzz_negative: bool = False
     timeout: float = 10.0
     max_requests: int = 400
+    rate_limit_budget: float = 120.0
+    """Seconds the run may spend in all waiting out 429s (``--max-rate-limit-wait``)."""
     expect_key_enforcement: bool = False
     """Whether the server must refuse a made-up key (see the ``auth_rejects_invalid`` check)."""
     allow_writes: bool = False
@@ -85,6 +87,10 @@ class RunConfig:
         if self.lifecycle_max_requests < 1:
             raise UsageError(
                 f"--max-lifecycle-requests must be at least 1, got {self.lifecycle_max_requests!r}"
+            )
+        if self.rate_limit_budget < 0:
+            raise UsageError(
+                f"--max-rate-limit-wait must be 0 or more seconds, got {self.rate_limit_budget!r}"
             )
         if self.fuzz < 0:
             raise UsageError(f"--fuzz must be 0 or more cases per operation, got {self.fuzz!r}")
@@ -223,6 +229,8 @@ def run(config: RunConfig) -> Report:
             continue
         ctx.current = chk.name
         for exchange in list(ctx.exchanges):
+            if exchange.status == 429:
+                continue  # a rate limit the kit could not wait out says nothing about the API
             if _matches(chk.statuses, exchange.status, exchange.result.error is not None):
                 exercised[chk.name].add(exchange.operation.operation_id)
                 raw.extend(_safely(chk, ctx, exchange))
@@ -337,15 +345,11 @@ def _cases(
     raw: Sequence[Finding],
     exercised: Mapping[str, set[str]],
 ) -> list[CaseResult]:
-    strict = ctx.config.strict
+    from conformance._problems import merge_findings
+
     by_case: dict[tuple[str, str], list[Finding]] = defaultdict(list)
-    seen: set[Finding] = set()
-    for finding in raw:
-        counted = finding.counted(strict=strict)
-        if counted in seen:
-            continue
-        seen.add(counted)
-        by_case[(finding.check, finding.operation or "")].append(counted)
+    for finding in merge_findings(raw, strict=ctx.config.strict):
+        by_case[(finding.check, finding.operation or "")].append(finding)
     labels = {op.operation_id: op.label for op in operations}
     results: list[CaseResult] = []
     listed: set[tuple[str, str]] = set()

@@ -7,7 +7,10 @@ caches identical requests, and enforces the run's bounds:
 - at most ``max_requests`` requests per run;
 - an operation that timed out is never called again (its cases are reported as not tested);
 - after ``STALL_LIMIT`` timeouts the target counts as stalled and nothing more is sent, so a
-  server that stalls on every request cannot make a run last much more than a few timeouts.
+  server that stalls on every request cannot make a run last much more than a few timeouts;
+- a 429 is waited out and asked again, within the vendor's documented window and the run's
+  ``--max-rate-limit-wait``; beyond them the target counts as stalled (``_ratelimit``), and no
+  check ever sees a 429.
 
 ``Context.post`` sends a write (only the lifecycle checks do, and only with ``--allow-writes``).
 Requests sent inside ``with ctx.lifecycle_budget():`` are charged to their own pool,
@@ -31,6 +34,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from conformance._client import ErrorKind, HttpResult
 from conformance._operations import SPACE_SUFFIX, ApiProfile, IdKind, space_variant
+from conformance.checks._ratelimit import RateLimits
 from conformance.findings import Finding, Severity
 
 if TYPE_CHECKING:
@@ -196,6 +200,8 @@ class Context:
         self.memo: dict[str, Any] = {}
         """Results several checks share (e.g. the run the lifecycle checks started)."""
         self.started = time.monotonic()
+        self.rate_limits = RateLimits(profile.api, config.rate_limit_budget, RATE_LIMIT_WAIT)
+        """How long 429s may still be waited out (see ``_ratelimit``)."""
         self._cache: dict[tuple[Any, ...], Exchange] = {}
         self._outside_failures = 0
         self.generated: dict[str, int] = {}
@@ -281,15 +287,7 @@ class Context:
         if cached is not None:
             return cached
         url = self._url(operation, params or {}, pairs, space)
-        headers = self._headers(credential)
-        self._count()
-        result = self.client.request("GET", url, headers)
-        wait = _rate_limit_wait(result)
-        if wait is not None and wait <= RATE_LIMIT_WAIT and not self._refuse(operation):
-            time.sleep(wait)
-            self._count()
-            result = self.client.request("GET", url, headers)
-            wait = _rate_limit_wait(result)
+        result = self._send(operation, "GET", url, self._headers(credential))
         exchange = Exchange(
             operation=operation,
             params=dict(params or {}),
@@ -300,15 +298,10 @@ class Context:
             result=result,
         )
         self.exchanges.append(exchange)
-        self._cache[key] = exchange
         self._after(operation, exchange)
-        if wait is not None:
-            # Still rate limited: every later answer would be a 429, so stop asking.
-            self.stalled = (
-                f"the server rate-limits this client (429; the window resets in {wait:g} s); "
-                "no further requests were sent - rerun later or lower --max-requests"
-            )
-            return None
+        if exchange.status == 429:
+            return None  # not waited out: no check judges it (see ``_ratelimit``)
+        self._cache[key] = exchange
         return exchange
 
     def post(
@@ -335,9 +328,8 @@ class Context:
         if body is not None:
             payload = json.dumps(body).encode()
             sent["Content-Type"] = "application/json"
-        self._count()
-        result = self.client.request(
-            "POST", self._url(operation, params or {}, (), space), sent, payload
+        result = self._send(
+            operation, "POST", self._url(operation, params or {}, (), space), sent, payload
         )
         exchange = Exchange(
             operation=operation,
@@ -350,23 +342,43 @@ class Context:
         )
         self.exchanges.append(exchange)
         self._after(operation, exchange)
+        if exchange.status == 429:
+            return None  # not waited out: nothing was written (see ``_ratelimit``)
         return exchange
+
+    def _send(
+        self,
+        operation: Operation,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        body: bytes | None = None,
+    ) -> HttpResult:
+        """Send one request; a 429 is waited out and asked again while the bounds allow it."""
+        while True:
+            self._count()
+            result = self.client.request(method, url, headers, body)
+            if result.response is None or result.response.status != 429:
+                return result
+            wait = self.rate_limits.decide(result.response)
+            if isinstance(wait, str):
+                self.stalled = wait
+                return result
+            if self._refuse(operation):
+                return result
+            self.rate_limits.wait(wait)
 
     def _headers(self, credential: Credential) -> dict[str, str]:
         headers = dict(self.config.headers)
         if credential == "default":
             headers.update(self.config.credential_headers)
-        elif credential == "wrong":
-            for name in list(headers):
-                if name.lower() == self.profile.auth_header.lower():
-                    del headers[name]
+            return headers
+        # Without a credential (or with a made-up one) no header the vendor reads a credential
+        # from may be left: a key given with --header would still authenticate the probe.
+        carriers = self.profile.credential_header_names
+        headers = {name: value for name, value in headers.items() if name.lower() not in carriers}
+        if credential == "wrong":
             headers.update(self.profile.credential(WRONG_KEY))
-        else:
-            headers = {
-                name: value
-                for name, value in headers.items()
-                if name.lower() != self.profile.auth_header.lower()
-            }
         return headers
 
     # -- bounds ----------------------------------------------------------------------------
@@ -468,18 +480,6 @@ class Context:
         if query:
             url += "?" + urllib.parse.urlencode(query)
         return url
-
-
-def _rate_limit_wait(result: HttpResult) -> float | None:
-    """Seconds to wait when the answer is a 429 (from Retry-After or RateLimit-Reset)."""
-    response = result.response
-    if response is None or response.status != 429:
-        return None
-    for name in ("retry-after", "ratelimit-reset"):
-        value = response.headers.get(name, "").strip()
-        if value.replace(".", "", 1).isdigit():
-            return float(value)
-    return 1.0
 
 
 def _query_pairs(query: Mapping[str, str | Sequence[str]] | None) -> tuple[tuple[str, str], ...]:

@@ -94,10 +94,12 @@ class Candidate:
 def candidates(api: str, body: Any, preferred: str | None = None) -> list[Candidate]:
     """The startable workflows of a workflow-list ``body``, ``preferred`` (--workflow-id) first."""
     found: list[Candidate] = []
+    listed: set[str] = set()
     for item in _workflow_items(api, body):
         ident = item.get("workflow_id" if api == "arcee" else "id")
         if not isinstance(ident, str) or not ident:
             continue
+        listed.add(ident)
         if api == "kibana" and (item.get("enabled") is False or item.get("valid") is False):
             continue  # documented: a disabled or invalid workflow cannot run (400)
         if api == "arcee" and item.get("status") == "inactive":
@@ -106,7 +108,7 @@ def candidates(api: str, body: Any, preferred: str | None = None) -> list[Candid
         found.append(Candidate(ident, definition, any(True for _ in hitl_steps(definition))))
     if preferred is not None:
         found.sort(key=lambda candidate: candidate.workflow_id != preferred)
-        if not any(candidate.workflow_id == preferred for candidate in found):
+        if preferred not in listed:  # not on this page: trust the user's --workflow-id
             found.insert(0, Candidate(preferred, {}, False))
     return found
 

@@ -9,7 +9,7 @@ the wait. A run that ends in milliseconds is followed closely; one that takes a 
 about 40 polls (two requests each).
 
 ``ProgressRules`` compares each poll with the previous poll of the same endpoint, entity by
-entity (the run, and each step by id):
+entity (the run, and each step by id, and by ``iteration`` where loop steps share an id):
 
 - a terminal status is final: it never changes, and neither do the end time and duration of a
   finished run or step (normative: the vendors document these statuses as terminal);
@@ -58,12 +58,15 @@ class Observation:
         return value if isinstance(value, str) else None
 
     def step(self, step_id: str) -> _vendors.Entity | None:
-        """The step ``step_id`` as this poll saw it."""
-        return next((s for s in self.steps if s.value.get(s.fields.ident) == step_id), None)
+        """The step ``step_id`` (its ``entity_key``) as this poll saw it."""
+        return next((s for s in self.steps if _vendors.entity_key(s) == step_id), None)
 
     def fingerprint(self) -> tuple[Any, ...]:
         """What changes when the run moves (status and step statuses)."""
-        return (self.status, tuple((s.value.get("id"), s.value.get("status")) for s in self.steps))
+        return (
+            self.status,
+            tuple((_vendors.entity_key(s), s.value.get(s.fields.status)) for s in self.steps),
+        )
 
 
 @dataclass
@@ -88,10 +91,10 @@ class ProgressRules:
         current: set[tuple[str, str, str]] = set()
         key: tuple[str, str, str]
         for entity in entities:
-            ident = entity.value.get(entity.fields.ident)
-            if not isinstance(ident, str | int):
+            ident = _vendors.entity_key(entity)
+            if ident is None:
                 continue
-            key = (series, entity.kind, str(ident))
+            key = (series, entity.kind, ident)
             current.add(key)
             seen = self._last.get(key)
             if seen is not None:

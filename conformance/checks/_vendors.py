@@ -86,6 +86,12 @@ INFERRED: dict[tuple[str, str], bool] = {
     ("running_has_no_end", "kibana"): True,
     ("running_has_no_end", "arcee"): True,
     ("running_has_no_end", "trigify"): False,
+    # Steps apart from runs: Trigify documents a step's `ended_at` as `string | null` and says
+    # "null while running" only of runs, so for its steps the rule is a reading of the run-level
+    # documentation (a `failed` step may lack it altogether: `timed_out_without_end`).
+    ("step_terminal_has_end", "kibana"): False,
+    ("step_terminal_has_end", "arcee"): True,
+    ("step_terminal_has_end", "trigify"): True,
 }
 
 # operationId -> (path to the object or list, kind, where embedded steps sit)
@@ -173,6 +179,44 @@ def expected_duration(rule: DurationRule, start: dt.datetime, end: dt.datetime) 
     if rule == "ms":
         return round(micros / 1000)
     return micros // 1_000_000
+
+
+def entity_key(entity: Entity) -> str | None:
+    """The identity of a run or step across polls: its id, plus the loop ``iteration`` if any.
+
+    Trigify's loop steps repeat one ``step_id`` with ``iteration``/``totalItems`` (Trigify's
+    ``trigify/skills`` loop workflows; Clive's execution log, "Workflow with Batch Loop"), so
+    its id alone would make iteration 2 look like iteration 1 changing.
+    """
+    ident = entity.value.get(entity.fields.ident)
+    if not isinstance(ident, str | int) or isinstance(ident, bool):
+        return None
+    iteration = entity.value.get("iteration")
+    if entity.kind == "step" and isinstance(iteration, int) and not isinstance(iteration, bool):
+        return f"{ident}#{iteration}"
+    return str(ident)
+
+
+def timed_out_without_end(api: str, entity: Entity, status: str) -> bool:
+    """Whether a Trigify step is an action that timed out: ``failed`` and never given an end.
+
+    Trigify's engine leaves ``endedAt`` unset on a step whose action timed out (Clive's
+    debugging guide, a Trigify engineer's: "Action timed out or step has no endedAt with FAILED
+    status"); the public API maps it to ``ended_at: null`` (EXEC-DETAIL: ``string | null``).
+    """
+    return (
+        api == "trigify"
+        and entity.kind == "step"
+        and status == "failed"
+        and not has_value(entity, entity.fields.end)
+    )
+
+
+def end_rule_inferred(api: str, kind: Kind) -> bool:
+    """Whether "a terminal run or step has an end time" is only inferred for ``kind``."""
+    if kind == "step":
+        return INFERRED[("step_terminal_has_end", api)]
+    return INFERRED[("terminal_has_end", api)]
 
 
 def has_value(entity: Entity, name: str) -> bool:

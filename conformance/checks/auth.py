@@ -59,7 +59,9 @@ def auth_required(ctx: Context, operation: Operation) -> Iterator[Finding]:
         operation=operation.operation_id,
         expected="401 Unauthorized",
         found=str(exchange.status),
-        detail=f"sent without the {ctx.profile.auth_header} header",
+        detail="sent without any credential header ("
+        + ", ".join(ctx.profile.credential_header_names)
+        + ")",
         request=exchange.result.request,
     )
 

@@ -8,7 +8,10 @@
 - ``run_consistent``: a run in its workflow's run list equals the run fetched alone (Trigify's
   list renames ``ended_at``/``duration_ms`` to ``completed_at``/``duration``).
 
-Only finished runs and steps are compared: a running one may change between two requests.
+Only runs and steps finished in *both* answers are compared: a running one may change between
+two requests, and Kibana's lists (and ``GET .../step/{id}``) are searches that can lag about a
+second behind a read by id (the index refreshes once a second), so a run that has just ended
+may still be listed running (``workflows_management/server/api/lib/search_workflow_executions.ts``).
 """
 
 from __future__ import annotations
@@ -249,6 +252,8 @@ def step_consistent(ctx: Context) -> Iterator[Finding]:
                 )
                 continue
             where, item = source[step_id]
+            if not _finished(ctx, item):
+                continue  # still moving in this answer (or not yet refreshed): not comparable
             yield from _diff(
                 "step_consistent",
                 op.operation_id,
@@ -266,7 +271,7 @@ def step_consistent(ctx: Context) -> Iterator[Finding]:
             wide_body = wide.object if wide is not None else None
             if wide is not None and wide_body is not None:
                 found = _by_id(wide_body, "results")
-                if step_id in found:
+                if step_id in found and _finished(ctx, found[step_id][1]):
                     where, item = found[step_id]
                     yield from _diff(
                         "step_consistent",
@@ -331,10 +336,10 @@ def run_consistent(ctx: Context) -> Iterator[Finding]:
         if not runs or run not in listed:
             continue
         value = runs[0].value
-        if not _finished(ctx, value):
-            continue
-        compared += 1
         index, item = listed[run]
+        if not (_finished(ctx, value) and _finished(ctx, item)):
+            continue  # a list can lag behind the run it lists: compare finished snapshots only
+        compared += 1
         pairs = tuple(
             (detail_name, list_name) for list_name, detail_name in RUN_FIELDS[profile.api]
         )

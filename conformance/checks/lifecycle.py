@@ -107,7 +107,8 @@ def progress_run(ctx: Context) -> ProgressRun:
     if not chosen:
         found.skip = (
             "no startable workflow without a human-in-the-loop step was found in the workflow "
-            "list (pass --workflow-id to name one)"
+            "list (Kibana: enabled and valid; Arcee: status 'active'; pass --workflow-id to "
+            "name one)"
         )
         return found
     found.started = start_run(ctx, chosen[0], "run_starts")

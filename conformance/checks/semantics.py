@@ -213,6 +213,8 @@ def terminal_has_end_time(ctx: Context, exchange: Exchange) -> Iterator[Finding]
         status = entity.value.get(f.status)
         if not isinstance(status, str):
             continue
+        if _vendors.timed_out_without_end(api, entity, status):
+            continue  # a Trigify action that timed out: failed, no ended_at (see _vendors)
         has_end = _vendors.has_value(entity, f.end)
         if status in terminal and not has_end:
             if status in _vendors.NOT_STARTED:
@@ -223,7 +225,7 @@ def terminal_has_end_time(ctx: Context, exchange: Exchange) -> Iterator[Finding]
                 f"{entity.path}.{f.end}",
                 f"an end time for status {status!r}",
                 short(entity.value.get(f.end, "(absent)")),
-                inferred=_vendors.INFERRED[("terminal_has_end", api)],
+                inferred=_vendors.end_rule_inferred(api, entity.kind),
             )
         elif status in ("running", "pending", "queued") and has_end:
             yield exchange.finding(
@@ -257,14 +259,32 @@ def indexes_ordered(ctx: Context, exchange: Exchange) -> Iterator[Finding]:
     for steps in _vendors.steps_of(_entities(ctx, exchange)):
         if ctx.profile.api == "kibana":
             yield from _kibana_indexes(
-                exchange, steps, ordered=operation_id != "getWorkflowStepExecutions"
+                exchange,
+                steps,
+                ordered=operation_id != "getWorkflowStepExecutions",
+                whole=_whole_step_set(exchange.json, steps),
             )
         elif (steps and steps[0].parent is not None) or operation_id == "getRunSteps":
             yield from _start_order(exchange, steps)
 
 
+def _whole_step_set(body: object, steps: list[_vendors.Entity]) -> bool:
+    """Whether ``steps`` are all of a run's steps, not a page or a truncated embedding.
+
+    A page of ``GET .../executions/{id}/steps`` is a slice of the run's ``stepExecutionIds``
+    (``workflows_management/server/api/lib/get_execution_step_executions.ts``), so a later
+    foreach iteration can open a page: "count up from 0" holds only for the whole list.
+    """
+    if not isinstance(body, dict):
+        return False
+    if steps and steps[0].parent is not None:  # embedded in the execution
+        return not body.get("stepExecutionsTruncatedCount")
+    total = body.get("total")
+    return isinstance(total, int) and total == len(steps)
+
+
 def _kibana_indexes(
-    exchange: Exchange, steps: list[_vendors.Entity], *, ordered: bool
+    exchange: Exchange, steps: list[_vendors.Entity], *, ordered: bool, whole: bool
 ) -> Iterator[Finding]:
     by_run: dict[object, list[_vendors.Entity]] = defaultdict(list)
     for step in steps:
@@ -275,6 +295,8 @@ def _kibana_indexes(
         per_step: dict[object, list[object]] = defaultdict(list)
         for step in group:
             index = step.value.get("globalExecutionIndex")
+            if index is None:
+                continue  # absent: nothing to order (the schema check judges whether it may be)
             if index in seen:
                 yield exchange.finding(
                     "indexes_ordered",
@@ -295,8 +317,10 @@ def _kibana_indexes(
                     inferred=True,
                 )
             previous = index if isinstance(index, int) else previous
-            per_step[step.value.get("stepId")].append(step.value.get("stepExecutionIndex"))
-        if not ordered:
+        for step in group:
+            if step.value.get("stepExecutionIndex") is not None:
+                per_step[step.value.get("stepId")].append(step.value["stepExecutionIndex"])
+        if not (ordered and whole):
             continue
         for step_id, indexes in per_step.items():
             if indexes != list(range(len(indexes))):

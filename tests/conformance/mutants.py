@@ -290,6 +290,12 @@ def _indexes_zero(body: Any) -> None:
         step["globalExecutionIndex"] = 0
 
 
+def _step_index_from_one(body: Any) -> None:
+    for step in each(body, "stepExecutions"):
+        if isinstance(step.get("stepExecutionIndex"), int):
+            step["stepExecutionIndex"] += 1
+
+
 def _elapsed_plus_one(body: Any) -> None:
     runs = body if isinstance(body, list) else [body]
     for run in runs:
@@ -638,6 +644,15 @@ MUTANTS: tuple[Mutant, ...] = (
         "indexes_ordered",
         "every embedded step has globalExecutionIndex 0",
         response=on(KIBANA_EXECUTION)(edit_json(_indexes_zero)),
+    ),
+    Mutant(
+        "step_index_from_one",
+        "kibana",
+        "indexes_ordered",
+        "every step of a whole execution counts stepExecutionIndex from 1 (an inferred rule: "
+        "--strict; pages of the steps list are exempt, the embedded list is whole)",
+        response=on(KIBANA_EXECUTION)(edit_json(_step_index_from_one)),
+        strict=True,
     ),
     Mutant(
         "default_alias_broken",

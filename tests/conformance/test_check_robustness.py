@@ -231,11 +231,21 @@ def test_client_never_sends_credentials_to_another_origin() -> None:
     assert b"s3cret" not in seen[0]
 
 
-def test_a_rate_limited_target_is_exit_3_without_waiting_out_the_window(run_check: Any) -> None:
+def test_a_window_beyond_the_wait_budget_is_exit_3_without_waiting(run_check: Any) -> None:
     with raw_server(rate_limited) as url:
         started = time.monotonic()
-        result = run_check("--api", "trigify", "--base-url", url, "--timeout", str(TIMEOUT))
+        result = run_check(
+            "--api",
+            "trigify",
+            "--base-url",
+            url,
+            "--timeout",
+            str(TIMEOUT),
+            "--max-rate-limit-wait",
+            "1",
+        )
         elapsed = time.monotonic() - started
     assert result.exit_code == 3
     assert "rate-limits" in result.stderr
+    assert "resets in 60 s" in result.stderr
     assert elapsed < 5
