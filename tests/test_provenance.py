@@ -21,7 +21,7 @@ from conformance.checks import CHECKS
 from conformance.cli import stepspec
 from conformance.findings import Finding, schema_findings
 
-APIS_WITH_PROVENANCE = ("kibana",)
+APIS_WITH_PROVENANCE = ("kibana", "arcee", "trigify")
 KIBANA_TYPES = "kbn-workflows/types/v1.ts"
 RUNTIME_MANAGER = "workflow_context_manager/workflow_execution_runtime_manager.ts"
 SCHEMA_TS = "kbn-workflows/spec/schema.ts"
