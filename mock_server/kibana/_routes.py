@@ -133,8 +133,7 @@ def blueprint(ctx: MockContext) -> Blueprint:
         view = source.find(executionId, space_id)
         if view is None:
             return not_found()
-        position = world.ids.step_position(executionId, stepExecutionId)
-        step = view.step(stepExecutionId, position)
+        step = view.step(stepExecutionId)
         return not_found() if step is None else answer(step, cacheable=view.cacheable)
 
     @route("/api/workflows/executions/<executionId>/steps")

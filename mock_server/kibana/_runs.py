@@ -29,7 +29,7 @@ from mock_server._rng import entity_seed
 from mock_server._timeline import TERMINAL, RunEvents, RunTimeline, Status, observe
 from mock_server.kibana import _documented as documented
 from mock_server.kibana import render
-from mock_server.kibana._naming import LIVE, STATIC
+from mock_server.kibana._naming import LIVE, STATIC, step_execution_id
 from mock_server.kibana._templates import DOCUMENTED, Template, parse_workflow_yaml
 from mock_server.kibana._world import KibanaWorld, RunHeader, Workflow
 from mock_server.live import Scenario, scenario
@@ -54,8 +54,28 @@ class RunView:
     yaml: str
     static: bool = True
     ephemeral: bool = False
-    step_ids: tuple[str, ...] = ()
     _full: list[dict[str, Json]] | None = field(default=None, repr=False)
+    _ids: tuple[str, ...] | None = field(default=None, repr=False)
+    _positions: dict[str, int] | None = field(default=None, repr=False)
+
+    @property
+    def step_ids(self) -> tuple[str, ...]:
+        """The step execution id of every planned step, by position (Kibana's SHA-256 ids)."""
+        if self._ids is None:
+            steps = self.timeline.plan.steps if self.timeline is not None else ()
+            self._ids = tuple(
+                step_execution_id(self.execution_id, step.step_key, step.scope) for step in steps
+            )
+        return self._ids
+
+    def position_of(self, step_id: str) -> int | None:
+        """The plan position of the step execution ``step_id`` (first one, as Kibana upserts)."""
+        if self._positions is None:
+            positions: dict[str, int] = {}
+            for position, known in enumerate(self.step_ids):
+                positions.setdefault(known, position)
+            self._positions = positions
+        return self._positions.get(step_id)
 
     def steps(self) -> list[dict[str, Json]]:
         """Every step execution, with ``input``/``output``, in execution order."""
@@ -70,11 +90,12 @@ class RunView:
                 ]
         return self._full
 
-    def step(self, step_id: str, position: int | None) -> dict[str, Json] | None:
-        """The step execution ``step_id`` (``position`` decoded from it), or None."""
+    def step(self, step_id: str) -> dict[str, Json] | None:
+        """The step execution ``step_id``, or None."""
         if self.timeline is None:
             return next((dict(s) for s in documented.steps() if s["id"] == step_id), None)
-        if position is None or position >= len(self.timeline.steps):
+        position = self.position_of(step_id)
+        if position is None:
             return None
         found = self.timeline.steps[position]
         if not found.started or self.step_ids[position] != step_id:
@@ -110,17 +131,11 @@ class RunSource:
     def __init__(self, ctx: MockContext, world: KibanaWorld) -> None:
         self.ctx = ctx
         self.world = world
-        self._step_ids: CostLru[tuple[str, ...]] = CostLru(
-            self._make_step_ids, PLAN_STEPS, lambda ids: steps_cost(len(ids))
-        )
         self._live_plans: CostLru[tuple[Any, Template, Mapping[str, Json], bool] | None] = CostLru(
             self._live_plan, PLAN_STEPS, _live_cost
         )
         self._decode = lru_cache(maxsize=2048)(world.ids.execution)
         self._frozen: CostLru[RunView] = CostLru(self._observe_static, PLAN_STEPS, _view_cost)
-
-    def _make_step_ids(self, execution_id: str, count: int) -> tuple[str, ...]:
-        return tuple(self.world.ids.step_id(execution_id, i) for i in range(count))
 
     # Lookup ------------------------------------------------------------------------------
 
@@ -192,7 +207,6 @@ class RunSource:
             timeline=timeline,
             definition=workflow.definition,
             yaml=workflow.yaml,
-            step_ids=self._step_ids(plan.run_id, len(plan.steps)),
         )
 
     def _anchored_now(self, world_us: int, real_us: int) -> int:
@@ -302,7 +316,6 @@ class RunSource:
             yaml=_yaml_of(parsed),
             static=False,
             ephemeral=ephemeral,
-            step_ids=self._step_ids(execution_id, len(plan.steps)),
         )
 
     def live_views(self, workflow_id: str, space_id: str) -> list[RunView]:
@@ -322,9 +335,9 @@ class RunSource:
 
 
 def _view_cost(view: RunView) -> int:
-    """A frozen view keeps its timeline, step ids and (once asked) its rendered steps: three
-    objects per step."""
-    return steps_cost(3 * (0 if view.timeline is None else len(view.timeline.steps)))
+    """A frozen view keeps its timeline, step ids (and their index) and (once asked) its rendered
+    steps: four objects per step."""
+    return steps_cost(4 * (0 if view.timeline is None else len(view.timeline.steps)))
 
 
 def _live_cost(found: tuple[Any, Template, Mapping[str, Json], bool] | None) -> int:
