@@ -97,14 +97,14 @@ class Lists:
                 for v in self._static_views(ref)
                 if keep_status(str(v.status)) and keep(False, documented.AUTHOR)
             ]
-            items = [v.list_item() for v in live + rows]
-            return _page(items[start:stop], page, size, len(items))
+            views = live + rows
+            return _page(views[start:stop], page, size, len(views))
         if not filtered:
             total = len(live) + self.world.runs_of(ref.index)
-            picked: list[dict[str, Json]] = [v.list_item() for v in live[start:stop]]
+            picked: list[RunView] = live[start:stop]
             first = max(0, start - len(live))
             for run in range(first, min(self.world.runs_of(ref.index), stop - len(live))):
-                picked.append(self.source.static_view(ref.index, run).list_item())
+                picked.append(self.source.static_view(ref.index, run))
             return _page(picked, page, size, total)
         matched: list[int] = []
         for run in range(min(self.world.runs_of(ref.index), SEARCH_WINDOW)):
@@ -113,12 +113,11 @@ class Lists:
                 str(self.source.header_status(head))
             ):
                 matched.append(run)
-        items = [v.list_item() for v in live]
-        total = len(items) + len(matched)
-        chosen = items[start:stop]
-        first = max(0, start - len(items))
-        for run in matched[first : max(first, stop - len(items))]:
-            chosen.append(self.source.static_view(ref.index, run).list_item())
+        total = len(live) + len(matched)
+        chosen = live[start:stop]
+        first = max(0, start - len(live))
+        for run in matched[first : max(first, stop - len(live))]:
+            chosen.append(self.source.static_view(ref.index, run))
         return _page(chosen, page, size, total)
 
     # Step executions of a workflow -------------------------------------------------------
@@ -128,9 +127,7 @@ class Lists:
         live_steps = [
             s for view in live for s in view.steps() if step_id is None or s["stepId"] == step_id
         ]
-        live_steps.sort(
-            key=lambda s: (parse_iso(s["startedAt"]), s["globalExecutionIndex"]), reverse=True
-        )
+        live_steps.sort(key=lambda s: (_started(s) or 0, s["globalExecutionIndex"]), reverse=True)
         yield from live_steps
         for view in self._static_views(ref):
             for step in reversed(view.steps()):
@@ -154,9 +151,11 @@ class Lists:
         chosen: list[dict[str, Json]] = []
         total = 0
         for step in self._step_stream(ref, step_id):
-            started = parse_iso(step["startedAt"])
-            if (after is not None and started <= after) or (
-                before is not None and started >= before
+            started = _started(step)
+            if (after is not None or before is not None) and started is None:
+                continue  # a range query never matches a document without the field
+            if (after is not None and started is not None and started <= after) or (
+                before is not None and started is not None and started >= before
             ):
                 continue
             if first <= total < stop:
@@ -220,6 +219,12 @@ def _haystack(item: Mapping[str, Json]) -> str:
     ).lower()
 
 
+def _started(step: Mapping[str, Json]) -> int | None:
+    """A step's ``startedAt`` in µs; None for a step cancelled before it started."""
+    value = step.get("startedAt")
+    return parse_iso(value) if isinstance(value, str) else None
+
+
 def _bound(value: Json) -> int | None:
     """An ISO date (or ``now``-free date-math prefix) as µs; None when absent or unparseable."""
     if not isinstance(value, str) or not value:
@@ -230,9 +235,10 @@ def _bound(value: Json) -> int | None:
         return None
 
 
-def _page(results: list[dict[str, Json]], page: int, size: int, total: int) -> dict[str, Json]:
+def _page(views: list[RunView], page: int, size: int, total: int) -> dict[str, Json]:
+    results = [view.list_item() for view in views]
     body: dict[str, Json] = {"results": results, "page": page, "size": size, "total": total}
     if results and len(results) == size:
-        last = results[-1]
-        body["searchAfter"] = [parse_iso(str(last["startedAt"])) // 1000, last["id"]]
+        last = views[-1]
+        body["searchAfter"] = [last.sort_us // 1000, last.execution_id]
     return body

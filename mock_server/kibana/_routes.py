@@ -282,14 +282,20 @@ def blueprint(ctx: MockContext) -> Blueprint:
             return conflict(executionId, str(view.status))
         waiting = timeline.steps[position]
         wanted = body.get("stepExecutionId")
-        if waiting.hitl is not None or (wanted is not None and wanted != view.step_ids[position]):
+        if wanted is not None and wanted != view.step_ids[position]:
             return conflict(executionId, ALREADY_RESPONDED)
+        # Kibana claims the step once (the hitl envelope) and writes the input to the run's
+        # context; until the resume task runs, the run still waits for input, so a later resume
+        # is accepted too and its input wins (workflows_management_api.ts resumeWorkflowExecution,
+        # workflows_execution_engine plugin.ts internalResumeWorkflowExecution).
         source.thaw(view)
         response = HitlResponse(
             protocol.principal(), source.world_time_of(view), "kibana_execution_view", body["input"]
         )
-        if not ctx.store.record_response(executionId, position, response):
-            return conflict(executionId, ALREADY_RESPONDED)
+        if waiting.hitl is not None or not ctx.store.record_response(
+            executionId, position, response
+        ):
+            ctx.store.replace_input(executionId, position, body["input"])
         return json_response(
             {"success": True, "executionId": executionId, "message": RESUME_MESSAGE}
         )

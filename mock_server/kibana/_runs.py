@@ -26,7 +26,7 @@ from typing import Any
 from mock_server._budget import PLAN_STEPS, CostLru, steps_cost
 from mock_server._context import MockContext
 from mock_server._rng import entity_seed
-from mock_server._timeline import TERMINAL, RunEvents, RunTimeline, Status, observe
+from mock_server._timeline import TERMINAL, RunEvents, RunTimeline, Status, observe, parse_iso
 from mock_server.kibana import _documented as documented
 from mock_server.kibana import render
 from mock_server.kibana._naming import LIVE, STATIC, step_execution_id
@@ -36,6 +36,9 @@ from mock_server.live import Scenario, scenario
 
 Json = Any
 API = "kibana"
+MS = 1000
+PICKUP_MS = (300, 1200)
+"""Range of the seeded delay between ``POST .../run`` and Task Manager starting the run."""
 
 
 @dataclass
@@ -83,10 +86,9 @@ class RunView:
             if self.timeline is None:
                 self._full = [dict(step) for step in documented.steps()]
             else:
-                started = self.timeline.started_steps
                 self._full = [
                     render.step_execution(self.timeline, step, self.step_ids[step.position])
-                    for step in started
+                    for step in render.shown_steps(self.timeline)
                 ]
         return self._full
 
@@ -98,9 +100,18 @@ class RunView:
         if position is None:
             return None
         found = self.timeline.steps[position]
-        if not found.started or self.step_ids[position] != step_id:
+        if found not in render.shown_steps(self.timeline):
             return None
         return render.step_execution(self.timeline, found, step_id)
+
+    @property
+    def sort_us(self) -> int:
+        """What lists sort on: the start, or the creation of a run that never began."""
+        if self.timeline is None:
+            return parse_iso(documented.STARTED_AT)
+        if self.timeline.run_started:
+            return self.timeline.plan.started_us
+        return render.created_us(self.timeline)
 
     def list_item(self) -> dict[str, Json]:
         """The run as an item of ``GET .../workflow/{id}/executions``."""
@@ -238,6 +249,7 @@ class RunSource:
         spec = stored.spec
         chosen = scenario(str(spec["scenario"])) if "scenario" in spec else None
         workflow, template, parsed = self._workflow_for_live(spec, chosen)
+        pickup = self.pickup_us(stored.seq)
         head = RunHeader(
             workflow=int(spec.get("workflow_index", -1)),
             run=stored.seq,
@@ -245,7 +257,7 @@ class RunSource:
             is_test=bool(spec.get("is_test", False)),
             executed_by=str(spec.get("executed_by", "elastic")),
             triggered_by="manual",
-            started_us=stored.started_us,
+            started_us=stored.started_us + pickup,
         )
         rng = random.Random(entity_seed(self.world.seed, API, "live", stored.seq))
         plan, _ = self.world.build(
@@ -257,8 +269,17 @@ class RunSource:
             live=True,
             approved=approved,
             scenario=chosen,
+            created_us=stored.started_us,
         )
         return plan, template, parsed, bool(spec.get("ephemeral", False))
+
+    def pickup_us(self, seq: int) -> int:
+        """How long live run ``seq`` stays ``pending`` before Task Manager picks it up: a
+        seeded 300..1200 ms of the run's own clock (``time_scale`` shortens it in real time),
+        whole milliseconds, so a client that polls right after ``POST .../run`` sees it."""
+        rng = random.Random(entity_seed(self.world.seed, API, "pickup", seq))
+        delay_ms = rng.randint(PICKUP_MS[0], PICKUP_MS[1])
+        return max(MS, int(delay_ms * MS / self.ctx.config.time_scale) // MS * MS)
 
     def _workflow_for_live(
         self, spec: Mapping[str, Json], chosen: Scenario | None
