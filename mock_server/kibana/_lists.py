@@ -120,7 +120,22 @@ class Lists:
             chosen.append(self.source.static_view(ref.index, run))
         return _page(chosen, page, size, total)
 
+    @staticmethod
+    def no_executions(query: Mapping[str, Json]) -> dict[str, Json]:
+        """The executions list of a workflow that does not exist here: empty."""
+        page, size = int(query.get("page", 1)), int(query.get("size", 100))
+        return _page([], page, size, 0)
+
     # Step executions of a workflow -------------------------------------------------------
+
+    @staticmethod
+    def no_step_executions(query: Mapping[str, Json]) -> dict[str, Json]:
+        """The step executions of a workflow that does not exist here: empty (echoes as the
+        search does)."""
+        if "page" not in query and "size" not in query:
+            return {"results": [], "total": 0}
+        page, size = int(query.get("page", 1)), int(query.get("size", 100))
+        return {"results": [], "total": 0, "page": page, "size": size}
 
     def _step_stream(self, ref: WorkflowRef, step_id: str | None) -> Iterator[dict[str, Json]]:
         live = self.source.live_views(ref.workflow_id, ref.space_id)

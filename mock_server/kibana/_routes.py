@@ -106,7 +106,8 @@ def blueprint(ctx: MockContext) -> Blueprint:
         url_rule = req.url_rule
         template = route_template(url_rule.rule) if url_rule is not None else _template(req.path)
         return (
-            protocol.check_xsrf()
+            protocol.check_space_privileges(ctx, template, space or "default")
+            or protocol.check_xsrf()
             or protocol.check_version(template)
             or protocol.check_safe_integers()
         )
@@ -160,19 +161,24 @@ def blueprint(ctx: MockContext) -> Blueprint:
         )
         return answer(body, cacheable=view.cacheable)
 
+    # The workflow-scoped lists are searches: an unknown workflow id (or one of another space)
+    # finds nothing, a 200 with an empty list (get_workflow_executions.ts,
+    # get_workflow_step_executions.ts: api.getWorkflow returns null and nothing checks it).
     @route("/api/workflows/workflow/<workflowId>/executions")
     def get_workflow_executions(workflowId: str, space_id: str = "default") -> Response:
         ref = lists.workflow(workflowId, space_id)
+        query = checked_query()
         if ref is None:
-            return not_found()
-        return answer(lists.executions(ref, checked_query()))
+            return answer(lists.no_executions(query))
+        return answer(lists.executions(ref, query))
 
     @route("/api/workflows/workflow/<workflowId>/executions/steps")
     def get_workflow_step_executions(workflowId: str, space_id: str = "default") -> Response:
         ref = lists.workflow(workflowId, space_id)
+        query = checked_query()
         if ref is None:
-            return not_found()
-        return answer(lists.step_executions(ref, checked_query()))
+            return answer(lists.no_step_executions(query))
+        return answer(lists.step_executions(ref, query))
 
     @route("/api/workflows")
     def list_workflows(space_id: str = "default") -> Response:

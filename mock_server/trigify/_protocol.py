@@ -92,7 +92,7 @@ def authenticate(request: Request, ctx: MockContext) -> Response | None:
             suggestion="Create an API key in the Trigify app and send it as x-api-key",
         )
         return json_response(body, 401)
-    if ctx.config.api_keys and key not in ctx.config.api_keys:
+    if ctx.config.api_keys and key not in ctx.config.plain_keys:
         return json_response(
             envelope("INVALID_API_KEY", "The API key is invalid or has been revoked"), 401
         )

@@ -70,6 +70,23 @@ def test_key_enforcement_passes_when_the_server_restricts_keys(
     assert {case["outcome"] for case in report["cases"]} == {"passed"}
 
 
+def test_a_key_scoped_to_its_space_meets_403s_elsewhere_and_conforms(
+    app_factory: Any, run_check: Any, served: Any
+) -> None:
+    # Kibana's route authorization refuses another space with 403 before any lookup: the kit
+    # must take that as isolation, like a 404.
+    app = app_factory(api_keys=("test-key@default",))
+    app.testing = False
+    with served(app) as url:
+        result = run_check("--api", "kibana", "--base-url", url, "--format", "json")
+    report = json.loads(result.stdout)
+    assert report["findings"] == [], json.dumps(report["findings"], indent=2)[:3000]
+    isolation = [c for c in report["cases"] if c["check"] == "space_isolation"]
+    assert isolation
+    assert {case["outcome"] for case in isolation} == {"passed"}
+    assert result.exit_code == 0
+
+
 def test_given_ids_are_used_without_discovery(live_server: Any, run_check: Any) -> None:
     result = run_check(
         "--api",

@@ -9,6 +9,7 @@ Kibana documents.
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Iterator
 from importlib import resources
@@ -120,10 +121,10 @@ def test_documented_execution_and_workflow_agree_with_the_steps(client: FlaskCli
     "path",
     [
         "/api/workflows/executions/exec-00000000-0000-0000",
+        "/api/workflows/executions/00000000-0000-4000-8000-000000000000",
         "/api/workflows/executions/not-an-id/steps",
         f"/api/workflows/executions/{DOCUMENTED_EXECUTION_ID}/step/step-exec-999",
-        "/api/workflows/workflow/workflow-00000000-0000-0000-0000-000000000000/executions",
-        "/api/workflows/workflow/nope/executions/steps",
+        f"/api/workflows/executions/{DOCUMENTED_EXECUTION_ID}/step/{'0' * 64}",
         f"/s/security/api/workflows/executions/{DOCUMENTED_EXECUTION_ID}",
         f"/s/Not_A_Space/api/workflows/executions/{DOCUMENTED_EXECUTION_ID}",
     ],
@@ -132,6 +133,51 @@ def test_unknown_ids_are_plain_boom_404s(client: FlaskClient, path: str) -> None
     response = client.get(path, headers=AUTH)
     assert response.status_code == 404
     assert response.get_json() == NOT_FOUND
+
+
+@pytest.mark.parametrize(
+    ("path", "empty"),
+    [
+        (
+            "/api/workflows/workflow/workflow-00000000-0000-0000-0000-000000000000/executions",
+            {"results": [], "page": 1, "size": 100, "total": 0},
+        ),
+        ("/api/workflows/workflow/nope/executions/steps", {"results": [], "total": 0}),
+        (
+            "/api/workflows/workflow/nope/executions/steps?size=5",
+            {"results": [], "total": 0, "page": 1, "size": 5},
+        ),
+        (
+            f"/s/security/api/workflows/workflow/{DOCUMENTED_WORKFLOW_ID}/executions",
+            {"results": [], "page": 1, "size": 100, "total": 0},
+        ),
+    ],
+)
+def test_workflow_lists_of_an_unknown_workflow_are_empty(
+    client: FlaskClient, path: str, empty: dict[str, Any]
+) -> None:
+    # Kibana searches by workflow id: nothing found is a 200 with an empty list, not a 404.
+    response = client.get(path, headers=AUTH)
+    assert response.status_code == 200
+    assert response.get_json() == empty
+
+
+def test_an_edited_step_execution_id_is_unknown(client: FlaskClient) -> None:
+    workflow_id = first_workflow(client, "Hello webhook")
+    runs = ok(client, f"/api/workflows/workflow/{workflow_id}/executions", "execution-list")
+    run = next(r for r in runs["results"] if r["status"] == "completed")
+    detail = ok(client, f"/api/workflows/executions/{run['id']}", "execution")
+    step_id = detail["stepExecutions"][0]["id"]
+    assert re.fullmatch(r"[0-9a-f]{64}", step_id)
+    path = f"/api/workflows/executions/{run['id']}/step"
+    assert client.get(f"{path}/{step_id}", headers=AUTH).status_code == 200
+    edited = step_id[:-1] + ("0" if step_id[-1] != "0" else "1")
+    assert client.get(f"{path}/{edited}", headers=AUTH).status_code == 404
+    other = runs["results"][-1]["id"]  # a step id is only valid under its own execution
+    assert (
+        client.get(f"/api/workflows/executions/{other}/step/{step_id}", headers=AUTH).status_code
+        == 404
+    )
 
 
 def test_spaces_see_only_their_own_runs(client: FlaskClient) -> None:
