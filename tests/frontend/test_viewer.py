@@ -273,3 +273,29 @@ def test_a_mock_with_keys_asks_for_one_and_the_viewer_uses_it(
     page.locator("#workflows li a").first.wait_for()
     page.wait_for_selector("#banner", state="hidden")
     assert page.locator("#workflows li").count() >= 1
+
+
+def test_runs_that_never_started_and_bare_cancelled_steps_render(
+    page: Page, mock: MockServer
+) -> None:
+    never, bare = None, None
+    for workflow in get(mock, "/api/workflows", KIBANA)["results"]:
+        path = f"/api/workflows/workflow/{workflow['id']}/executions?size=100"
+        for run in get(mock, path, KIBANA)["results"]:
+            if run["status"] != "cancelled":
+                continue
+            if "startedAt" not in run:
+                never = never or (workflow["id"], run["id"])
+                continue
+            detail = get(mock, f"/api/workflows/executions/{run['id']}", KIBANA)
+            if any("startedAt" not in s for s in detail["stepExecutions"]):
+                bare = bare or (workflow["id"], run["id"])
+    assert never is not None
+    assert bare is not None
+    open_viewer(page, mock.url, f"#/kibana/{never[0]}/{never[1]}")
+    assert "not started" in (page.locator(".run-head .facts").text_content() or "")
+    assert "never started" in (page.locator("#no-steps").text_content() or "")
+    open_viewer(page, mock.url, f"#/kibana/{bare[0]}/{bare[1]}")
+    last = page.locator(".timeline .row").last
+    assert last.get_attribute("data-status") == "cancelled"
+    assert "cancelled before it started" in (last.text_content() or "")
