@@ -12,7 +12,7 @@ from typing import IO
 import click
 import yaml
 
-from conformance import _bundle, _specs, _validation
+from conformance import _bundle, _provenance, _specs, _validation
 from conformance.errors import SchemaNotFound
 
 _EXIT_INVALID = 1
@@ -70,7 +70,13 @@ def spec_group() -> None:
 
 @spec_group.command("list")
 @click.option("--api", type=click.Choice(_specs.APIS), help="Only this API.")
-def list_command(api: str | None) -> None:
+@click.option(
+    "--sources",
+    is_flag=True,
+    help="Also list where each rule comes from: every x-stepspec-source of the schemas "
+    "(inferred rules marked) and the source of every check.",
+)
+def list_command(api: str | None, sources: bool) -> None:
     """List APIs, their operations (with response schemas) and every schema id."""
     for name in (api,) if api else _specs.APIS:
         click.echo(f"{name}")
@@ -82,6 +88,24 @@ def list_command(api: str | None) -> None:
         for sid in _specs.schema_ids():
             if _specs.split_schema_id(sid)[0] == name:
                 click.echo(f"    {sid}")
+        if sources:
+            click.echo("  sources:")
+            for sid in _specs.schema_ids():
+                if _specs.split_schema_id(sid)[0] != name:
+                    continue
+                rules = _provenance.schema_sources(sid)
+                if not rules:
+                    click.echo(f"    {sid}: not recorded")
+                for rule in rules:
+                    where = sid + (f"#{rule.pointer}" if rule.pointer else "")
+                    tag = " [inferred rule]" if rule.inferred else ""
+                    click.echo(f"    {where}{tag}: {rule.source}")
+    if sources:
+        from conformance.checks import CHECKS
+
+        click.echo("checks:")
+        for check in CHECKS.values():
+            click.echo(f"  {check.name}: {check.source or 'not recorded'}")
 
 
 @spec_group.command("export")

@@ -57,7 +57,11 @@ def render(report: Report) -> str:
             time="0",
         )
         if case.outcome == "failed":
-            first = case.findings[0].title if case.findings else "failed"
+            first = (
+                f"{case.findings[0].title} (rule from: {case.findings[0].source or 'not recorded'})"
+                if case.findings
+                else "failed"
+            )
             failure = ET.SubElement(element, "failure", message=first, type="ConformanceFailure")
             failure.text = _body(case)
         elif case.outcome == "skipped":

@@ -1,7 +1,8 @@
 """The text report, for people: a header, one block per finding, what was not tested, a verdict.
 
 Each finding block names the check, the operation, the JSON path, what was expected and what
-was found, and a curl line that reproduces the request (the key appears as
+was found, where the rule comes from (``rule from:``, see ``conformance._provenance``), and a
+curl line that reproduces the request (the key appears as
 ``$STEPSPEC_API_KEY``, other secret headers as ``<Name redacted>``).
 """
 
@@ -60,6 +61,7 @@ def finding_lines(finding: Finding) -> list[str]:
         lines.append(f"    found:     {finding.found}")
     if finding.detail:
         lines.append(f"    note:      {finding.detail}")
+    lines.append(f"    rule from: {finding.source or 'not recorded'}")
     if finding.request is not None:
         lines.append(f"    reproduce: {finding.request.curl()}")
     return lines

@@ -27,6 +27,7 @@ from jsonschema.exceptions import ValidationError, best_match
 from referencing.jsonschema import DRAFT202012
 
 from conformance import _specs
+from conformance._provenance import rule_source
 from conformance.errors import InvalidSpec
 
 try:  # The fast path is optional: without it every payload goes through jsonschema.
@@ -60,6 +61,8 @@ class Violation:
     found: str
     inferred: bool
     """True when only an inferred (non-normative) rule fails: a warning unless ``--strict``."""
+    source: str = ""
+    """Where the rule comes from: the nearest ``x-stepspec-source`` (``""`` if none recorded)."""
 
     def __str__(self) -> str:
         tag = " (inferred rule)" if self.inferred else ""
@@ -148,7 +151,7 @@ class SchemaValidator:
             return []
         normative = {_error_key(error) for error in self._lenient.iter_errors(instance)}
         found = [
-            _explain(error, inferred=_error_key(error) not in normative)
+            _explain(error, inferred=_error_key(error) not in normative, schema_id=self.schema_id)
             for error in self._strict.iter_errors(instance)
         ]
         return sorted(found, key=lambda v: (v.path, v.keyword, v.message))
@@ -162,7 +165,7 @@ def _error_key(error: ValidationError) -> tuple[Any, ...]:
     return (tuple(error.absolute_path), error.validator, error.message)
 
 
-def _explain(error: ValidationError, *, inferred: bool) -> Violation:
+def _explain(error: ValidationError, *, inferred: bool, schema_id: str) -> Violation:
     """Turn a jsonschema error into a Violation; for anyOf/oneOf, name the closest branch."""
     deepest = error
     while deepest.context:
@@ -192,6 +195,7 @@ def _explain(error: ValidationError, *, inferred: bool) -> Violation:
         expected=expected,
         found=found,
         inferred=inferred,
+        source=rule_source(schema_id, deepest.absolute_schema_path),
     )
 
 

@@ -92,6 +92,9 @@ class Finding:
     """What to look at or do next, when the title, expected and found do not say it all."""
     request: RecordedRequest | None = field(default=None, compare=False)
     """The request that showed it, for the curl line (masked)."""
+    source: str = field(default="", compare=False)
+    """Where the broken rule comes from (a doc URL or ``elastic/kibana:<path>@<commit>``): the
+    schema rule's nearest ``x-stepspec-source``, or the check's registered source."""
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready mapping (the JSON report's shape of a finding)."""
@@ -105,6 +108,7 @@ class Finding:
             "found": self.found,
             "inferred": self.inferred,
             "detail": self.detail,
+            "source": self.source,
             "request": None
             if self.request is None
             else {"method": self.request.method, "url": self.request.url},
@@ -124,6 +128,8 @@ class Finding:
             text += f"\n    expected: {self.expected}\n    found:    {self.found}"
         if self.detail:
             text += f"\n    {self.detail}"
+        if self.source:
+            text += f"\n    rule from: {self.source}"
         return text
 
 
@@ -158,8 +164,11 @@ def schema_findings(
     base_path: str = "$",
 ) -> Iterable[Finding]:
     """One finding per violation of ``schema_id`` by ``payload``; inferred ones are warnings."""
+    from conformance import _specs
     from conformance._validation import validator
 
+    api, name = _specs.split_schema_id(schema_id)
+    unrecorded = f"specs/{api}/{name}.json (no x-stepspec-source recorded)"
     for violation in validator(schema_id).violations(payload):
         path = base_path + violation.path[1:] if violation.path.startswith("$") else violation.path
         yield Finding(
@@ -173,6 +182,7 @@ def schema_findings(
             inferred=violation.inferred,
             detail=f"{violation.message} (schema {schema_id})",
             request=request,
+            source=violation.source or unrecorded,
         )
 
 

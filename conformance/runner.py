@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from conformance import _operations
@@ -274,7 +274,7 @@ def _safely(chk: Any, ctx: Any, *subject: Any) -> list[Finding]:
     from conformance._specs import Operation
 
     try:
-        return list(chk.run(ctx, *subject))
+        return [_sourced(finding, chk.source) for finding in chk.run(ctx, *subject)]
     except Exception as error:  # a check must never end the run
         target = subject[0] if subject else None
         operation = target if isinstance(target, Operation) else getattr(target, "operation", None)
@@ -287,8 +287,14 @@ def _safely(chk: Any, ctx: Any, *subject: Any) -> list[Finding]:
                 found=f"{type(error).__name__}: {error}"[:300],
                 detail="the responses were not shaped as the check expects; the other findings "
                 "usually say how (if not, this is a stepspec bug worth reporting)",
+                source=chk.source,
             )
         ]
+
+
+def _sourced(finding: Finding, source: str) -> Finding:
+    """The finding with the check's registered source when it names none of its own."""
+    return finding if finding.source or not source else replace(finding, source=source)
 
 
 def _matches(statuses: str, status: int | None, broken: bool) -> bool:

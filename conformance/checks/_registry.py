@@ -11,7 +11,9 @@ A check has a *scope*, which says how the runner calls it:
 
 ``applies`` decides, from the spec alone, which operations a check covers; together with the
 registry it gives the static matrix of cases (check x operation) that the JUnit report and the
-pytest plugin show, before any request is sent.
+pytest plugin show, before any request is sent. ``source`` says where the check's rule comes
+from (every check has one, see ``tests/test_provenance.py``); the runner gives it to each finding
+that names no source of its own, and reports print it under ``rule from:``.
 
 Two kinds of checks run only when asked for: ``opt_in`` ones (fuzzing, ``--fuzz N``) and
 ``writes`` ones (the lifecycle checks, ``--allow-writes``), which change the server's data by
@@ -67,6 +69,9 @@ class Check:
     """Opt-in checks (fuzz) run only when asked for (``--fuzz N`` or ``--checks``)."""
     writes: bool = False
     """Checks that send writes run only with ``--allow-writes`` (and send nothing without it)."""
+    source: str = ""
+    """Where the check's rule comes from (doc URLs, ``elastic/kibana:<path>@<ref>``); a finding
+    that names no source of its own shows this one under ``rule from:``."""
 
     def run(self, *args: Any) -> Iterator[Finding]:
         """Call the check and iterate over its findings."""
@@ -87,6 +92,7 @@ def check(
     statuses: Statuses = "any",
     opt_in: bool = False,
     writes: bool = False,
+    source: str = "",
 ) -> Callable[[Callable[..., Iterable[Finding]]], Callable[..., Iterable[Finding]]]:
     """Register the decorated function as the check ``name``; a duplicate name is an error."""
     if family not in FAMILIES:
@@ -108,6 +114,7 @@ def check(
             statuses=statuses,
             opt_in=opt_in,
             writes=writes,
+            source=source,
         )
         return func
 

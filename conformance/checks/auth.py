@@ -40,6 +40,12 @@ def _probe(ctx: Context, operation: Operation, credential: Credential) -> Exchan
     "auth_required",
     description="A request without any credential is refused with 401 and carries no data.",
     family="auth",
+    source=(
+        "RFC 9110 section 15.5.2 (401 Unauthorized); each API's securitySchemes and "
+        "documented 401 in specs/<api>/openapi.yaml; https://docs.trigify.io/"
+        "api-reference/errors; https://docs.arcee.ai/arcee-orchestra/workflows/"
+        "api-invocation"
+    ),
     scope="operation",
 )
 def auth_required(ctx: Context, operation: Operation) -> Iterator[Finding]:
@@ -64,6 +70,12 @@ def auth_required(ctx: Context, operation: Operation) -> Iterator[Finding]:
     "no data. A server that accepts any well-formed key (a development mock) is reported as "
     "not tested unless --expect-key-enforcement says it should restrict keys.",
     family="auth",
+    source=(
+        "RFC 9110 section 15.5.2 (401 Unauthorized); each API's securitySchemes and "
+        "documented 401 in specs/<api>/openapi.yaml; https://docs.trigify.io/"
+        "api-reference/errors; https://docs.arcee.ai/arcee-orchestra/workflows/"
+        "api-invocation"
+    ),
     scope="operation",
 )
 def auth_rejects_invalid(ctx: Context, operation: Operation) -> Iterator[Finding]:

@@ -103,6 +103,13 @@ def _echoes(profile: ApiProfile, operation: Operation) -> bool:
     description="Ids in the path are echoed in the body (Kibana `id`/`workflowRunId`/"
     "`workflowId`, Arcee run `id`, Trigify `run_id`/`workflow_id`).",
     family="consistency",
+    source=(
+        "Kibana: elastic/kibana:src/platform/plugins/shared/workflows_management/server/"
+        "api/routes/executions/get_execution.ts@0ac47dce and "
+        "get_step_execution.ts@0fd165b6; https://docs.arcee.ai/arcee-orchestra/workflows/"
+        "api-invocation/workflow-runs-api; https://docs.trigify.io/api-reference/"
+        "workflows/execution"
+    ),
     scope="response",
     statuses="2xx",
     applies=_echoes,
@@ -182,6 +189,13 @@ def _kibana_steps(profile: ApiProfile, operation: Operation) -> bool:
     "execution's steps list and in the workflow's step list (minus the documented omission of "
     "`input`/`output`); the steps list has the execution's steps, in order.",
     family="consistency",
+    source=(
+        "Kibana: elastic/kibana:src/platform/plugins/shared/workflows_management/server/"
+        "api/lib/get_execution_step_executions.ts@85546997 (stepExecutionIds order, "
+        "input/output left out) and elastic/kibana:src/platform/plugins/shared/"
+        "workflows_management/server/api/routes/executions/"
+        "get_step_execution.ts@0fd165b6 (the stored document)"
+    ),
     applies=_kibana_steps,
 )
 def step_consistent(ctx: Context) -> Iterator[Finding]:
@@ -284,6 +298,12 @@ def _run_ops(profile: ApiProfile, operation: Operation) -> bool:
     description="A run in its workflow's run list equals the run fetched alone (Trigify's list "
     "names `completed_at`/`duration` what the detail calls `ended_at`/`duration_ms`).",
     family="consistency",
+    source=(
+        "Kibana: elastic/kibana:src/platform/plugins/shared/workflows_management/server/"
+        "api/lib/search_workflow_executions.ts@05a820c1 (list items copy the stored "
+        "execution); https://docs.trigify.io/api-reference/workflows/executions; https://"
+        "docs.arcee.ai/arcee-orchestra/workflows/api-invocation/execution-history-api"
+    ),
     applies=_run_ops,
 )
 def run_consistent(ctx: Context) -> Iterator[Finding]:

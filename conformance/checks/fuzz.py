@@ -37,6 +37,10 @@ def _fuzzable(profile: ApiProfile, operation: Operation) -> bool:
     "data; negative too with --fuzz-negative) and checks each response: no 5xx, documented "
     "status and content type, response schema, invalid input rejected.",
     family="fuzz",
+    source=(
+        "schemathesis' checks (https://schemathesis.readthedocs.io) against specs/<api>/"
+        "openapi.yaml"
+    ),
     applies=_fuzzable,
     opt_in=True,
 )

@@ -38,6 +38,10 @@ def _is_json_media(media: str) -> bool:
     description="The server answers within --timeout, with a complete body of at most 10 MB "
     "and without a redirect loop.",
     family="http",
+    source=(
+        "RFC 9110 (complete messages, redirects in section 15.4); stepspec's own limits: "
+        "--timeout, 10 MB, 5 redirects"
+    ),
     scope="response",
 )
 def response_complete(ctx: Context, exchange: Exchange) -> Iterator[Finding]:
@@ -61,6 +65,10 @@ def response_complete(ctx: Context, exchange: Exchange) -> Iterator[Finding]:
     description="Every status code the server answers with is documented for the operation "
     "(or covered by a range or `default` response).",
     family="http",
+    source=(
+        "specs/<api>/openapi.yaml: the operation's documented responses (OpenAPI 3.1 "
+        "Responses Object)"
+    ),
     scope="response",
 )
 def status_code_documented(ctx: Context, exchange: Exchange) -> Iterator[Finding]:
@@ -84,6 +92,7 @@ def status_code_documented(ctx: Context, exchange: Exchange) -> Iterator[Finding
     description="A response with a body declares a JSON media type (`application/json`) "
     "where the operation documents JSON.",
     family="http",
+    source="specs/<api>/openapi.yaml: the operation's documented media type",
     scope="response",
 )
 def content_type_json(ctx: Context, exchange: Exchange) -> Iterator[Finding]:
@@ -112,6 +121,9 @@ def content_type_json(ctx: Context, exchange: Exchange) -> Iterator[Finding]:
     "body_parses",
     description="A body documented (or declared) as JSON parses as JSON.",
     family="http",
+    source=(
+        "RFC 8259 (JSON), for bodies documented as application/json in specs/<api>/openapi.yaml"
+    ),
     scope="response",
 )
 def body_parses(ctx: Context, exchange: Exchange) -> Iterator[Finding]:
@@ -141,6 +153,9 @@ def body_parses(ctx: Context, exchange: Exchange) -> Iterator[Finding]:
     description="A 2xx JSON body matches the operation's response schema; rules marked "
     "inferred in the schema are warnings unless --strict.",
     family="http",
+    source=(
+        "the response schema in specs/<api>/ (each finding names the rule's own x-stepspec-source)"
+    ),
     scope="response",
     statuses="2xx",
 )
@@ -165,6 +180,11 @@ def body_matches_schema(ctx: Context, exchange: Exchange) -> Iterator[Finding]:
     "`{statusCode, error, message}`, Arcee `{detail}` (inferred), Trigify `{success: false, "
     "error: {...}}` or its documented legacy 401/429 bodies).",
     family="http",
+    source=(
+        "Kibana: hapi Boom payload (https://hapi.dev/module/boom/api/); Arcee: FastAPI "
+        "{detail} (https://fastapi.tiangolo.com/tutorial/handling-errors/); Trigify: "
+        "https://docs.trigify.io/api-reference/errors"
+    ),
     scope="response",
     statuses="4xx",
 )

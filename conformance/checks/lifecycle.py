@@ -182,6 +182,13 @@ def _operation_ids(ctx: Context, *roles: Role) -> list[str]:
     ".../execute`); the answer has the documented shape and its run id reads back as that run "
     "(Kibana: of that workflow). Trigify: not applicable (no start endpoint).",
     family="lifecycle",
+    source=(
+        "Kibana: elastic/kibana:src/platform/plugins/shared/workflows_management/server/"
+        "api/routes/executions/run_workflow.ts@e1be17f6 and RunWorkflowResponseSchema in "
+        "elastic/kibana:src/platform/packages/shared/kbn-workflows/types/v1.ts@000a517d; "
+        "https://docs.arcee.ai/arcee-orchestra/workflows/api-invocation/"
+        "workflow-execution-api"
+    ),
     applies=_starts,
     writes=True,
 )
@@ -206,6 +213,15 @@ def run_starts(ctx: Context) -> Iterator[Finding]:
     "duration, start times never move (normative); statuses never go back to pending, "
     "durations never decrease, listed steps never disappear (inferred).",
     family="lifecycle",
+    source=(
+        "Kibana: status transitions in elastic/kibana:src/platform/plugins/shared/"
+        "workflows_execution_engine/server/workflow_context_manager/"
+        "workflow_execution_runtime_manager.ts@00288e3f and elastic/kibana:src/platform/"
+        "plugins/shared/workflows_execution_engine/server/workflow_context_manager/"
+        "step_execution_runtime.ts@main; https://docs.trigify.io/api-reference/workflows/"
+        "execution; https://docs.arcee.ai/arcee-orchestra/workflows/api-invocation/"
+        "workflow-runs-api (inferred where not documented)"
+    ),
     applies=_polled,
     writes=True,
 )
@@ -229,6 +245,15 @@ def run_progress_monotonic(ctx: Context) -> Iterator[Finding]:
     "the vendor's rule, status and error agree (the semantics checks' rules); no step is left "
     "pending, running or waiting (inferred).",
     family="lifecycle",
+    source=(
+        "the semantics checks' sources at every poll of the started run: Kibana elastic/"
+        "kibana:src/platform/plugins/shared/workflows_execution_engine/server/"
+        "workflow_context_manager/workflow_execution_runtime_manager.ts@00288e3f and "
+        "elastic/kibana:src/platform/plugins/shared/workflows_execution_engine/server/"
+        "workflow_context_manager/step_execution_runtime.ts@main; https://"
+        "docs.trigify.io/api-reference/workflows/execution; https://docs.arcee.ai/"
+        "arcee-orchestra/workflows/api-invocation/workflow-runs-api"
+    ),
     applies=_polled_run,
     writes=True,
 )

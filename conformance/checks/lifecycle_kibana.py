@@ -96,6 +96,13 @@ def _wait_for_input(ctx: Context, name: str, candidate: Candidate) -> RunWatch |
     "documented 409, the step completes, and a resume after the run moved on is the documented "
     "409. No such workflow: not tested.",
     family="lifecycle",
+    source=(
+        "Kibana: elastic/kibana:src/platform/plugins/shared/workflows_management/server/"
+        "api/routes/executions/resume_execution.ts@58facf2f (200 'Workflow resume "
+        "scheduled'), the hitl envelope of kbn-workflows types/v1.ts@000a517d, elastic/"
+        "kibana:src/platform/plugins/shared/workflows_management/server/services/"
+        "workflow_execution_query_service.ts@main (the waiting step it claims)"
+    ),
     applies=_is("resumeExecution"),
     writes=True,
 )
@@ -281,6 +288,12 @@ def _moved_on(watch: RunWatch, step_id: str) -> Generator[Finding, None, bool]:
     "going), cancels it: 200, the run ends `cancelled` with an end time and coherent values, "
     "no step left pending, running or waiting (inferred).",
     family="lifecycle",
+    source=(
+        "Kibana: elastic/kibana:src/platform/plugins/shared/workflows_management/server/"
+        "api/routes/executions/cancel_execution.ts@88538b50 and elastic/kibana:src/"
+        "platform/plugins/shared/workflows_execution_engine/server/execution_functions/"
+        "cancel_workflow.ts@03e4a1e8"
+    ),
     applies=_is("cancelExecution"),
     writes=True,
 )

@@ -62,6 +62,11 @@ def _finding(
     "Kibana also a real step asked for under another execution, and an unknown workflow id on "
     "the workflow-scoped lists gives 200 with an empty list.",
     family="not_found",
+    source=(
+        "the documented 404 responses in specs/<api>/openapi.yaml (Kibana: "
+        "response.notFound() in elastic/kibana:src/platform/plugins/shared/"
+        "workflows_management/server/api/routes/executions/get_execution.ts@0ac47dce)"
+    ),
     scope="operation",
     applies=_has_ids,
 )

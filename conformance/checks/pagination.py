@@ -166,6 +166,12 @@ def _read(
     "request, total_pages = ceil(total/size), and small pages are exact slices of one big "
     "page (no duplicates, no gaps).",
     family="consistency",
+    source=(
+        "Kibana: elastic/kibana:src/platform/plugins/shared/workflows_management/server/"
+        "api/lib/search_workflow_executions.ts@05a820c1, "
+        "get_execution_step_executions.ts@85546997, search_step_executions.ts@18a4bc0e; "
+        "https://docs.trigify.io/api-reference/workflows/executions"
+    ),
     applies=_paged,
 )
 def pagination_consistent(ctx: Context) -> Iterator[Finding]:
@@ -337,6 +343,12 @@ def _filtered(profile: ApiProfile, operation: Operation) -> bool:
     description="Filtered lists hold only matching items and lose none: Kibana "
     "`statuses=failed` and the step list's `stepId`, Trigify `status=PUBLISHED`.",
     family="consistency",
+    source=(
+        "Kibana: elastic/kibana:src/platform/plugins/shared/workflows_management/server/"
+        "api/routes/executions/get_workflow_executions.ts@00c7693b (statuses) and "
+        "get_workflow_step_executions.ts@32a060c9 (stepId); https://docs.trigify.io/"
+        "api-reference/workflows/list (status)"
+    ),
     applies=_filtered,
 )
 def filters_honoured(ctx: Context) -> Iterator[Finding]:

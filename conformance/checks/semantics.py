@@ -45,6 +45,15 @@ def _entities(ctx: Context, exchange: Exchange) -> list[_vendors.Entity]:
     description="A run or step does not end before it starts; embedded steps lie within "
     "their run (inferred).",
     family="semantics",
+    source=(
+        "Kibana: elastic/kibana:src/platform/plugins/shared/workflows_execution_engine/"
+        "server/workflow_context_manager/workflow_execution_runtime_manager.ts@00288e3f "
+        "(start, saveState) and elastic/kibana:src/platform/plugins/shared/"
+        "workflows_execution_engine/server/workflow_context_manager/"
+        "step_execution_runtime.ts@main (startStep, finishStep); https://docs.trigify.io/"
+        "api-reference/workflows/execution; https://docs.arcee.ai/arcee-orchestra/"
+        "workflows/api-invocation/workflow-runs-api (ordering inferred)"
+    ),
     scope="response",
     statuses="2xx",
     applies=_has_entities,
@@ -96,6 +105,15 @@ def timestamps_ordered(ctx: Context, exchange: Exchange) -> Iterator[Finding]:
     "`executionTimeMs` and `duration` and Trigify `duration_ms`/`duration` in milliseconds, "
     "Arcee `elapsed_time` in whole seconds rounded down (all but Kibana's step rule inferred).",
     family="semantics",
+    source=(
+        "Kibana: elastic/kibana:src/platform/plugins/shared/workflows_execution_engine/"
+        "server/workflow_context_manager/workflow_execution_runtime_manager.ts@00288e3f "
+        "(duration = finishedAt - startedAt) and elastic/kibana:src/platform/plugins/"
+        "shared/workflows_execution_engine/server/workflow_context_manager/"
+        "step_execution_runtime.ts@main (executionTimeMs); https://docs.trigify.io/"
+        "api-reference/workflows/execution; https://docs.arcee.ai/arcee-orchestra/"
+        "workflows/api-invocation/workflow-runs-api"
+    ),
     scope="response",
     statuses="2xx",
     applies=_has_entities,
@@ -129,6 +147,14 @@ def durations_agree(ctx: Context, exchange: Exchange) -> Iterator[Finding]:
     description="A failed run or step carries an error; a completed one carries none "
     "(normative for Trigify runs, inferred elsewhere).",
     family="semantics",
+    source=(
+        "Kibana: elastic/kibana:src/platform/plugins/shared/workflows_execution_engine/"
+        "server/workflow_context_manager/step_execution_runtime.ts@main (failStep writes "
+        "error) and elastic/kibana:src/platform/plugins/shared/"
+        "workflows_execution_engine/server/lib/task_recovery.ts@03e4a1e8; https://"
+        "docs.trigify.io/api-reference/workflows/execution; https://docs.arcee.ai/"
+        "arcee-orchestra/workflows/api-invocation/workflow-runs-api (inferred)"
+    ),
     scope="response",
     statuses="2xx",
     applies=_has_entities,
@@ -166,6 +192,18 @@ def status_error_coherent(ctx: Context, exchange: Exchange) -> Iterator[Finding]
     "not a Kibana cancelled step, nor a Kibana run cancelled before it started); one still "
     "running has none (rule strength per vendor, see the report).",
     family="semantics",
+    source=(
+        "Kibana: elastic/kibana:src/platform/plugins/shared/workflows_execution_engine/"
+        "server/workflow_context_manager/workflow_execution_runtime_manager.ts@00288e3f "
+        "(saveState), elastic/kibana:src/platform/plugins/shared/"
+        "workflows_execution_engine/server/workflow_context_manager/"
+        "step_execution_runtime.ts@main (finishStep, failStep), elastic/kibana:src/"
+        "platform/plugins/shared/workflows_execution_engine/server/"
+        "workflow_execution_loop/cancel_workflow_if_requested.ts@0ad9415f (cancelled "
+        "steps get no end time); https://docs.trigify.io/api-reference/workflows/"
+        "execution; https://docs.arcee.ai/arcee-orchestra/workflows/api-invocation/"
+        "workflow-runs-api"
+    ),
     scope="response",
     statuses="2xx",
     applies=_has_entities,
@@ -207,6 +245,12 @@ def terminal_has_end_time(ctx: Context, exchange: Exchange) -> Iterator[Finding]
     "unique (normative) and ascending, `stepExecutionIndex` counting 0, 1, ... per `stepId`; "
     "elsewhere start times non-decreasing (inferred).",
     family="semantics",
+    source=(
+        "Kibana: createStep in elastic/kibana:src/platform/plugins/shared/"
+        "workflows_execution_engine/server/workflow_context_manager/"
+        "workflow_execution_state.ts@main (globalExecutionIndex, stepExecutionIndex); "
+        "Arcee and Trigify: step start times (inferred)"
+    ),
     scope="response",
     statuses="2xx",
     applies=_has_steps,

@@ -69,6 +69,11 @@ def _same(left: Exchange, right: Exchange) -> bool:
     description="Kibana: every read under `/s/default/...` answers exactly as the unprefixed "
     "path does.",
     family="spaces",
+    source=(
+        "Kibana spaces: elastic/kibana:x-pack/platform/plugins/shared/spaces/server/lib/"
+        "request_interceptors/on_request_interceptor.ts@main (/s/{space_id} is stripped "
+        "before routing; no prefix is the default space)"
+    ),
     applies=_spaced,
 )
 def space_default_alias(ctx: Context) -> Iterator[Finding]:
@@ -102,6 +107,11 @@ def _body(exchange: Exchange) -> Any:
     "for a key without privileges there); lists under another space hold none of its items "
     "(inferred); every execution or step carries the spaceId it was asked under.",
     family="spaces",
+    source=(
+        "Kibana: executions and steps are looked up by id and spaceId (elastic/"
+        "kibana:src/platform/plugins/shared/workflows_management/server/services/"
+        "workflow_execution_query_service.ts@main); a missing one is response.notFound()"
+    ),
     applies=_spaced,
 )
 def space_isolation(ctx: Context) -> Iterator[Finding]:

@@ -2,8 +2,11 @@
 
 Order and paging follow Kibana: executions newest first (live runs, then the seeded runs by
 index, whose start times decrease with the index), step executions ``startedAt`` descending,
-1-based ``page``. Filters of the executions list (``statuses``, ``executionTypes``,
-``executedBy``) only need the runs' cheap headers. Like Elasticsearch's default
+1-based ``page`` (a number: see ``_list_query.window``). Filters of the executions list
+(``statuses``, ``executionTypes``, ``executedBy``) only need the runs' cheap headers; the 9.5
+parameters (date bounds, ``concurrencyGroupKey``, ``collapse``, ``sortField``/``sortOrder``,
+see ``_list_query``) are applied to the rendered list items. Workflows filter by ``enabled``,
+``createdBy`` and ``tags``. Like Elasticsearch's default
 ``max_result_window``, a filtered scan and the step-executions search look at most at the newest
 ``SEARCH_WINDOW`` hits: within it, totals equal the items of all pages, without duplicates.
 
@@ -18,9 +21,16 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from mock_server._timeline import iso_millis, parse_iso
+from mock_server._timeline import iso_millis
 from mock_server.kibana import _documented as documented
 from mock_server.kibana import render
+from mock_server.kibana._list_query import (
+    Bounds,
+    ExecutionSearch,
+    field_us,
+    listed_values,
+    window,
+)
 from mock_server.kibana._runs import RunSource, RunView
 from mock_server.kibana._world import KibanaWorld
 
@@ -68,8 +78,11 @@ class Lists:
             yield self.source.static_view(ref.index, run)
 
     def executions(self, ref: WorkflowRef, query: Mapping[str, Json]) -> dict[str, Json]:
-        """``{results, page, size, total[, searchAfter]}`` of one workflow's executions."""
-        page, size = int(query.get("page", 1)), int(query.get("size", 100))
+        """``{results, page, size, total[, searchAfter]}`` of one workflow's executions.
+
+        Raises ``BadQuery`` for a date bound Elasticsearch could not parse."""
+        page, size = query.get("page", 1), query.get("size", 100)
+        search = ExecutionSearch.read(query, self.source.ctx.clock())
         statuses = set(query.get("statuses") or ())
         types = set(query.get("executionTypes") or ())
         users = set(query.get("executedBy") or ())
@@ -90,21 +103,32 @@ class Lists:
             and keep(v.timeline.plan.is_test, v.timeline.plan.executed_by)
         ]
         filtered = bool(statuses or types or users)
-        start, stop = (page - 1) * size, page * size
+        start, stop = window(page, size)
         if ref.index < 0:
             rows = [
                 v
                 for v in self._static_views(ref)
                 if keep_status(str(v.status)) and keep(False, documented.AUTHOR)
             ]
-            views = live + rows
-            return _page(views[start:stop], page, size, len(views))
+            items = [v.list_item() for v in live + rows]
+            if search is not None:
+                return _searched(items, search, page, size)
+            return _page(items[start:stop], page, size, len(items))
+        if search is not None:
+            items = [v.list_item() for v in live]
+            for run in range(min(self.world.runs_of(ref.index), SEARCH_WINDOW)):
+                head = self.world.header(ref.index, run)
+                if keep(head.is_test, head.executed_by) and keep_status(
+                    str(self.source.header_status(head))
+                ):
+                    items.append(self.source.static_view(ref.index, run).list_item())
+            return _searched(items, search, page, size)
         if not filtered:
             total = len(live) + self.world.runs_of(ref.index)
-            picked: list[RunView] = live[start:stop]
+            picked: list[dict[str, Json]] = [v.list_item() for v in live[start:stop]]
             first = max(0, start - len(live))
             for run in range(first, min(self.world.runs_of(ref.index), stop - len(live))):
-                picked.append(self.source.static_view(ref.index, run))
+                picked.append(self.source.static_view(ref.index, run).list_item())
             return _page(picked, page, size, total)
         matched: list[int] = []
         for run in range(min(self.world.runs_of(ref.index), SEARCH_WINDOW)):
@@ -113,36 +137,44 @@ class Lists:
                 str(self.source.header_status(head))
             ):
                 matched.append(run)
-        total = len(live) + len(matched)
-        chosen = live[start:stop]
-        first = max(0, start - len(live))
-        for run in matched[first : max(first, stop - len(live))]:
-            chosen.append(self.source.static_view(ref.index, run))
+        items = [v.list_item() for v in live]
+        total = len(items) + len(matched)
+        chosen = items[start:stop]
+        first = max(0, start - len(items))
+        for run in matched[first : max(first, stop - len(items))]:
+            chosen.append(self.source.static_view(ref.index, run).list_item())
         return _page(chosen, page, size, total)
 
-    @staticmethod
-    def no_executions(query: Mapping[str, Json]) -> dict[str, Json]:
-        """The executions list of a workflow that does not exist here: empty."""
-        page, size = int(query.get("page", 1)), int(query.get("size", 100))
-        return _page([], page, size, 0)
+    def no_executions(self, query: Mapping[str, Json]) -> dict[str, Json]:
+        """The executions list of a workflow that does not exist here: empty (Kibana searches
+        by workflow id). Raises ``BadQuery`` for a date bound Elasticsearch could not parse."""
+        ExecutionSearch.read(query, self.source.ctx.clock())
+        return _page([], query.get("page", 1), query.get("size", 100), 0)
 
     # Step executions of a workflow -------------------------------------------------------
 
-    @staticmethod
-    def no_step_executions(query: Mapping[str, Json]) -> dict[str, Json]:
-        """The step executions of a workflow that does not exist here: empty (echoes as the
-        search does)."""
+    def no_step_executions(self, query: Mapping[str, Json]) -> dict[str, Json]:
+        """The step executions of a workflow that does not exist here: empty, echoed as the
+        search echoes. Raises ``BadQuery`` for a date bound Elasticsearch could not parse."""
+        Bounds.read(query, "startedAt", "started", self.source.ctx.clock())
         if "page" not in query and "size" not in query:
             return {"results": [], "total": 0}
-        page, size = int(query.get("page", 1)), int(query.get("size", 100))
-        return {"results": [], "total": 0, "page": page, "size": size}
+        return {
+            "results": [],
+            "total": 0,
+            "page": query.get("page", 1),
+            "size": query.get("size", 100),
+        }
 
     def _step_stream(self, ref: WorkflowRef, step_id: str | None) -> Iterator[dict[str, Json]]:
         live = self.source.live_views(ref.workflow_id, ref.space_id)
         live_steps = [
             s for view in live for s in view.steps() if step_id is None or s["stepId"] == step_id
         ]
-        live_steps.sort(key=lambda s: (_started(s) or 0, s["globalExecutionIndex"]), reverse=True)
+        # startedAt descending, steps that never started last (Elasticsearch's missing: _last).
+        live_steps.sort(key=lambda s: s["globalExecutionIndex"], reverse=True)
+        live_steps.sort(key=lambda s: field_us(s, "startedAt") or 0, reverse=True)
+        live_steps.sort(key=lambda s: field_us(s, "startedAt") is None)
         yield from live_steps
         for view in self._static_views(ref):
             for step in reversed(view.steps()):
@@ -150,33 +182,29 @@ class Lists:
                     yield step
 
     def step_executions(self, ref: WorkflowRef, query: Mapping[str, Json]) -> dict[str, Json]:
-        """``{results, total[, page, size]}``: paged (and echoed) only if page or size was sent."""
+        """``{results, total[, page, size]}``: paged (and echoed) only if page or size was sent.
+
+        Raises ``BadQuery`` for a date bound Elasticsearch could not parse."""
         paged = "page" in query or "size" in query
-        page = int(query.get("page", 1))
-        size = int(query.get("size", 100 if paged else UNPAGED_STEP_SIZE))
+        page = query.get("page", 1)
+        size = query.get("size", 100 if paged else UNPAGED_STEP_SIZE)
         keep_input = bool(query.get("includeInput", False))
         keep_output = bool(query.get("includeOutput", False))
         step_id = query.get("stepId")
-        after = _bound(query.get("startedAfter"))
-        before = _bound(query.get("startedBefore"))
+        started = Bounds.read(query, "startedAt", "started", self.source.ctx.clock())
         # Count the whole search window but keep only the page: a window holds up to
         # SEARCH_WINDOW steps, and holding them all would grow the worker for nothing.
-        first, stop = ((page - 1) * size, page * size) if paged else (0, size)
-        window = SEARCH_WINDOW if paged else size
+        first, stop = window(page, size) if paged else (0, int(size))
+        limit = SEARCH_WINDOW if paged else int(size)
         chosen: list[dict[str, Json]] = []
         total = 0
         for step in self._step_stream(ref, step_id):
-            started = _started(step)
-            if (after is not None or before is not None) and started is None:
-                continue  # a range query never matches a document without the field
-            if (after is not None and started is not None and started <= after) or (
-                before is not None and started is not None and started >= before
-            ):
+            if not started.admits(step):
                 continue
             if first <= total < stop:
                 chosen.append(step)
             total += 1
-            if total >= window:
+            if total >= limit:
                 break
         results = [
             render.strip_io(s, keep_input=keep_input, keep_output=keep_output) for s in chosen
@@ -189,7 +217,7 @@ class Lists:
 
     def workflows(self, space_id: str, query: Mapping[str, Json]) -> dict[str, Json]:
         """``{page, size, total, results}`` of the space's saved workflows."""
-        page, size = int(query.get("page", 1)), int(query.get("size", 100))
+        page, size = query.get("page", 1), query.get("size", 100)
         text = str(query.get("query", "")).strip().lower()
         items: list[dict[str, Json]] = []
         if space_id == "default":
@@ -219,12 +247,13 @@ class Lists:
             )
         if text:
             items = [i for i in items if text in _haystack(i)]
-        start = (page - 1) * size
+        items = [i for i in items if _workflow_matches(i, query)]
+        start, stop = window(page, size)
         return {
             "page": page,
             "size": size,
             "total": len(items),
-            "results": items[start : start + size],
+            "results": items[start:stop],
         }
 
 
@@ -234,26 +263,33 @@ def _haystack(item: Mapping[str, Json]) -> str:
     ).lower()
 
 
-def _started(step: Mapping[str, Json]) -> int | None:
-    """A step's ``startedAt`` in µs; None for a step cancelled before it started."""
-    value = step.get("startedAt")
-    return parse_iso(value) if isinstance(value, str) else None
+def _workflow_matches(item: Mapping[str, Json], query: Mapping[str, Json]) -> bool:
+    """The ``enabled``, ``createdBy`` and ``tags`` filters of ``GET /api/workflows`` (terms
+    filters: a workflow matches when its value, or one of its tags, is among the sent ones)."""
+    enabled = listed_values(query, "enabled")
+    if enabled is not None and item.get("enabled") not in enabled:
+        return False
+    creators = listed_values(query, "createdBy")
+    if creators is not None and item.get("createdBy") not in creators:
+        return False
+    tags = listed_values(query, "tags")
+    return tags is None or bool(set(tags) & set(item.get("tags") or ()))
 
 
-def _bound(value: Json) -> int | None:
-    """An ISO date (or ``now``-free date-math prefix) as µs; None when absent or unparseable."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return parse_iso(value)
-    except ValueError:
-        return None
+def _searched(
+    newest_first: list[dict[str, Json]], search: ExecutionSearch, page: float, size: float
+) -> dict[str, Json]:
+    """A page of the items that match ``search``, sorted and collapsed; ``total`` counts every
+    match (Kibana searches with ``track_total_hits``)."""
+    matched = [item for item in newest_first if search.admits(item)]
+    arranged = search.arrange(matched)
+    start, stop = window(page, size)
+    return _page(arranged[start:stop], page, size, len(matched))
 
 
-def _page(views: list[RunView], page: int, size: int, total: int) -> dict[str, Json]:
-    results = [view.list_item() for view in views]
+def _page(results: list[dict[str, Json]], page: float, size: float, total: int) -> dict[str, Json]:
     body: dict[str, Json] = {"results": results, "page": page, "size": size, "total": total}
-    if results and len(results) == size:
-        last = views[-1]
-        body["searchAfter"] = [last.sort_us // 1000, last.execution_id]
+    if results and len(results) >= size:
+        last = results[-1]
+        body["searchAfter"] = [(field_us(last, "startedAt") or 0) // 1000, last["id"]]
     return body

@@ -29,6 +29,7 @@ from mock_server._http import json_response, mark_cacheable
 from mock_server._timeline import TERMINAL, HitlResponse, waiting_position
 from mock_server.kibana import _protocol as protocol
 from mock_server.kibana._body import BodyError, check_body, read_body
+from mock_server.kibana._list_query import BadQuery
 from mock_server.kibana._lists import Lists, WorkflowRef
 from mock_server.kibana._runs import API, RunSource
 from mock_server.kibana._templates import InvalidWorkflow, parse_workflow_yaml
@@ -48,6 +49,8 @@ SPACE_PREFIX = "/s/<space_id>"
 _RULE_VARIABLE = re.compile(r"<(?:[^:>]+:)?([^>]+)>")
 RESUME_MESSAGE = "Workflow resume scheduled"
 ALREADY_RESPONDED = "already responded to or no longer waiting for input"
+STEPS_PAGE_SIZE = 5000
+"""Default ``size`` of ``.../executions/{id}/steps`` (``WORKFLOW_EXECUTION_STEPS_UI_PAGE_SIZE``)."""
 View = Callable[..., Response]
 
 
@@ -143,7 +146,7 @@ def blueprint(ctx: MockContext) -> Blueprint:
         if view is None:
             return not_found()
         query = checked_query()
-        page, size = int(query.get("page", 1)), int(query.get("size", 1000))
+        page, size = int(query.get("page", 1)), int(query.get("size", STEPS_PAGE_SIZE))
         steps = view.steps()
         results = [protocol_strip(step) for step in steps[(page - 1) * size : page * size]]
         body = {"results": results, "total": len(steps), "page": page, "size": size}
@@ -159,6 +162,10 @@ def blueprint(ctx: MockContext) -> Blueprint:
             include_input=bool(query.get("includeInput", False)),
             include_output=bool(query.get("includeOutput", False)),
         )
+        if query.get("omitStepExecutions", False):
+            # Kibana does not load the steps at all: the embed is empty, and nothing was truncated.
+            body["stepExecutions"] = []
+            body.pop("stepExecutionsTruncatedCount", None)
         return answer(body, cacheable=view.cacheable)
 
     # The workflow-scoped lists are searches: an unknown workflow id (or one of another space)
@@ -168,17 +175,23 @@ def blueprint(ctx: MockContext) -> Blueprint:
     def get_workflow_executions(workflowId: str, space_id: str = "default") -> Response:
         ref = lists.workflow(workflowId, space_id)
         query = checked_query()
-        if ref is None:
-            return answer(lists.no_executions(query))
-        return answer(lists.executions(ref, query))
+        try:
+            if ref is None:
+                return answer(lists.no_executions(query))
+            return answer(lists.executions(ref, query))
+        except BadQuery as problem:
+            return protocol.error_response(400, str(problem))
 
     @route("/api/workflows/workflow/<workflowId>/executions/steps")
     def get_workflow_step_executions(workflowId: str, space_id: str = "default") -> Response:
         ref = lists.workflow(workflowId, space_id)
         query = checked_query()
-        if ref is None:
-            return answer(lists.no_step_executions(query))
-        return answer(lists.step_executions(ref, query))
+        try:
+            if ref is None:
+                return answer(lists.no_step_executions(query))
+            return answer(lists.step_executions(ref, query))
+        except BadQuery as problem:
+            return protocol.error_response(400, str(problem))
 
     @route("/api/workflows")
     def list_workflows(space_id: str = "default") -> Response:

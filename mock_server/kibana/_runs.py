@@ -26,7 +26,7 @@ from typing import Any
 from mock_server._budget import PLAN_STEPS, CostLru, steps_cost
 from mock_server._context import MockContext
 from mock_server._rng import entity_seed
-from mock_server._timeline import TERMINAL, RunEvents, RunTimeline, Status, observe, parse_iso
+from mock_server._timeline import TERMINAL, RunEvents, RunTimeline, Status, observe
 from mock_server.kibana import _documented as documented
 from mock_server.kibana import render
 from mock_server.kibana._naming import LIVE, STATIC, step_execution_id
@@ -103,15 +103,6 @@ class RunView:
         if found not in render.shown_steps(self.timeline):
             return None
         return render.step_execution(self.timeline, found, step_id)
-
-    @property
-    def sort_us(self) -> int:
-        """What lists sort on: the start, or the creation of a run that never began."""
-        if self.timeline is None:
-            return parse_iso(documented.STARTED_AT)
-        if self.timeline.run_started:
-            return self.timeline.plan.started_us
-        return render.created_us(self.timeline)
 
     def list_item(self) -> dict[str, Json]:
         """The run as an item of ``GET .../workflow/{id}/executions``."""

@@ -230,18 +230,20 @@ def test_a_run_in_progress_updates_while_it_is_watched(page: Page, mock: MockSer
     run = started.json()["workflowExecutionId"]
     open_viewer(page, mock.url, f"#/kibana/{DOCUMENTED_WORKFLOW_ID}/{run}")
     head = page.locator(".run-head")
-    assert head.get_attribute("data-status") == "running"
-    assert page.locator(".timeline .row").count() == 1
+    # Read at once, Kibana's new run is pending: no startedAt, no step yet.
+    assert head.get_attribute("data-status") == "pending"
+    assert "not started" in (head.locator(".facts").text_content() or "")
+    assert "No step has started yet" in (page.locator("#no-steps").text_content() or "")
     assert page.locator("#live").is_visible()
 
-    mock.clock.advance(5)  # the first step finishes; the HITL step now waits for a human
+    mock.clock.advance(5)  # picked up, the first step finishes; the HITL step now waits
     page.wait_for_selector(".run-head[data-status='waiting_for_input']")
     assert page.locator(".timeline .row").count() == 2
     waiting = page.locator(".timeline .row").nth(1)
     assert waiting.get_attribute("data-hitl") == "waiting"
     assert "waiting for input" in (waiting.text_content() or "")
     assert page.locator(f"#runs .run-item[data-run-id='{run}']").get_attribute("data-status") in (
-        "running",  # the list refreshes with the run, at most one poll later
+        "pending",  # the list refreshes with the run, at most one poll later
         "waiting_for_input",
     )
 

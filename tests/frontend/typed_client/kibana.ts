@@ -68,7 +68,7 @@ export function summary(step: StepExecution): string {
   const id: string = step.id;
   const name: string = step.stepId;
   const run: string = step.workflowRunId;
-  const started: string = step.startedAt;
+  const started: string = step.startedAt ?? "(never started)"; // a step cancelled before it started has none
   const finished: string = step.finishedAt ?? "(still running)";
   const took: number | null | undefined = step.executionTimeMs;
   const order: number = step.globalExecutionIndex;
