@@ -101,7 +101,8 @@ def _wait_for_input(ctx: Context, name: str, candidate: Candidate) -> RunWatch |
         "api/routes/executions/resume_execution.ts@58facf2f (200 'Workflow resume "
         "scheduled'), the hitl envelope of kbn-workflows types/v1.ts@000a517d, elastic/"
         "kibana:src/platform/plugins/shared/workflows_management/server/services/"
-        "workflow_execution_query_service.ts@main (the waiting step it claims)"
+        "workflow_execution_query_service.ts@main (the waiting step it claims; claimed "
+        "steps are skipped, so a resume before the resume task runs is accepted too)"
     ),
     applies=_is("resumeExecution"),
     writes=True,

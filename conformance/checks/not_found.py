@@ -26,6 +26,11 @@ if TYPE_CHECKING:
 
 UNKNOWN_ID = "stepspec-unknown-id-0000"
 KIBANA_SEARCHES = frozenset({"getWorkflowExecutions", "getWorkflowStepExecutions"})
+EMPTY_SEARCH_SOURCE = (
+    "elastic/kibana:src/platform/plugins/shared/workflows_management/server/api/routes/"
+    "executions/get_workflow_executions.ts@00c7693b (api.getWorkflow returns null, "
+    "assertCanReadManagedWorkflowExecution lets it through, the search finds nothing)"
+)
 """Kibana operations whose unknown workflow id is an empty list (see the module docstring)."""
 
 
@@ -65,7 +70,9 @@ def _finding(
     source=(
         "the documented 404 responses in specs/<api>/openapi.yaml (Kibana: "
         "response.notFound() in elastic/kibana:src/platform/plugins/shared/"
-        "workflows_management/server/api/routes/executions/get_execution.ts@0ac47dce)"
+        "workflows_management/server/api/routes/executions/get_execution.ts@0ac47dce; "
+        "an unknown workflow id lists nothing: elastic/kibana:src/platform/plugins/shared/"
+        "workflows_management/server/api/routes/executions/get_workflow_executions.ts@00c7693b)"
     ),
     scope="operation",
     applies=_has_ids,
@@ -126,6 +133,7 @@ def _empty_search(
         found=found,
         detail=f"{name}={UNKNOWN_ID!r} was never issued",
         request=exchange.result.request,
+        source=EMPTY_SEARCH_SOURCE,
     )
 
 

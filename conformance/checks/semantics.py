@@ -50,7 +50,9 @@ def _entities(ctx: Context, exchange: Exchange) -> list[_vendors.Entity]:
         "server/workflow_context_manager/workflow_execution_runtime_manager.ts@00288e3f "
         "(start, saveState) and elastic/kibana:src/platform/plugins/shared/"
         "workflows_execution_engine/server/workflow_context_manager/"
-        "step_execution_runtime.ts@main (startStep, finishStep); https://docs.trigify.io/"
+        "step_execution_runtime.ts@main (startStep, finishStep), elastic/kibana:src/"
+        "platform/plugins/shared/workflows_execution_engine/server/lib/task_recovery.ts@03e4a1e8 "
+        "(recovery stamps steps after their run); https://docs.trigify.io/"
         "api-reference/workflows/execution; https://docs.arcee.ai/arcee-orchestra/"
         "workflows/api-invocation/workflow-runs-api (ordering inferred)"
     ),
@@ -200,7 +202,9 @@ def status_error_coherent(ctx: Context, exchange: Exchange) -> Iterator[Finding]
         "step_execution_runtime.ts@main (finishStep, failStep), elastic/kibana:src/"
         "platform/plugins/shared/workflows_execution_engine/server/"
         "workflow_execution_loop/cancel_workflow_if_requested.ts@0ad9415f (cancelled "
-        "steps get no end time); https://docs.trigify.io/api-reference/workflows/"
+        "steps get no end time), elastic/kibana:src/platform/plugins/shared/"
+        "workflows_execution_engine/server/execution_functions/cancel_workflow.ts@03e4a1e8 "
+        "(a pending run is cancelled without ever starting); https://docs.trigify.io/api-reference/workflows/"
         "execution; https://docs.arcee.ai/arcee-orchestra/workflows/api-invocation/"
         "workflow-runs-api"
     ),

@@ -110,7 +110,9 @@ def _body(exchange: Exchange) -> Any:
     source=(
         "Kibana: executions and steps are looked up by id and spaceId (elastic/"
         "kibana:src/platform/plugins/shared/workflows_management/server/services/"
-        "workflow_execution_query_service.ts@main); a missing one is response.notFound()"
+        "workflow_execution_query_service.ts@main); a missing one is response.notFound(); a "
+        "key without privileges in that space gets the 403 of elastic/kibana:x-pack/platform/"
+        "plugins/shared/security/server/authorization/api_authorization.ts@main"
     ),
     applies=_spaced,
 )
