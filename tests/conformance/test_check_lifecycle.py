@@ -298,3 +298,35 @@ def test_the_lifecycle_budget_bounds_polling(
     assert "--max-lifecycle-requests 6" in final["reason"]
     started = next(i for i, (m, _) in enumerate(recorder.requests) if m == "POST")
     assert len(recorder.requests[started:]) <= 6
+
+
+def test_kibana_lifecycle_reads_its_fresh_run_while_it_is_pending(
+    fast_app_factory: Any, served: Any, run_check: Any
+) -> None:
+    # On a slower clock the kit's first read comes before Task Manager's pickup: the run is
+    # `pending` without `startedAt` (as Kibana stores it), which is no finding.
+    seen: list[dict[str, Any]] = []
+
+    def record(exchange: Exchange, count: int) -> None:
+        seen.append(exchange.json())
+
+    observe = Mutant(
+        "observe", "kibana", "", "", make_response=on_started_runs(record, steps=False)
+    )
+    result, report, _ = _check(
+        lambda: fast_app_factory(time_scale=5.0),
+        served,
+        run_check,
+        "kibana",
+        "--allow-writes",
+        "--checks",
+        "body_matches_schema,run_starts,run_progress_monotonic",
+        "--lifecycle-timeout",
+        "3",
+        wrap=lambda app: MutantMiddleware(app, observe),
+    )
+    assert report["findings"] == [], json.dumps(report["findings"], indent=2)[:3000]
+    assert result.exit_code == 0
+    assert seen[0]["status"] == "pending"
+    assert "startedAt" not in seen[0]
+    assert any("startedAt" in body for body in seen)  # then Task Manager picked it up
