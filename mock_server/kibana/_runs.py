@@ -8,7 +8,9 @@
    action (a *thawed* run, read with its events from the live store);
 3. the live store: runs started by ``POST .../run`` or ``POST /api/workflows/test`` (or by the
    mock itself, see ``mock_server.live._auto``), rebuilt from their stored facts (with their
-   scenario, if one was picked) and observed at the clock (scaled by ``time_scale``).
+   scenario, if one was picked) and observed at the clock (scaled by ``time_scale``). Such a run
+   is ``pending`` without ``startedAt`` until a seeded pickup delay has passed (``pickup_us``),
+   as Kibana stores a new run until Task Manager starts it.
 
 A run of another space is not found (Kibana filters by space). ``RunView.cacheable`` is true only
 for answers that can never change (terminal runs of the frozen world), which lets views mark
