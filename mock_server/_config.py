@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -46,7 +47,8 @@ class MockConfig:
     workers: int = 2
     """WSGI worker processes (``serve`` only)."""
     api_keys: tuple[str, ...] = ()
-    """Accepted credentials; empty accepts any well-formed credential."""
+    """Accepted credentials; empty accepts any well-formed credential. ``KEY@space-a,space-b``
+    accepts ``KEY`` with privileges in those Kibana spaces only (another space: 403)."""
     latency_ms: tuple[int, int] = (0, 0)
     """Added latency per request: fixed when both ends are equal, else a seeded draw in range."""
     error_rate: float = 0.0
@@ -106,6 +108,27 @@ class MockConfig:
             raise ConfigError("host", "must not be empty")
         if any(not key or key != key.strip() for key in self.api_keys):
             raise ConfigError("api_keys", "keys must be non-empty and have no surrounding spaces")
+        for entry in self.api_keys:
+            key, spaces = split_key(entry)
+            if not key or (spaces is not None and not all(map(SPACE_ID.fullmatch, spaces))):
+                raise ConfigError(
+                    "api_keys",
+                    f"{entry!r} must be KEY or KEY@space-a,space-b (space ids: "
+                    "lowercase letters, digits, '_' and '-')"
+                )
+
+    @property
+    def plain_keys(self) -> tuple[str, ...]:
+        """The accepted credentials without their space scopes."""
+        return tuple(split_key(entry)[0] for entry in self.api_keys)
+
+    def key_spaces(self, key: str) -> frozenset[str] | None:
+        """The spaces ``key`` is scoped to, or None when it may act in every space."""
+        for entry in self.api_keys:
+            found, spaces = split_key(entry)
+            if found == key:
+                return spaces
+        return None
 
     @classmethod
     def field_names(cls) -> tuple[str, ...]:
@@ -139,6 +162,17 @@ class MockConfig:
     def replace(self, **changes: Any) -> MockConfig:
         """A copy with ``changes`` applied (and checked)."""
         return dataclasses.replace(self, **{k: _coerce(k, v) for k, v in changes.items()})
+
+
+SPACE_ID = re.compile(r"[a-z0-9_\-]+")
+
+
+def split_key(entry: str) -> tuple[str, frozenset[str] | None]:
+    """``"KEY@a,b"`` -> ``("KEY", {"a", "b"})``; ``"KEY"`` -> ``("KEY", None)``."""
+    key, at, spaces = entry.rpartition("@")
+    if not at:
+        return entry, None
+    return key, frozenset(space.strip() for space in spaces.split(",") if space.strip())
 
 
 _INT_FIELDS = {
@@ -204,7 +238,10 @@ def _to_bool(name: str, value: Any) -> bool:
 
 def _to_keys(value: Any) -> tuple[str, ...]:
     if isinstance(value, str):
-        return tuple(part.strip() for part in value.split(",") if part.strip())
+        # "a,b" lists two keys; once a key is scoped ("KEY@space-a,space-b"), the commas belong
+        # to its spaces and keys are separated by whitespace instead.
+        parts = value.split() if "@" in value else value.split(",")
+        return tuple(part.strip() for part in parts if part.strip())
     if isinstance(value, Iterable):
         return tuple(str(part) for part in value)
     raise ConfigError("api_keys", f"expected a comma-separated string or a list, got {value!r}")

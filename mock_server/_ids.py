@@ -5,7 +5,8 @@ mock must turn such a tuple into an id that looks like the vendor's, and turn an
 request back into the tuple in O(1), without holding the world in memory. ``IdCodec`` packs the
 indices and a keyed check value into a 64-bit block and runs it through a keyed Feistel
 permutation: ids look random, differ between seeds, decode exactly, and a made-up id fails the
-check (a 404), with a false-positive chance of 2**-check_bits.
+check (a 404), with a false-positive chance of 2**-check_bits. ``uuid_text`` dresses such a token
+as a version-4 UUID (Arcee's ids, Kibana's execution ids), ``uuid_token`` reads it back.
 """
 
 from __future__ import annotations
@@ -111,3 +112,25 @@ def parse_hex(text: str) -> int | None:
     if len(digits) != 16 or any(c not in "0123456789abcdef" for c in digits):
         return None
     return int(digits, 16)
+
+
+_HEX = frozenset("0123456789abcdef")
+
+
+def uuid_text(token: int, filler_key: bytes) -> str:
+    """Format a 64-bit token as a version-4 UUID whose other digits hash the token."""
+    digits = f"{token:016x}"
+    filler = hashlib.blake2b(token.to_bytes(8, "big"), digest_size=8, key=filler_key).hexdigest()
+    variant = "89ab"[int(filler[0], 16) & 3]
+    return (
+        f"{digits[0:8]}-{digits[8:12]}-4{digits[12:15]}-"
+        f"{variant}{digits[15]}{filler[1:3]}-{filler[3:15]}"
+    )
+
+
+def uuid_token(text: str, filler_key: bytes) -> int | None:
+    """The token behind ``uuid_text`` output, or None if ``text`` was not made that way."""
+    if len(text) != 36 or not _HEX.issuperset(text.replace("-", "")):
+        return None
+    token = int(text[0:8] + text[9:13] + text[15:18] + text[20], 16)
+    return token if uuid_text(token, filler_key) == text else None

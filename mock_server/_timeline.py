@@ -147,6 +147,10 @@ class RunPlan:
     """Set for runs that never start (QUEUED, PENDING) or are skipped as a whole (SKIPPED)."""
     resume_lag_us: int = 1_000_000
     """How long after a human's answer the engine resumes the waiting step (see ``observe``)."""
+    created_us: int | None = None
+    """When the run was requested, if it then waited to be picked up (Kibana's Task Manager):
+    from ``created_us`` until ``started_us`` it is PENDING and has not started; a cancel in that
+    window ends it CANCELLED without ever starting."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +191,8 @@ class RunTimeline:
     finished_us: int | None
     steps: tuple[StepRun, ...]
     error: ErrorInfo | None
+    run_started: bool = True
+    """False for a run that never began (held, waiting to be picked up, cancelled before)."""
 
     @property
     def started_steps(self) -> tuple[StepRun, ...]:
@@ -244,6 +250,13 @@ def observe(plan: RunPlan, now_us: int, events: RunEvents = NO_EVENTS) -> RunTim
     if plan.held_status is not None:
         return _held(plan, now_us, events)
     stop = events.cancelled_us
+    if plan.created_us is not None and (
+        now_us < plan.started_us or (stop is not None and stop < plan.started_us)
+    ):
+        idle = tuple(_not_started(step, position) for position, step in enumerate(plan.steps))
+        if stop is not None and stop <= now_us and stop < plan.started_us:
+            return RunTimeline(plan, Status.CANCELLED, stop, idle, None, run_started=False)
+        return RunTimeline(plan, Status.PENDING, None, idle, None, run_started=False)
     steps: list[StepRun] = []
     run_status: Status | None = None
     finished: int | None = None
@@ -293,9 +306,11 @@ def _held(plan: RunPlan, now_us: int, events: RunEvents) -> RunTimeline:
     steps = tuple(_not_started(step, position) for position, step in enumerate(plan.steps))
     stop = events.cancelled_us
     if plan.held_status not in TERMINAL and stop is not None and stop <= now_us:
-        return RunTimeline(plan, Status.CANCELLED, stop, steps, None)  # cancelled while held
+        # cancelled while held
+        return RunTimeline(plan, Status.CANCELLED, stop, steps, None, run_started=False)
     finished = plan.started_us if plan.held_status in TERMINAL else None
-    return RunTimeline(plan, plan.held_status or Status.PENDING, finished, steps, None)
+    status = plan.held_status or Status.PENDING
+    return RunTimeline(plan, status, finished, steps, None, run_started=False)
 
 
 def _not_started(step: StepPlan, position: int) -> StepRun:

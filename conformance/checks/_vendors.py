@@ -70,6 +70,35 @@ TERMINAL: dict[str, frozenset[str]] = {
 }
 NOT_STARTED = frozenset({"pending", "queued", "skipped"})
 """Statuses of a step that never ran: terminal or not, it need not have an end time."""
+RECOVERY_ERRORS = frozenset({"TaskRecoveryError", "TaskAttemptsExhaustedError"})
+"""Kibana error types of runs failed by Task Manager's recovery: it stamps the run's
+``finishedAt`` first, then searches the unfinished steps and stamps them later
+(``workflows_execution_engine/server/lib/task_recovery.ts``, ``markNonTerminalStepsFailed``)."""
+
+
+def end_time_optional(api: str, entity: Entity, status: str) -> bool:
+    """Whether an entity in terminal ``status`` may lack an end time.
+
+    A step that never ran (``NOT_STARTED``) never gets one. Kibana never writes ``finishedAt``
+    on a cancelled step (``cancel_workflow_if_requested.ts`` upserts only the status), nor on a
+    run cancelled while still pending (``cancel_workflow.ts`` moves ``PENDING`` straight to
+    ``CANCELLED``, so it has no ``startedAt`` either).
+    """
+    if status in NOT_STARTED:
+        return True
+    if api == "kibana" and status == "cancelled":
+        return entity.kind == "step" or not has_value(entity, entity.fields.start)
+    return False
+
+
+def recovered(entity: Entity) -> bool:
+    """Whether a Kibana step or its run was failed by task recovery (see ``RECOVERY_ERRORS``)."""
+    for node in (entity, entity.parent):
+        error = node.value.get("error") if node is not None else None
+        if isinstance(error, dict) and error.get("type") in RECOVERY_ERRORS:
+            return True
+    return False
+
 
 # Rule strength: True = inferred (warning unless --strict). Keys: (rule, api).
 INFERRED: dict[tuple[str, str], bool] = {

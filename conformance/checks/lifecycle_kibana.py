@@ -6,8 +6,12 @@ such a workflow will do) and poll it until it waits for input. Then:
 
 - ``run_resumes``: ``POST .../resume`` with ``{input}`` answers the documented
   ``{success: true, executionId, message}``; the waiting step's ``hitl`` envelope is filled at
-  once (``respondedBy``, ``respondedAt``, ``channel``); a second resume is a 409 with Kibana's
-  documented message; and the step then completes, so the run moves on.
+  once (``respondedBy``, ``respondedAt``, ``channel``); the step then completes, so the run
+  moves on, and a resume after that is a 409 with Kibana's documented message. A second resume
+  sent at once may be accepted: Kibana only records the input and schedules the resume task,
+  and the run keeps ``waiting_for_input`` until that task runs (the last answer wins;
+  ``workflows_management_api.ts`` ``resumeWorkflowExecution``, engine ``plugin.ts``
+  ``internalResumeWorkflowExecution``), so it must be a 200 or that same 409.
 - ``run_cancels``: ``POST .../cancel`` answers 200; the run ends ``cancelled``, with an end time
   and the semantic rules of a finished run, and no step is left active (inferred). Without a
   human-in-the-loop workflow, a run of another workflow is cancelled right after it starts; if
@@ -19,7 +23,7 @@ Their polls are held to the same monotonic-progress rules as the started run's (
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
 from conformance import _operations, _specs
@@ -88,15 +92,17 @@ def _wait_for_input(ctx: Context, name: str, candidate: Candidate) -> RunWatch |
     description="Kibana: starts a workflow with a waitForInput/waitForApproval step (found by "
     "its definition), waits for `waiting_for_input`, resumes it with `{input}`: the answer is "
     "`{success: true, executionId, message}`, the step's `hitl` envelope is filled at once "
-    "(`respondedBy`, `respondedAt`, `channel`), a second resume is a 409 with the documented "
-    "message, and the step completes. No such workflow: not tested.",
+    "(`respondedBy`, `respondedAt`, `channel`), an immediate second resume is a 200 or the "
+    "documented 409, the step completes, and a resume after the run moved on is the documented "
+    "409. No such workflow: not tested.",
     family="lifecycle",
     source=(
         "Kibana: elastic/kibana:src/platform/plugins/shared/workflows_management/server/"
         "api/routes/executions/resume_execution.ts@58facf2f (200 'Workflow resume "
         "scheduled'), the hitl envelope of kbn-workflows types/v1.ts@000a517d, elastic/"
         "kibana:src/platform/plugins/shared/workflows_management/server/services/"
-        "workflow_execution_query_service.ts@main (the waiting step it claims)"
+        "workflow_execution_query_service.ts@main (the waiting step it claims; claimed "
+        "steps are skipped, so a resume before the resume task runs is accepted too)"
     ),
     applies=_is("resumeExecution"),
     writes=True,
@@ -170,9 +176,24 @@ def _resume(
     yield from _hitl_filled(ctx, watch.run_id, step_id)
     with ctx.lifecycle_budget():
         second = ctx.post(operation, params, body, headers=headers)
-    if second is not None:
-        yield from _second_resume(second, watch.run_id)
-    yield from _moved_on(watch, step_id)
+    if second is not None and second.status != 200:
+        yield from _refused(
+            second,
+            watch.run_id,
+            "a second resume was neither accepted nor refused with 409",
+            "200 (the run still waits for input) or 409 Conflict",
+        )
+    moved = yield from _moved_on(watch, step_id)
+    if moved:
+        with ctx.lifecycle_budget():
+            late = ctx.post(operation, params, body, headers=headers)
+        if late is not None:
+            yield from _refused(
+                late,
+                watch.run_id,
+                "a resume after the run moved on was not refused",
+                "409 Conflict (the run no longer waits for input)",
+            )
 
 
 def _hitl_filled(ctx: Context, run_id: str, step_id: str) -> Iterator[Finding]:
@@ -209,13 +230,14 @@ def _hitl_filled(ctx: Context, run_id: str, step_id: str) -> Iterator[Finding]:
         )
 
 
-def _second_resume(exchange: Any, run_id: str) -> Iterator[Finding]:
+def _refused(exchange: Any, run_id: str, title: str, expected: str) -> Iterator[Finding]:
+    """A 409 must carry Kibana's ``WorkflowExecutionInvalidStatusError`` message."""
     if exchange.status != 409:
         yield exchange.finding(
             "run_resumes",
-            "a second resume was not refused",
+            title,
             "$",
-            "409 Conflict (the step was already responded to)",
+            expected,
             f"{exchange.describe()}: {short(exchange.body[:200])}",
         )
         return
@@ -233,7 +255,9 @@ def _second_resume(exchange: Any, run_id: str) -> Iterator[Finding]:
         )
 
 
-def _moved_on(watch: RunWatch, step_id: str) -> Iterator[Finding]:
+def _moved_on(watch: RunWatch, step_id: str) -> Generator[Finding, None, bool]:
+    """Poll until the resumed step ends; findings if it did not complete. Returns whether the
+    run was seen to move on (the step, or the run, ended)."""
     terminal = _vendors.TERMINAL["kibana"]
 
     def resumed(observation: Observation) -> bool:
@@ -245,7 +269,7 @@ def _moved_on(watch: RunWatch, step_id: str) -> Iterator[Finding]:
     end = watch.until(resumed)
     latest = watch.latest
     if latest is None or (end is None and not watch.timed_out):
-        return
+        return False
     step = latest.step(step_id)
     status = step.value.get("status") if step is not None else None
     if status != "completed":
@@ -256,6 +280,7 @@ def _moved_on(watch: RunWatch, step_id: str) -> Iterator[Finding]:
             "'completed' (documented: after resume the step is completed and the run moves on)",
             short(status if step is not None else "(step not listed)"),
         )
+    return end is not None
 
 
 @check(

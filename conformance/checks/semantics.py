@@ -50,7 +50,9 @@ def _entities(ctx: Context, exchange: Exchange) -> list[_vendors.Entity]:
         "server/workflow_context_manager/workflow_execution_runtime_manager.ts@00288e3f "
         "(start, saveState) and elastic/kibana:src/platform/plugins/shared/"
         "workflows_execution_engine/server/workflow_context_manager/"
-        "step_execution_runtime.ts@main (startStep, finishStep); https://docs.trigify.io/"
+        "step_execution_runtime.ts@main (startStep, finishStep), elastic/kibana:src/"
+        "platform/plugins/shared/workflows_execution_engine/server/lib/task_recovery.ts@03e4a1e8 "
+        "(recovery stamps steps after their run); https://docs.trigify.io/"
         "api-reference/workflows/execution; https://docs.arcee.ai/arcee-orchestra/"
         "workflows/api-invocation/workflow-runs-api (ordering inferred)"
     ),
@@ -87,6 +89,8 @@ def timestamps_ordered(ctx: Context, exchange: Exchange) -> Iterator[Finding]:
                 inferred=True,
             )
         if run_end is not None and end is not None and end > run_end:
+            if ctx.profile.api == "kibana" and _vendors.recovered(entity):
+                continue  # task recovery stamps the run, then its steps (see RECOVERY_ERRORS)
             yield exchange.finding(
                 "timestamps_ordered",
                 "step ends after its run",
@@ -186,8 +190,9 @@ def status_error_coherent(ctx: Context, exchange: Exchange) -> Iterator[Finding]
 
 @check(
     "terminal_has_end_time",
-    description="A run or step in a terminal state has an end time; one still running has "
-    "none (rule strength per vendor, see the report).",
+    description="A run or step in a terminal state has an end time (not one that never ran; "
+    "not a Kibana cancelled step, nor a Kibana run cancelled before it started); one still "
+    "running has none (rule strength per vendor, see the report).",
     family="semantics",
     source=(
         "Kibana: elastic/kibana:src/platform/plugins/shared/workflows_execution_engine/"
@@ -197,7 +202,9 @@ def status_error_coherent(ctx: Context, exchange: Exchange) -> Iterator[Finding]
         "step_execution_runtime.ts@main (finishStep, failStep), elastic/kibana:src/"
         "platform/plugins/shared/workflows_execution_engine/server/"
         "workflow_execution_loop/cancel_workflow_if_requested.ts@0ad9415f (cancelled "
-        "steps get no end time); https://docs.trigify.io/api-reference/workflows/"
+        "steps get no end time), elastic/kibana:src/platform/plugins/shared/"
+        "workflows_execution_engine/server/execution_functions/cancel_workflow.ts@03e4a1e8 "
+        "(a pending run is cancelled without ever starting); https://docs.trigify.io/api-reference/workflows/"
         "execution; https://docs.arcee.ai/arcee-orchestra/workflows/api-invocation/"
         "workflow-runs-api"
     ),
@@ -217,8 +224,8 @@ def terminal_has_end_time(ctx: Context, exchange: Exchange) -> Iterator[Finding]
             continue  # a Trigify action that timed out: failed, no ended_at (see _vendors)
         has_end = _vendors.has_value(entity, f.end)
         if status in terminal and not has_end:
-            if status in _vendors.NOT_STARTED:
-                continue  # a skipped step never ran: it need not have an end time
+            if _vendors.end_time_optional(api, entity, status):
+                continue  # never ran, or a Kibana cancel that writes no end time
             yield exchange.finding(
                 "terminal_has_end_time",
                 "terminal state without an end time",

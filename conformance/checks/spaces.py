@@ -3,8 +3,10 @@
 Kibana strips ``/s/{space_id}`` before routing and filters workflow data by space, so an
 execution or step asked for under another space is a 404 (documented for the step and execution
 lookups) and lists under another space hold none of its items (inferred: a warning unless
-``--strict``). Every execution or step that does come back carries the ``spaceId`` it was asked
-for.
+``--strict``). A key whose role grants the workflow privileges only in its own spaces is refused
+earlier, by route authorization in the URL's space: a 403 there is as good as a 404
+(``x-pack/platform/plugins/shared/security/server/authorization/api_authorization.ts``).
+Every execution or step that does come back carries the ``spaceId`` it was asked for.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ if TYPE_CHECKING:
     from conformance.checks._context import Context, Exchange
 
 OTHER_SPACE = "stepspec-isolation-probe"
+HIDDEN = frozenset({403, 404})
+"""Answers that show nothing of another space: not found there, or no privileges there."""
 BY_ID = frozenset({"getStepExecution", "getExecution", "getExecutionSteps"})
 # Where the items of a list, and the spaceId of each entity, sit.
 LIST_ITEMS: dict[str, tuple[str, ...]] = {
@@ -99,14 +103,16 @@ def _body(exchange: Exchange) -> Any:
 
 @check(
     "space_isolation",
-    description="Kibana: an execution or step asked for under another space is a 404; lists "
-    "under another space hold none of its items (inferred); every execution or step carries "
-    "the spaceId it was asked under.",
+    description="Kibana: an execution or step asked for under another space is a 404 (or a 403 "
+    "for a key without privileges there); lists under another space hold none of its items "
+    "(inferred); every execution or step carries the spaceId it was asked under.",
     family="spaces",
     source=(
         "Kibana: executions and steps are looked up by id and spaceId (elastic/"
         "kibana:src/platform/plugins/shared/workflows_management/server/services/"
-        "workflow_execution_query_service.ts@main); a missing one is response.notFound()"
+        "workflow_execution_query_service.ts@main); a missing one is response.notFound(); a "
+        "key without privileges in that space gets the 403 of elastic/kibana:x-pack/platform/"
+        "plugins/shared/security/server/authorization/api_authorization.ts@main"
     ),
     applies=_spaced,
 )
@@ -119,17 +125,17 @@ def space_isolation(ctx: Context) -> Iterator[Finding]:
         if theirs is None or theirs.status is None:
             continue
         if operation.operation_id in BY_ID:
-            if theirs.status != 404:
+            if theirs.status not in HIDDEN:
                 yield _finding(
                     operation,
                     theirs,
                     "visible from another space",
-                    "404 Not Found",
+                    "404 Not Found (or 403 Forbidden for a key without privileges there)",
                     str(theirs.status),
                     inferred=False,
                 )
             continue
-        if theirs.status == 404 or not theirs.ok or mine is None or not mine.ok:
+        if theirs.status in HIDDEN or not theirs.ok or mine is None or not mine.ok:
             continue
         path = LIST_ITEMS.get(operation.operation_id)
         if path is None:

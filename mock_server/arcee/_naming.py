@@ -14,6 +14,8 @@ from __future__ import annotations
 import hashlib
 
 from mock_server._ids import IdCodec
+from mock_server._ids import uuid_text as uuid_text  # re-exported: Arcee modules import it here
+from mock_server._ids import uuid_token as uuid_token
 from mock_server._rng import rng_for
 
 WORKFLOW_BITS = 20
@@ -21,26 +23,6 @@ WORKFLOW_BITS = 20
 RUN_BITS = 20
 BULK_WORKFLOW = (1 << WORKFLOW_BITS) - 1
 """Index reserved for the 1,000-node bulk workflow (outside ``workflows_per_api``)."""
-_HEX = frozenset("0123456789abcdef")
-
-
-def uuid_text(token: int, filler_key: bytes) -> str:
-    """Format a 64-bit token as a version-4 UUID whose other digits hash the token."""
-    digits = f"{token:016x}"
-    filler = hashlib.blake2b(token.to_bytes(8, "big"), digest_size=8, key=filler_key).hexdigest()
-    variant = "89ab"[int(filler[0], 16) & 3]
-    return (
-        f"{digits[0:8]}-{digits[8:12]}-4{digits[12:15]}-"
-        f"{variant}{digits[15]}{filler[1:3]}-{filler[3:15]}"
-    )
-
-
-def uuid_token(text: str, filler_key: bytes) -> int | None:
-    """The token behind ``uuid_text`` output, or None if ``text`` was not made that way."""
-    if len(text) != 36 or not _HEX.issuperset(text.replace("-", "")):
-        return None
-    token = int(text[0:8] + text[9:13] + text[15:18] + text[20], 16)
-    return token if uuid_text(token, filler_key) == text else None
 
 
 class ArceeIds:

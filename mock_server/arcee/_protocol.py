@@ -63,7 +63,7 @@ def authenticate(request: Request, ctx: MockContext) -> Response | None:
     token = bearer_token(request)
     if token is None:
         return error_response(401, "Not authenticated")
-    if ctx.config.api_keys and token not in ctx.config.api_keys:
+    if ctx.config.api_keys and token not in ctx.config.plain_keys:
         return error_response(401, "Invalid API token")
     return None
 

@@ -244,7 +244,7 @@ def content(
                 "inputs": w.get("inputs", {}),
             },
             {
-                "executionId": f"exec-{_hex(rng, 8)}-{_hex(rng, 4)}-{_hex(rng, 4)}",
+                "executionId": _uuid(rng),
                 "status": "completed",
                 "output": {"summary": pick(rng, vocab.sentences)},
             },

@@ -145,7 +145,26 @@ class Lists:
             chosen.append(self.source.static_view(ref.index, run).list_item())
         return _page(chosen, page, size, total)
 
+    def no_executions(self, query: Mapping[str, Json]) -> dict[str, Json]:
+        """The executions list of a workflow that does not exist here: empty (Kibana searches
+        by workflow id). Raises ``BadQuery`` for a date bound Elasticsearch could not parse."""
+        ExecutionSearch.read(query, self.source.ctx.clock())
+        return _page([], query.get("page", 1), query.get("size", 100), 0)
+
     # Step executions of a workflow -------------------------------------------------------
+
+    def no_step_executions(self, query: Mapping[str, Json]) -> dict[str, Json]:
+        """The step executions of a workflow that does not exist here: empty, echoed as the
+        search echoes. Raises ``BadQuery`` for a date bound Elasticsearch could not parse."""
+        Bounds.read(query, "startedAt", "started", self.source.ctx.clock())
+        if "page" not in query and "size" not in query:
+            return {"results": [], "total": 0}
+        return {
+            "results": [],
+            "total": 0,
+            "page": query.get("page", 1),
+            "size": query.get("size", 100),
+        }
 
     def _step_stream(self, ref: WorkflowRef, step_id: str | None) -> Iterator[dict[str, Json]]:
         live = self.source.live_views(ref.workflow_id, ref.space_id)

@@ -123,9 +123,12 @@ class Planner:
         rng: random.Random,
         facts: dict[str, Json],
         order: Mapping[str, int],
+        *,
+        boundary: bool = False,
     ) -> tuple[tuple[StepPlan, ...], int | None]:
         """Outcomes and durations such that, seen ``elapsed`` after ``started``, the run is
-        exactly in status ``fate``; returns the steps and the cancel moment (if cancelled)."""
+        exactly in status ``fate``; returns the steps and the cancel moment (if cancelled).
+        ``boundary``: a cancel lands just before its step starts, not inside it."""
         if fate in HELD:
             return self._steps(drafts, order, started, {}, {}), None
         ran = [i for i, d in enumerate(drafts) if d.outcome is not Outcome.SKIP]
@@ -195,6 +198,8 @@ class Planner:
             last = stop - 1
             span = max(2 * MS, effective[last])
             cancel = starts[last] + max(MS, int(span * (0.2 + 0.6 * rng.random())) // MS * MS)
+            if boundary:
+                cancel = starts[last]
         if active is not None:
             age = self.world_now_us - starts[active]
             extra = max(SECOND, drafts[active].content.duration_us)

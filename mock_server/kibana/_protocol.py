@@ -5,6 +5,13 @@
 - Credentials: ``Authorization: ApiKey|Basic|Bearer <credential>``; a missing or malformed
   header is a 401 with ``WWW-Authenticate``. With ``--api-key`` only the listed credentials pass
   (compared with the token after the scheme, or with ``user:password`` for Basic).
+- A key given as ``--api-key KEY@space-a,space-b`` holds Kibana privileges in those spaces only:
+  a request under another space (unprefixed = ``default``) is refused before the route runs,
+  with the security plugin's 403 ``API [GET /api/workflows/...] is unauthorized for user, this
+  action is granted by the Kibana privileges [...]``
+  (``x-pack/platform/plugins/shared/security/server/authorization/api_authorization.ts``; the
+  path is the one after the spaces plugin stripped ``/s/<space>``, as the alerting FTR tests
+  ``space_1_all at space2`` show).
 - ``kbn-xsrf`` is required on every non-GET request: 400 ``Request must contain a kbn-xsrf
   header.``
 - ``elastic-api-version``: optional; ``2023-10-31`` is the only version; another well-formed
@@ -119,11 +126,68 @@ def authenticate(req: Request, ctx: MockContext) -> Response | None:
     found = credential(req.headers.get("Authorization"))
     if found is None:
         return unauthorized()
+    return None if matching_key(found, ctx.config.plain_keys) is not None else unauthorized()
+
+
+def matching_key(found: tuple[str, str], keys: Sequence[str]) -> str | None:
+    """The configured key these credentials present (any credential when none is configured:
+    the credential itself); None when they match none."""
     scheme, secret = found
-    keys = ctx.config.api_keys
-    if keys and secret not in keys and (scheme != "Basic" or secret.split(":", 1)[1] not in keys):
-        return unauthorized()
+    if not keys or secret in keys:
+        return secret
+    if scheme == "Basic" and secret.split(":", 1)[1] in keys:
+        return secret.split(":", 1)[1]
     return None
+
+
+PRIVILEGES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("GET", "/api/workflows/executions/{executionId}/step/{stepExecutionId}"): (
+        "workflowsManagement:readExecution",
+    ),
+    ("GET", "/api/workflows/executions/{executionId}/steps"): (
+        "workflowsManagement:read",
+        "workflowsManagement:readExecution",
+    ),
+    ("GET", "/api/workflows/executions/{executionId}"): ("workflowsManagement:readExecution",),
+    ("GET", "/api/workflows/workflow/{workflowId}/executions"): (
+        "workflowsManagement:readExecution",
+    ),
+    ("GET", "/api/workflows/workflow/{workflowId}/executions/steps"): (
+        "workflowsManagement:readExecution",
+    ),
+    ("GET", "/api/workflows"): ("workflowsManagement:read",),
+    ("POST", "/api/workflows/workflow/{id}/run"): (
+        "workflowsManagement:execute",
+        "workflowsManagement:read",
+    ),
+    ("POST", "/api/workflows/test"): ("workflowsManagement:execute", "workflowsManagement:read"),
+    ("POST", "/api/workflows/executions/{executionId}/resume"): ("workflowsManagement:execute",),
+    ("POST", "/api/workflows/executions/{executionId}/cancel"): (
+        "workflowsManagement:cancelExecution",
+    ),
+}
+"""Kibana privileges each route requires (``x-stepspec-privileges`` in ``openapi.yaml``)."""
+
+
+def check_space_privileges(ctx: MockContext, route: str, space_id: str) -> Response | None:
+    """403 when the caller's key is scoped to other spaces than ``space_id``."""
+    if not ctx.config.api_keys:
+        return None
+    found = credential(request.headers.get("Authorization"))
+    key = matching_key(found, ctx.config.plain_keys) if found is not None else None
+    spaces = ctx.config.key_spaces(key) if key is not None else None
+    if spaces is None or space_id in spaces:
+        return None
+    missing = ",".join(PRIVILEGES.get((request.method, route), ()))
+    path = request.path
+    if path.startswith("/s/"):
+        path = "/" + path.split("/", 3)[3]
+    search = request.query_string.decode("latin-1")
+    return error_response(
+        403,
+        f"API [{request.method} {path}{'?' + search if search else ''}] is unauthorized for "
+        f"user, this action is granted by the Kibana privileges [{missing}]",
+    )
 
 
 def principal() -> str:

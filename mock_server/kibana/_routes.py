@@ -109,7 +109,8 @@ def blueprint(ctx: MockContext) -> Blueprint:
         url_rule = req.url_rule
         template = route_template(url_rule.rule) if url_rule is not None else _template(req.path)
         return (
-            protocol.check_xsrf()
+            protocol.check_space_privileges(ctx, template, space or "default")
+            or protocol.check_xsrf()
             or protocol.check_version(template)
             or protocol.check_safe_integers()
         )
@@ -136,8 +137,7 @@ def blueprint(ctx: MockContext) -> Blueprint:
         view = source.find(executionId, space_id)
         if view is None:
             return not_found()
-        position = world.ids.step_position(executionId, stepExecutionId)
-        step = view.step(stepExecutionId, position)
+        step = view.step(stepExecutionId)
         return not_found() if step is None else answer(step, cacheable=view.cacheable)
 
     @route("/api/workflows/executions/<executionId>/steps")
@@ -168,23 +168,28 @@ def blueprint(ctx: MockContext) -> Blueprint:
             body.pop("stepExecutionsTruncatedCount", None)
         return answer(body, cacheable=view.cacheable)
 
+    # The workflow-scoped lists are searches: an unknown workflow id (or one of another space)
+    # finds nothing, a 200 with an empty list (get_workflow_executions.ts,
+    # get_workflow_step_executions.ts: api.getWorkflow returns null and nothing checks it).
     @route("/api/workflows/workflow/<workflowId>/executions")
     def get_workflow_executions(workflowId: str, space_id: str = "default") -> Response:
         ref = lists.workflow(workflowId, space_id)
-        if ref is None:
-            return not_found()
+        query = checked_query()
         try:
-            return answer(lists.executions(ref, checked_query()))
+            if ref is None:
+                return answer(lists.no_executions(query))
+            return answer(lists.executions(ref, query))
         except BadQuery as problem:
             return protocol.error_response(400, str(problem))
 
     @route("/api/workflows/workflow/<workflowId>/executions/steps")
     def get_workflow_step_executions(workflowId: str, space_id: str = "default") -> Response:
         ref = lists.workflow(workflowId, space_id)
-        if ref is None:
-            return not_found()
+        query = checked_query()
         try:
-            return answer(lists.step_executions(ref, checked_query()))
+            if ref is None:
+                return answer(lists.no_step_executions(query))
+            return answer(lists.step_executions(ref, query))
         except BadQuery as problem:
             return protocol.error_response(400, str(problem))
 
@@ -296,14 +301,20 @@ def blueprint(ctx: MockContext) -> Blueprint:
             return conflict(executionId, str(view.status))
         waiting = timeline.steps[position]
         wanted = body.get("stepExecutionId")
-        if waiting.hitl is not None or (wanted is not None and wanted != view.step_ids[position]):
+        if wanted is not None and wanted != view.step_ids[position]:
             return conflict(executionId, ALREADY_RESPONDED)
+        # Kibana claims the step once (the hitl envelope) and writes the input to the run's
+        # context; until the resume task runs, the run still waits for input, so a later resume
+        # is accepted too and its input wins (workflows_management_api.ts resumeWorkflowExecution,
+        # workflows_execution_engine plugin.ts internalResumeWorkflowExecution).
         source.thaw(view)
         response = HitlResponse(
             protocol.principal(), source.world_time_of(view), "kibana_execution_view", body["input"]
         )
-        if not ctx.store.record_response(executionId, position, response):
-            return conflict(executionId, ALREADY_RESPONDED)
+        if waiting.hitl is not None or not ctx.store.record_response(
+            executionId, position, response
+        ):
+            ctx.store.replace_input(executionId, position, body["input"])
         return json_response(
             {"success": True, "executionId": executionId, "message": RESUME_MESSAGE}
         )

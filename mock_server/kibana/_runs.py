@@ -8,7 +8,9 @@
    action (a *thawed* run, read with its events from the live store);
 3. the live store: runs started by ``POST .../run`` or ``POST /api/workflows/test`` (or by the
    mock itself, see ``mock_server.live._auto``), rebuilt from their stored facts (with their
-   scenario, if one was picked) and observed at the clock (scaled by ``time_scale``).
+   scenario, if one was picked) and observed at the clock (scaled by ``time_scale``). Such a run
+   is ``pending`` without ``startedAt`` until a seeded pickup delay has passed (``pickup_us``),
+   as Kibana stores a new run until Task Manager starts it.
 
 A run of another space is not found (Kibana filters by space). ``RunView.cacheable`` is true only
 for answers that can never change (terminal runs of the frozen world), which lets views mark
@@ -29,13 +31,16 @@ from mock_server._rng import entity_seed
 from mock_server._timeline import TERMINAL, RunEvents, RunTimeline, Status, observe
 from mock_server.kibana import _documented as documented
 from mock_server.kibana import render
-from mock_server.kibana._naming import LIVE, STATIC
+from mock_server.kibana._naming import LIVE, STATIC, step_execution_id
 from mock_server.kibana._templates import DOCUMENTED, Template, parse_workflow_yaml
 from mock_server.kibana._world import KibanaWorld, RunHeader, Workflow
 from mock_server.live import Scenario, scenario
 
 Json = Any
 API = "kibana"
+MS = 1000
+PICKUP_MS = (300, 1200)
+"""Range of the seeded delay between ``POST .../run`` and Task Manager starting the run."""
 
 
 @dataclass
@@ -54,8 +59,28 @@ class RunView:
     yaml: str
     static: bool = True
     ephemeral: bool = False
-    step_ids: tuple[str, ...] = ()
     _full: list[dict[str, Json]] | None = field(default=None, repr=False)
+    _ids: tuple[str, ...] | None = field(default=None, repr=False)
+    _positions: dict[str, int] | None = field(default=None, repr=False)
+
+    @property
+    def step_ids(self) -> tuple[str, ...]:
+        """The step execution id of every planned step, by position (Kibana's SHA-256 ids)."""
+        if self._ids is None:
+            steps = self.timeline.plan.steps if self.timeline is not None else ()
+            self._ids = tuple(
+                step_execution_id(self.execution_id, step.step_key, step.scope) for step in steps
+            )
+        return self._ids
+
+    def position_of(self, step_id: str) -> int | None:
+        """The plan position of the step execution ``step_id`` (first one, as Kibana upserts)."""
+        if self._positions is None:
+            positions: dict[str, int] = {}
+            for position, known in enumerate(self.step_ids):
+                positions.setdefault(known, position)
+            self._positions = positions
+        return self._positions.get(step_id)
 
     def steps(self) -> list[dict[str, Json]]:
         """Every step execution, with ``input``/``output``, in execution order."""
@@ -63,21 +88,21 @@ class RunView:
             if self.timeline is None:
                 self._full = [dict(step) for step in documented.steps()]
             else:
-                started = self.timeline.started_steps
                 self._full = [
                     render.step_execution(self.timeline, step, self.step_ids[step.position])
-                    for step in started
+                    for step in render.shown_steps(self.timeline)
                 ]
         return self._full
 
-    def step(self, step_id: str, position: int | None) -> dict[str, Json] | None:
-        """The step execution ``step_id`` (``position`` decoded from it), or None."""
+    def step(self, step_id: str) -> dict[str, Json] | None:
+        """The step execution ``step_id``, or None."""
         if self.timeline is None:
             return next((dict(s) for s in documented.steps() if s["id"] == step_id), None)
-        if position is None or position >= len(self.timeline.steps):
+        position = self.position_of(step_id)
+        if position is None:
             return None
         found = self.timeline.steps[position]
-        if not found.started or self.step_ids[position] != step_id:
+        if found not in render.shown_steps(self.timeline):
             return None
         return render.step_execution(self.timeline, found, step_id)
 
@@ -110,17 +135,11 @@ class RunSource:
     def __init__(self, ctx: MockContext, world: KibanaWorld) -> None:
         self.ctx = ctx
         self.world = world
-        self._step_ids: CostLru[tuple[str, ...]] = CostLru(
-            self._make_step_ids, PLAN_STEPS, lambda ids: steps_cost(len(ids))
-        )
         self._live_plans: CostLru[tuple[Any, Template, Mapping[str, Json], bool] | None] = CostLru(
             self._live_plan, PLAN_STEPS, _live_cost
         )
         self._decode = lru_cache(maxsize=2048)(world.ids.execution)
         self._frozen: CostLru[RunView] = CostLru(self._observe_static, PLAN_STEPS, _view_cost)
-
-    def _make_step_ids(self, execution_id: str, count: int) -> tuple[str, ...]:
-        return tuple(self.world.ids.step_id(execution_id, i) for i in range(count))
 
     # Lookup ------------------------------------------------------------------------------
 
@@ -192,7 +211,6 @@ class RunSource:
             timeline=timeline,
             definition=workflow.definition,
             yaml=workflow.yaml,
-            step_ids=self._step_ids(plan.run_id, len(plan.steps)),
         )
 
     def _anchored_now(self, world_us: int, real_us: int) -> int:
@@ -224,6 +242,7 @@ class RunSource:
         spec = stored.spec
         chosen = scenario(str(spec["scenario"])) if "scenario" in spec else None
         workflow, template, parsed = self._workflow_for_live(spec, chosen)
+        pickup = self.pickup_us(stored.seq)
         head = RunHeader(
             workflow=int(spec.get("workflow_index", -1)),
             run=stored.seq,
@@ -231,7 +250,7 @@ class RunSource:
             is_test=bool(spec.get("is_test", False)),
             executed_by=str(spec.get("executed_by", "elastic")),
             triggered_by="manual",
-            started_us=stored.started_us,
+            started_us=stored.started_us + pickup,
         )
         rng = random.Random(entity_seed(self.world.seed, API, "live", stored.seq))
         plan, _ = self.world.build(
@@ -243,9 +262,18 @@ class RunSource:
             live=True,
             approved=approved,
             scenario=chosen,
+            created_us=stored.started_us,
         )
         plan = self.ctx.live_plan(plan)  # --time-scale: a shorter plan, real timestamps
         return plan, template, parsed, bool(spec.get("ephemeral", False))
+
+    def pickup_us(self, seq: int) -> int:
+        """How long live run ``seq`` stays ``pending`` before Task Manager picks it up: a
+        seeded 300..1200 ms of the run's own clock (``time_scale`` shortens it in real time),
+        whole milliseconds, so a client that polls right after ``POST .../run`` sees it."""
+        rng = random.Random(entity_seed(self.world.seed, API, "pickup", seq))
+        delay_ms = rng.randint(PICKUP_MS[0], PICKUP_MS[1])
+        return max(MS, int(delay_ms * MS / self.ctx.config.time_scale) // MS * MS)
 
     def _workflow_for_live(
         self, spec: Mapping[str, Json], chosen: Scenario | None
@@ -303,7 +331,6 @@ class RunSource:
             yaml=_yaml_of(parsed),
             static=False,
             ephemeral=ephemeral,
-            step_ids=self._step_ids(execution_id, len(plan.steps)),
         )
 
     def live_views(self, workflow_id: str, space_id: str) -> list[RunView]:
@@ -323,9 +350,9 @@ class RunSource:
 
 
 def _view_cost(view: RunView) -> int:
-    """A frozen view keeps its timeline, step ids and (once asked) its rendered steps: three
-    objects per step."""
-    return steps_cost(3 * (0 if view.timeline is None else len(view.timeline.steps)))
+    """A frozen view keeps its timeline, step ids (and their index) and (once asked) its rendered
+    steps: four objects per step."""
+    return steps_cost(4 * (0 if view.timeline is None else len(view.timeline.steps)))
 
 
 def _live_cost(found: tuple[Any, Template, Mapping[str, Json], bool] | None) -> int:

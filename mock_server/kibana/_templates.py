@@ -333,11 +333,16 @@ DOCUMENTED = Template(
     inputs=({"name": "message", "type": "string", "default": "hello world"},),
     steps=(
         StepDef("hello_world_step", "console", {"message": "{{ inputs.message }}"}),
-        StepDef("approve_change", "wait_for_input", {"message": "Approve change to production?"}),
+        StepDef("approve_change", "waitForInput", {"message": "Approve change to production?"}),
     ),
     active=Status.COMPLETED,
 )
-"""The workflow of the vendor's documented examples (its live runs use this definition)."""
+"""The workflow of the vendor's documented examples (its live runs use this definition).
+
+Its wait step is typed ``waitForInput``, the spelling Kibana's code registers (the docs' example
+step, served verbatim at ``step-exec-002``, says ``wait_for_input``): generated data follows the
+code, so a live run of this workflow has ``waitForInput`` steps, ``kibana_execution_view``/
+``inbox`` channels and the engine's ``{input, resumedBy, resumedAt}`` output."""
 
 
 def walk(steps: tuple[StepDef, ...]) -> Iterator[StepDef]:

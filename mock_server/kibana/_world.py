@@ -12,19 +12,27 @@ need only headers. The newest runs hold the non-terminal statuses: run 0 shows t
 for even workflows, run 2 pending or queued for odd ones; older runs are completed, failed,
 cancelled, timed_out or skipped. Plans are fitted to their start time: a terminal run ends before
 the world's "now", and the active step of a non-terminal run spans it.
+
+Some terminal runs take a shape only the server's code shows (``RunHeader.variant``): a run
+cancelled while it was still pending (never started), one cancelled between two steps (the next
+node gets a bare ``cancelled`` document), one failed by Task Manager's recovery (no
+``duration``). Only scheduled workflows have skipped runs, created by the scheduler with
+``executedBy: ""``; a skip drawn for another workflow becomes a run cancelled before it started.
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
 from mock_server._budget import PLAN_STEPS, WORKFLOW_CACHE, CostLru, steps_cost
 from mock_server._rng import rng_for
 from mock_server._timeline import (
+    ErrorInfo,
+    Outcome,
     RunEvents,
     RunPlan,
     Status,
@@ -40,6 +48,7 @@ from mock_server.kibana._templates import (
     yaml_text,
 )
 from mock_server.kibana._templates import topological_order as topo_order
+from mock_server.kibana.render import RECOVERY_ERROR, RECOVERY_MESSAGE
 from mock_server.live import Scenario
 
 Json = Any
@@ -59,6 +68,11 @@ TERMINAL_FATES: tuple[tuple[Status, float], ...] = (
 )
 BULK_INDEX = (1 << 20) - 1
 """The bulk workflow's index: beyond any configurable world, in the default space."""
+CANCEL_VARIANTS = ((BEFORE_START := "before_start", 0.2), (BOUNDARY := "boundary", 0.4))
+"""How often a cancelled run was cancelled before it started, or between two steps."""
+RECOVERED = "recovered"
+RECOVERED_SHARE = 0.2
+"""Share of failed runs that Task Manager's recovery failed (the rest failed in a step)."""
 BULK_ITEMS = (998, 9998, 1998)
 """Foreach iterations of the bulk workflow's runs (plus 2 steps: 1,000, 10,000, 2,000)."""
 
@@ -95,6 +109,9 @@ class RunHeader:
     executed_by: str
     triggered_by: str
     started_us: int
+    variant: str = ""
+    """A server-specific shape of the fate: ``before_start``/``boundary`` (cancelled),
+    ``recovered`` (failed)."""
 
 
 class KibanaWorld:
@@ -207,8 +224,30 @@ class KibanaWorld:
         is_test = trigger == "manual" and rng.random() < 0.12
         executed_by = pick(rng, workflow.users) if trigger == "manual" else workflow.created_by
         triggered_by = "manual" if trigger == "manual" or is_test else trigger
+        variant, draw = "", rng.random()
+        if fate is Status.SKIPPED:
+            if trigger == "scheduled":  # checkAndSkipIfExistingScheduledExecution: createdBy ''
+                executed_by, is_test = "", False
+            else:
+                fate, variant = Status.CANCELLED, BEFORE_START
+        elif fate is Status.CANCELLED:
+            total = 0.0
+            for name, share in CANCEL_VARIANTS:
+                total += share
+                if draw < total:
+                    variant = name
+                    break
+        elif fate is Status.FAILED and draw < RECOVERED_SHARE:
+            variant = RECOVERED
         return RunHeader(
-            workflow_index, run, fate, is_test, executed_by, triggered_by, started - started % MS
+            workflow_index,
+            run,
+            fate,
+            is_test,
+            executed_by,
+            triggered_by,
+            started - started % MS,
+            variant,
         )
 
     # Plans -------------------------------------------------------------------------------
@@ -232,6 +271,7 @@ class KibanaWorld:
         live: bool = False,
         approved: bool | None = None,
         scenario: Scenario | None = None,
+        created_us: int | None = None,
     ) -> tuple[RunPlan, RunEvents]:
         """The plan of a run with these facts (static or live) and its client events.
 
@@ -266,9 +306,24 @@ class KibanaWorld:
                 # Leave room: this run ends before the next newer one starts.
                 newer = self.header(head.workflow, head.run - 1).started_us
                 elapsed = min(elapsed, newer - head.started_us)
+            fate = Status.PENDING if head.variant == BEFORE_START else head.fate
             steps, cancel = self.planner.fit(
-                drafts, head.fate, elapsed, head.started_us, rng, facts, order
+                drafts,
+                fate,
+                elapsed,
+                head.started_us,
+                rng,
+                facts,
+                order,
+                boundary=head.variant == BOUNDARY,
             )
+            if head.variant == RECOVERED:
+                steps = tuple(
+                    replace(step, error=ErrorInfo(RECOVERY_ERROR, RECOVERY_MESSAGE))
+                    if step.outcome is Outcome.FAIL
+                    else step
+                    for step in steps
+                )
         plan = RunPlan(
             run_id=run_id,
             workflow_id=workflow.id,
@@ -281,7 +336,8 @@ class KibanaWorld:
             triggered_by=head.triggered_by,
             executed_by=head.executed_by,
             space_id=workflow.space_id,
-            held_status=head.fate if head.fate in HELD and not live else None,
+            held_status=_held_status(head) if not live else None,
+            created_us=created_us,
         )
         return plan, RunEvents(cancelled_us=cancel)
 
@@ -311,6 +367,13 @@ class KibanaWorld:
             "hitl_timeout": rng.random() < 0.35,
             "child_workflow_id": self.ids.workflow_id(1 % max(self.workflow_count, 1)),
         }
+
+
+def _held_status(head: RunHeader) -> Status | None:
+    """The status of a seeded run that never started (None for one that did)."""
+    if head.fate in HELD or head.variant == BEFORE_START:
+        return head.fate
+    return None
 
 
 __all__ = ["HOUR", "MS", "SECOND", "KibanaWorld", "RunHeader", "Workflow"]

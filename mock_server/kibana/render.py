@@ -7,7 +7,16 @@ One function per payload: ``step_execution`` (``EsWorkflowStepExecution``, the b
 
 - timestamps are ``iso_millis`` of the timeline's microseconds; ``executionTimeMs`` and
   ``duration`` are computed from the *rendered* milliseconds (finished - started);
-- a step or run that has not finished has no ``finishedAt`` (and ``duration: null``);
+- a step or run that has not finished has no ``finishedAt`` (and ``duration: null``); a run
+  that never began (pending, queued, skipped, cancelled before it was picked up) has neither
+  ``startedAt`` nor ``finishedAt`` nor ``duration`` (``build_workflow_execution_document.ts``,
+  ``cancel_workflow.ts``);
+- a cancelled step keeps its ``startedAt`` and never gets ``finishedAt``; when a cancel lands
+  between two steps, the node that would have run next gets a document with only its status,
+  ids and indices (``cancel_workflow_if_requested.ts``);
+- a run failed by task recovery has ``finishedAt`` but no ``duration``, and its unfinished step
+  is stamped ``failed`` a little later than the run (``task_recovery.ts``,
+  ``markNonTerminalStepsFailed``);
 - ``globalExecutionIndex`` is the step's position in the run, ``stepExecutionIndex`` its
   iteration (nth execution of the same ``stepId``), ``topologicalIndex`` its place in the YAML;
 - step lists leave out ``input`` and ``output`` and nothing else, so a step alone equals the
@@ -31,6 +40,13 @@ from mock_server.kibana._templates import HITL_TYPES
 
 Json = Any
 OMITTED_IN_LISTS = ("input", "output")
+RECOVERY_ERROR = "TaskRecoveryError"
+RECOVERY_MESSAGE = (
+    "Execution abandoned due to recovery mechanism. The workflow run task was interrupted "
+    "before completion."
+)
+RECOVERY_LAG_US = 24_000
+"""Task recovery stamps the run, then searches its unfinished steps and stamps them later."""
 
 
 def ms(us: int) -> int:
@@ -63,12 +79,30 @@ def scope_stack(frames: tuple[ScopeFrame, ...]) -> list[dict[str, Json]]:
     ]
 
 
+def recovered(timeline: RunTimeline) -> bool:
+    """Whether the run was failed by Task Manager recovery (finished, but no ``duration``)."""
+    return timeline.error is not None and timeline.error.type == RECOVERY_ERROR
+
+
+def shown_steps(timeline: RunTimeline) -> tuple[StepRun, ...]:
+    """The steps that have a step document: those that began, plus the node a cancel landed
+    before (``cancel_workflow_if_requested.ts`` upserts it as ``cancelled``)."""
+    started = timeline.started_steps
+    if timeline.status is not Status.CANCELLED or not timeline.run_started:
+        return started
+    if any(step.status is Status.CANCELLED for step in started):
+        return started
+    boundary = next((step for step in timeline.steps if not step.started), None)
+    return started if boundary is None else (*started, boundary)
+
+
 def step_execution(
     timeline: RunTimeline, step: StepRun, step_id: str, *, with_io: bool = True
 ) -> dict[str, Json]:
     """One step execution; ``with_io=False`` leaves out ``input``/``output`` (lists)."""
     plan, run = step.plan, timeline.plan
-    assert step.started_us is not None, "only started steps have a step execution"
+    if step.started_us is None:
+        return _cancelled_before_start(timeline, step, step_id)
     out: dict[str, Json] = {
         "id": step_id,
         "stepId": plan.step_key,
@@ -80,9 +114,12 @@ def step_execution(
         "isTestRun": run.is_test,
         "startedAt": iso_millis(step.started_us),
     }
-    if step.finished_us is not None:
-        out["finishedAt"] = iso_millis(step.finished_us)
-        out["executionTimeMs"] = ms(step.finished_us) - ms(step.started_us)
+    if step.finished_us is not None and step.status is not Status.CANCELLED:
+        if step.status is Status.FAILED and recovered(timeline):
+            out["finishedAt"] = iso_millis(step.finished_us + RECOVERY_LAG_US)
+        else:
+            out["finishedAt"] = iso_millis(step.finished_us)
+            out["executionTimeMs"] = ms(step.finished_us) - ms(step.started_us)
     out["topologicalIndex"] = plan.topological_index
     out["globalExecutionIndex"] = step.position
     out["stepExecutionIndex"] = plan.iteration
@@ -104,6 +141,23 @@ def step_execution(
     return out
 
 
+def _cancelled_before_start(timeline: RunTimeline, step: StepRun, step_id: str) -> dict[str, Json]:
+    """What ``createStep`` makes of the cancel's upsert: status, ids, indices and scope."""
+    run = timeline.plan
+    return {
+        "id": step_id,
+        "stepId": step.plan.step_key,
+        "stepType": step.plan.kind,
+        "scopeStack": scope_stack(step.plan.scope),
+        "status": str(Status.CANCELLED),
+        "globalExecutionIndex": step.position,
+        "stepExecutionIndex": step.plan.iteration,
+        "workflowRunId": run.run_id,
+        "workflowId": run.workflow_id,
+        "spaceId": run.space_id,
+    }
+
+
 def _state(step: StepRun) -> dict[str, Json] | None:
     if step.plan.kind == "wait" and step.started_us is not None:
         return {"resumeAt": iso_millis(step.started_us + step.plan.duration_us)}
@@ -123,30 +177,41 @@ def strip_io(
     }
 
 
-def run_times(timeline: RunTimeline) -> tuple[str, str | None, int | None]:
-    """``startedAt``, ``finishedAt`` (None while running) and ``duration`` (ms or None)."""
+def run_times(timeline: RunTimeline) -> dict[str, Json]:
+    """``startedAt``, ``finishedAt`` and ``duration`` as the stored document has them: nothing
+    for a run that never began; ``duration: null`` while running; no ``duration`` after task
+    recovery."""
+    if not timeline.run_started:
+        return {}
     started = timeline.plan.started_us
     finished = timeline.finished_us
+    out: dict[str, Json] = {"startedAt": iso_millis(started)}
     if finished is None:
-        return iso_millis(started), None, None
-    return iso_millis(started), iso_millis(finished), ms(finished) - ms(started)
+        out["duration"] = None
+        return out
+    out["finishedAt"] = iso_millis(finished)
+    if not recovered(timeline):
+        out["duration"] = ms(finished) - ms(started)
+    return out
+
+
+def created_us(timeline: RunTimeline) -> int:
+    """When the run's document was created (``createdAt``)."""
+    run = timeline.plan
+    return run.created_us if run.created_us is not None else run.started_us
 
 
 def list_item(timeline: RunTimeline) -> dict[str, Json]:
     """``WorkflowExecutionListItemDto``."""
     run = timeline.plan
-    started, finished, duration = run_times(timeline)
     out: dict[str, Json] = {
         "spaceId": run.space_id,
         "id": run.run_id,
         "status": str(timeline.status),
         "error": error(timeline.error),
         "isTestRun": run.is_test,
-        "startedAt": started,
     }
-    if finished is not None:
-        out["finishedAt"] = finished
-    out["duration"] = duration
+    out.update(run_times(timeline))
     out["workflowId"] = run.workflow_id
     out["workflowName"] = run.workflow_name
     out["triggeredBy"] = run.triggered_by
@@ -165,17 +230,13 @@ def execution(
 ) -> dict[str, Json]:
     """The execution detail document; ``steps`` are the rendered step executions."""
     run = timeline.plan
-    started, finished, duration = run_times(timeline)
     out: dict[str, Json] = {
         "id": run.run_id,
         "spaceId": run.space_id,
         "status": str(timeline.status),
         "isTestRun": run.is_test,
-        "startedAt": started,
     }
-    if finished is not None:
-        out["finishedAt"] = finished
-    out["duration"] = duration
+    out.update(run_times(timeline))
     out["error"] = error(timeline.error)
     out["workflowId"] = run.workflow_id
     out["workflowName"] = run.workflow_name
@@ -186,7 +247,7 @@ def execution(
     out["executedBy"] = run.executed_by
     out["createdBy"] = run.executed_by
     out["triggeredBy"] = run.triggered_by
-    out["createdAt"] = started
+    out["createdAt"] = iso_millis(created_us(timeline))
     cancelled = timeline.status is Status.CANCELLED
     out["cancelRequested"] = cancelled
     if cancelled and timeline.finished_us is not None:

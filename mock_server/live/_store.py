@@ -5,7 +5,8 @@ rebuilt from (api, workflow, start, a vendor ``spec`` mapping), never as rendere
 client events (a human's answer, a cancel) are rows beside it. Every write is one short
 transaction, and ``record_response``/``record_cancel``/``claim`` use a primary key so that of many
 concurrent calls exactly one wins, in every process (``claim`` is how workers agree on which of
-them starts an automatic run, see ``_auto``).
+them starts an automatic run, see ``_auto``). ``replace_input`` then lets later answers overwrite
+the recorded input (Kibana's resume writes ``context.resumeInput``: the last writer wins).
 
 The store also anchors *thawed* static runs: when a client acts on a run of the seeded world
 (resume, cancel), that run leaves the frozen world moment and is observed on a clock anchored at
@@ -135,6 +136,10 @@ class LiveStore(Protocol):
 
     def record_response(self, run_id: str, position: int, response: HitlResponse) -> bool:
         """Record a human's answer; True for exactly one of any number of concurrent calls."""
+        ...
+
+    def replace_input(self, run_id: str, position: int, payload: Mapping[str, Any]) -> bool:
+        """Overwrite the input of a recorded answer (the last writer wins); False if none."""
         ...
 
     def record_cancel(self, run_id: str, cancelled_us: int) -> bool:
@@ -282,6 +287,15 @@ class SqliteStore:
                     response.channel,
                     orjson.dumps(dict(response.input)).decode(),
                 ),
+            )
+            return cursor.rowcount == 1
+
+    def replace_input(self, run_id: str, position: int, payload: Mapping[str, Any]) -> bool:
+        """Overwrite the input of a recorded answer (the last writer wins); False if none."""
+        with self._write() as db:
+            cursor = db.execute(
+                "UPDATE responses SET input = ? WHERE run_id = ? AND position = ?",
+                (orjson.dumps(dict(payload)).decode(), run_id, position),
             )
             return cursor.rowcount == 1
 

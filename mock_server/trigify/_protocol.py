@@ -114,7 +114,7 @@ def authenticate(request: Request, ctx: MockContext) -> Response | None:
             "(or as Authorization: Bearer <key>)",
         )
         return json_response(body, 401)
-    if ctx.config.api_keys and key not in ctx.config.api_keys:
+    if ctx.config.api_keys and key not in ctx.config.plain_keys:
         return json_response(
             envelope("INVALID_API_KEY", "The API key is invalid or has been revoked"), 401
         )

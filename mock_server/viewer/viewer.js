@@ -86,6 +86,8 @@
           return {
             key: s.id || String(index), name: s.stepId, type: s.stepType || "", status: s.status,
             start: parseTime(s.startedAt), end: parseTime(s.finishedAt), iteration: iterationOf(s),
+            // Kibana never ends a cancelled step; a cancel between steps leaves the next one bare.
+            note: s.status === "cancelled" && !s.startedAt ? "cancelled before it started" : null,
             hitl: isHitl ? {
               waiting,
               respondedBy: s.hitl ? s.hitl.respondedBy : null,
@@ -99,6 +101,7 @@
           run: {
             id: body.id, status: body.status, title: body.workflowName || body.workflowId,
             start: parseTime(body.startedAt), end: parseTime(body.finishedAt),
+            created: parseTime(body.createdAt),
             durationMs: typeof body.duration === "number" ? body.duration : null,
             error: errorText(body.error), facts: body.isTestRun ? "test run" : (body.triggeredBy || ""),
           },
@@ -453,7 +456,7 @@
     const shown = status ? items.filter((r) => r.status === status) : items;
     $("runs").replaceChildren(...shown.map((r) => h("li", { class: "run-item", dataset: { runId: r.id, status: r.status } },
       h("a", { href: hashFor({ api, workflow, run: r.id, status, step: null }), class: r.id === state.route.run ? "active" : null },
-        badge(r.status), h("span", { class: "when" }, formatTime(r.start)),
+        badge(r.status), h("span", { class: "when" }, r.start === null ? "not started" : formatTime(r.start)),
         h("code", {}, r.id),
         h("span", { class: "dur" }, formatDuration(r.end !== null && r.start !== null ? r.end - r.start : r.durationMs))))));
     if (!shown.length) $("runs").append(h("li", { class: "placeholder" }, "No run has this status."));
@@ -509,7 +512,9 @@
     const rows = steps.map((s, index) => {
       const open = s.end === null && !TERMINAL.has(s.status);
       const from = s.start === null ? start : s.start;
-      const to = s.end === null ? (open ? end : from) : s.end;
+      // A cancelled step that had started has no end of its own: draw it to its run's end.
+      const stopped = s.status === "cancelled" && s.start !== null ? (loaded.run.end ?? end) : from;
+      const to = s.end === null ? (open ? end : stopped) : s.end;
       const bar = h("div", {
         class: `bar status-${s.status}${open ? " open" : ""}${s.hitl ? " hitl" : ""}`,
         title: `${s.name}: ${s.status}, ${formatTime(s.start)} → ${s.end === null ? "…" : formatTime(s.end)}`,
@@ -524,7 +529,7 @@
       const where = !late ? "after" : (from - start) / span > 0.25 ? "before" : "inside";
       const caption = s.hitl && s.hitl.waiting
         ? h("span", { class: `hitl-wait ${where}` }, "waiting for input")
-        : h("span", { class: `bar-text ${where}` }, s.end !== null && s.start !== null ? formatDuration(s.end - s.start) : s.status.replace(/_/g, " "));
+        : h("span", { class: `bar-text ${where}` }, s.end !== null && s.start !== null ? formatDuration(s.end - s.start) : s.note || s.status.replace(/_/g, " "));
       caption.style.left = pct(where === "after" ? to : from);
       lane.append(caption);
       if (s.hitl && s.hitl.respondedAt !== null) {
@@ -551,7 +556,11 @@
     if (steps.some((s) => s.hitl)) legend.push(h("span", { class: "hitl-key" }, "HITL wait"));
     if (steps.some((s) => s.hitl && s.hitl.respondedAt !== null)) legend.push(h("span", { class: "answer-key" }, "answered"));
     if (!steps.length) {
-      return [h("p", { class: "placeholder", id: "no-steps" }, `No step has started yet (the run is ${String(loaded.run.status).replace(/_/g, " ")}).`)];
+      const status = String(loaded.run.status).replace(/_/g, " ");
+      const text = TERMINAL.has(loaded.run.status) && loaded.run.start === null
+        ? `The run never started: it was ${status} before it was picked up.`
+        : `No step has started yet (the run is ${status}).`;
+      return [h("p", { class: "placeholder", id: "no-steps" }, text)];
     }
     return [
       h("div", { class: "legend" }, legend),
@@ -633,7 +642,7 @@
     $("run").replaceChildren(...[
       h("div", { class: "run-head", dataset: { runId: run.id, status: run.status } },
         h("h2", {}, (workflow && workflow.name) || run.title || run.id), badge(run.status),
-        h("span", { class: "facts" }, `${run.id} · started ${formatTime(run.start)}${duration !== null ? ` · ${formatDuration(duration)}` : ""}${run.facts ? ` · ${run.facts}` : ""}`),
+        h("span", { class: "facts" }, `${run.id} · ${run.start === null && run.created ? `not started (created ${formatTime(run.created)})` : `started ${formatTime(run.start)}`}${duration !== null ? ` · ${formatDuration(duration)}` : ""}${run.facts ? ` · ${run.facts}` : ""}`),
         curlBox(api, loaded.endpoint, "this run")),
       actionBar(api, loaded),
       run.error ? h("p", { class: "run-error" }, run.error) : null,

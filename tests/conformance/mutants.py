@@ -251,6 +251,15 @@ def _space_leak(environ: dict[str, Any]) -> None:
     environ["PATH_INFO"] = re.sub(r"^/s/[^/]+(/api/)", r"\1", environ.get("PATH_INFO", ""))
 
 
+def _unknown_workflow_lists_others(environ: dict[str, Any]) -> None:
+    # An unknown workflow id lists the documented workflow's runs instead of nothing.
+    environ["PATH_INFO"] = re.sub(
+        r"/workflow/stepspec-unknown-id-0000/executions",
+        "/workflow/workflow-a1b2c3d4-e5f6-7890-abcd-ef1234567890/executions",
+        environ.get("PATH_INFO", ""),
+    )
+
+
 def _default_alias_broken(environ: dict[str, Any]) -> None:
     environ["PATH_INFO"] = re.sub(r"^/s/default/", "/s/not-default/", environ.get("PATH_INFO", ""))
 
@@ -397,7 +406,7 @@ def _finished_without_end(exchange: Exchange, count: int) -> None:
         exchange.set_json(body)
 
 
-def _second_resume_accepted(exchange: Exchange) -> None:
+def _resume_accepted_after_moved_on(exchange: Exchange) -> None:
     matched = re.search(r"/executions/([^/]+)/resume$", exchange.path)
     if exchange.method == "POST" and matched and exchange.status == 409:
         exchange.status, exchange.reason = 200, "OK"
@@ -444,11 +453,11 @@ LIFECYCLE_MUTANTS: tuple[Mutant, ...] = (
         live=True,
     ),
     Mutant(
-        "resume_accepted_twice",
+        "resume_accepted_after_moved_on",
         "kibana",
         "run_resumes",
-        "a second resume of the same execution answers 200 instead of 409",
-        response=_second_resume_accepted,
+        "a resume of an execution that no longer waits for input answers 200 instead of 409",
+        response=_resume_accepted_after_moved_on,
         live=True,
     ),
     Mutant(
@@ -550,6 +559,13 @@ MUTANTS: tuple[Mutant, ...] = (
         "unknown_id_404",
         "200 {} instead of 404 for ids the server never issued",
         response=on(KIBANA + "/executions/", status=404)(_unknown_is_found),
+    ),
+    Mutant(
+        "unknown_workflow_lists_runs",
+        "kibana",
+        "unknown_id_404",
+        "the executions of a workflow id the server never issued are another workflow's",
+        request=_unknown_workflow_lists_others,
     ),
     Mutant(
         "auth_not_enforced",

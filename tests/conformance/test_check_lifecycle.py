@@ -137,8 +137,9 @@ def test_kibana_resume_and_cancel_find_waiting_workflows_by_definition(
     )
     writes = [path for _, path in recorder.writes]
     resumes = [path for path in writes if path.endswith("/resume")]
-    # One accepted resume, then the second one that must be refused with a 409.
-    assert len(resumes) == 2
+    # One accepted resume, an immediate second one (200 inside the resume window, or 409), and
+    # one after the run moved on, which must be refused with a 409.
+    assert len(resumes) == 3
     assert len(set(resumes)) == 1
     assert sum(path.endswith("/cancel") for path in writes) == 1
     # No scenario header or special id was needed: only the documented endpoints were used.
@@ -367,3 +368,35 @@ def test_the_lifecycle_budget_bounds_polling(
     assert "--max-lifecycle-requests 6" in final["reason"]
     started = next(i for i, (m, _) in enumerate(recorder.requests) if m == "POST")
     assert len(recorder.requests[started:]) <= 6
+
+
+def test_kibana_lifecycle_reads_its_fresh_run_while_it_is_pending(
+    fast_app_factory: Any, served: Any, run_check: Any
+) -> None:
+    # On a slower clock the kit's first read comes before Task Manager's pickup: the run is
+    # `pending` without `startedAt` (as Kibana stores it), which is no finding.
+    seen: list[dict[str, Any]] = []
+
+    def record(exchange: Exchange, count: int) -> None:
+        seen.append(exchange.json())
+
+    observe = Mutant(
+        "observe", "kibana", "", "", make_response=on_started_runs(record, steps=False)
+    )
+    result, report, _ = _check(
+        lambda: fast_app_factory(time_scale=5.0),
+        served,
+        run_check,
+        "kibana",
+        "--allow-writes",
+        "--checks",
+        "body_matches_schema,run_starts,run_progress_monotonic",
+        "--lifecycle-timeout",
+        "3",
+        wrap=lambda app: MutantMiddleware(app, observe),
+    )
+    assert report["findings"] == [], json.dumps(report["findings"], indent=2)[:3000]
+    assert result.exit_code == 0
+    assert seen[0]["status"] == "pending"
+    assert "startedAt" not in seen[0]
+    assert any("startedAt" in body for body in seen)  # then Task Manager picked it up

@@ -70,6 +70,23 @@ def test_key_enforcement_passes_when_the_server_restricts_keys(
     assert {case["outcome"] for case in report["cases"]} == {"passed"}
 
 
+def test_a_key_scoped_to_its_space_meets_403s_elsewhere_and_conforms(
+    app_factory: Any, run_check: Any, served: Any
+) -> None:
+    # Kibana's route authorization refuses another space with 403 before any lookup: the kit
+    # must take that as isolation, like a 404.
+    app = app_factory(api_keys=("test-key@default",))
+    app.testing = False
+    with served(app) as url:
+        result = run_check("--api", "kibana", "--base-url", url, "--format", "json")
+    report = json.loads(result.stdout)
+    assert report["findings"] == [], json.dumps(report["findings"], indent=2)[:3000]
+    isolation = [c for c in report["cases"] if c["check"] == "space_isolation"]
+    assert isolation
+    assert {case["outcome"] for case in isolation} == {"passed"}
+    assert result.exit_code == 0
+
+
 def test_given_ids_are_used_without_discovery(live_server: Any, run_check: Any) -> None:
     result = run_check(
         "--api",
@@ -87,3 +104,56 @@ def test_given_ids_are_used_without_discovery(live_server: Any, run_check: Any) 
     assert result.exit_code == 0, report["findings"]
     assert report["ids"]["run"] == "exec-a1b2c3d4-e5f6-7890"
     assert report["ids"]["step"] == "step-exec-001"
+
+
+def _kibana_runs(url: str) -> Any:
+    """(workflow id, run list item, detail) of every seeded Kibana run of the default space."""
+    import requests
+
+    auth = {"Authorization": "ApiKey test-key"}
+    for workflow in requests.get(f"{url}/api/workflows", headers=auth, timeout=10).json()[
+        "results"
+    ]:
+        path = f"{url}/api/workflows/workflow/{workflow['id']}/executions?size=100"
+        for item in requests.get(path, headers=auth, timeout=10).json()["results"]:
+            detail = requests.get(
+                f"{url}/api/workflows/executions/{item['id']}", headers=auth, timeout=10
+            ).json()
+            yield workflow["id"], item, detail
+
+
+SHAPES = {
+    "cancelled before it started": lambda item, detail: (
+        item["status"] == "cancelled" and "startedAt" not in item
+    ),
+    "a cancelled step that had started": lambda item, detail: any(
+        s["status"] == "cancelled" and "startedAt" in s for s in detail["stepExecutions"]
+    ),
+    "a step cancelled before it started": lambda item, detail: any(
+        "startedAt" not in s for s in detail["stepExecutions"]
+    ),
+    "failed by task recovery": lambda item, detail: (
+        (item["error"] or {}).get("type") == "TaskRecoveryError"
+    ),
+}
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_runs_in_kibanas_real_shapes_conform_strictly(
+    shape: str, live_server: Any, run_check: Callable[..., Any]
+) -> None:
+    # The kit must not call Kibana's own shapes wrong: no end time on cancelled steps or on runs
+    # cancelled while pending, recovery stamping steps after their run.
+    found = next(
+        (wid, item["id"])
+        for wid, item, detail in _kibana_runs(live_server.url)
+        if SHAPES[shape](item, detail)
+    )
+    result = run_check(
+        "--api", "kibana", "--base-url", live_server.url, "--format", "json", "--strict",
+        "--workflow-id", found[0], "--run-id", found[1],
+    )  # fmt: skip
+    report = json.loads(result.stdout)
+    assert report["findings"] == [], json.dumps(report["findings"], indent=2)[:3000]
+    assert report["ids"]["run"] == found[1]
+    assert result.exit_code == 0

@@ -233,6 +233,15 @@ def test_a_browser_can_start_a_run_and_read_it_back(
     )
     assert started["status"] == 200, started
     execution = started["body"]["workflowExecutionId"]
+    pending = run_case(
+        page,
+        name="live-pending",
+        url=f"{mock.url}/api/workflows/executions/{execution}",
+        headers=AUTH["kibana"]("k"),
+    )
+    assert pending["body"]["status"] == "pending", "read at once, Kibana's new run is pending"
+    assert "startedAt" not in pending["body"]
+    mock.clock.advance(2)  # Task Manager picks it up within the seeded delay
     steps = run_case(
         page,
         name="live-steps",
@@ -241,7 +250,7 @@ def test_a_browser_can_start_a_run_and_read_it_back(
         steps="kibana",
     )
     assert steps["status"] == 200
-    assert rendered(page, "live-steps")[1], "a live run shows its first step at once"
+    assert rendered(page, "live-steps")[1], "a picked-up live run shows its first step"
 
     workflows = requests.get(
         f"{mock.url}/api/v1/workflow/workflows", headers=AUTH["arcee"]("k"), timeout=10

@@ -230,18 +230,20 @@ def test_a_run_in_progress_updates_while_it_is_watched(page: Page, mock: MockSer
     run = started.json()["workflowExecutionId"]
     open_viewer(page, mock.url, f"#/kibana/{DOCUMENTED_WORKFLOW_ID}/{run}")
     head = page.locator(".run-head")
-    assert head.get_attribute("data-status") == "running"
-    assert page.locator(".timeline .row").count() == 1
+    # Read at once, Kibana's new run is pending: no startedAt, no step yet.
+    assert head.get_attribute("data-status") == "pending"
+    assert "not started" in (head.locator(".facts").text_content() or "")
+    assert "No step has started yet" in (page.locator("#no-steps").text_content() or "")
     assert page.locator("#live").is_visible()
 
-    mock.clock.advance(5)  # the first step finishes; the HITL step now waits for a human
+    mock.clock.advance(5)  # picked up, the first step finishes; the HITL step now waits
     page.wait_for_selector(".run-head[data-status='waiting_for_input']")
     assert page.locator(".timeline .row").count() == 2
     waiting = page.locator(".timeline .row").nth(1)
     assert waiting.get_attribute("data-hitl") == "waiting"
     assert "waiting for input" in (waiting.text_content() or "")
     assert page.locator(f"#runs .run-item[data-run-id='{run}']").get_attribute("data-status") in (
-        "running",  # the list refreshes with the run, at most one poll later
+        "pending",  # the list refreshes with the run, at most one poll later
         "waiting_for_input",
     )
 
@@ -296,3 +298,29 @@ def test_trigify_loop_iterations_are_labelled(page: Page, mock: MockServer) -> N
     open_viewer(page, mock.url, f"#/trigify/{workflow['id']}/{completed[0]}")
     labels = page.locator(".timeline .row .iter").all_text_contents()
     assert [label.strip() for label in labels] == [f"[{n}]" for n in iterations]
+
+
+def test_runs_that_never_started_and_bare_cancelled_steps_render(
+    page: Page, mock: MockServer
+) -> None:
+    never, bare = None, None
+    for workflow in get(mock, "/api/workflows", KIBANA)["results"]:
+        path = f"/api/workflows/workflow/{workflow['id']}/executions?size=100"
+        for run in get(mock, path, KIBANA)["results"]:
+            if run["status"] != "cancelled":
+                continue
+            if "startedAt" not in run:
+                never = never or (workflow["id"], run["id"])
+                continue
+            detail = get(mock, f"/api/workflows/executions/{run['id']}", KIBANA)
+            if any("startedAt" not in s for s in detail["stepExecutions"]):
+                bare = bare or (workflow["id"], run["id"])
+    assert never is not None
+    assert bare is not None
+    open_viewer(page, mock.url, f"#/kibana/{never[0]}/{never[1]}")
+    assert "not started" in (page.locator(".run-head .facts").text_content() or "")
+    assert "never started" in (page.locator("#no-steps").text_content() or "")
+    open_viewer(page, mock.url, f"#/kibana/{bare[0]}/{bare[1]}")
+    last = page.locator(".timeline .row").last
+    assert last.get_attribute("data-status") == "cancelled"
+    assert "cancelled before it started" in (last.text_content() or "")

@@ -90,7 +90,7 @@ def test_kibana_caches_stay_bounded(ctx: MockContext) -> None:
         view = source.static_view(workflow, run)
         assert view.timeline is not None
         view.steps()  # a frozen view keeps its rendered steps: its cost must allow for them
-    for cache in (world.plan, source._frozen, source._step_ids):
+    for cache in (world.plan, source._frozen):  # step ids live in the (frozen) views
         info = cache.cache_info()
         assert 0 < info.cost <= PLAN_STEPS
         assert info.misses > info.currsize  # it did evict

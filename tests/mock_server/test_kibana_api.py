@@ -9,6 +9,7 @@ Kibana documents.
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Iterator
 from importlib import resources
@@ -120,10 +121,10 @@ def test_documented_execution_and_workflow_agree_with_the_steps(client: FlaskCli
     "path",
     [
         "/api/workflows/executions/exec-00000000-0000-0000",
+        "/api/workflows/executions/00000000-0000-4000-8000-000000000000",
         "/api/workflows/executions/not-an-id/steps",
         f"/api/workflows/executions/{DOCUMENTED_EXECUTION_ID}/step/step-exec-999",
-        "/api/workflows/workflow/workflow-00000000-0000-0000-0000-000000000000/executions",
-        "/api/workflows/workflow/nope/executions/steps",
+        f"/api/workflows/executions/{DOCUMENTED_EXECUTION_ID}/step/{'0' * 64}",
         f"/s/security/api/workflows/executions/{DOCUMENTED_EXECUTION_ID}",
         f"/s/Not_A_Space/api/workflows/executions/{DOCUMENTED_EXECUTION_ID}",
     ],
@@ -132,6 +133,51 @@ def test_unknown_ids_are_plain_boom_404s(client: FlaskClient, path: str) -> None
     response = client.get(path, headers=AUTH)
     assert response.status_code == 404
     assert response.get_json() == NOT_FOUND
+
+
+@pytest.mark.parametrize(
+    ("path", "empty"),
+    [
+        (
+            "/api/workflows/workflow/workflow-00000000-0000-0000-0000-000000000000/executions",
+            {"results": [], "page": 1, "size": 100, "total": 0},
+        ),
+        ("/api/workflows/workflow/nope/executions/steps", {"results": [], "total": 0}),
+        (
+            "/api/workflows/workflow/nope/executions/steps?size=5",
+            {"results": [], "total": 0, "page": 1, "size": 5},
+        ),
+        (
+            f"/s/security/api/workflows/workflow/{DOCUMENTED_WORKFLOW_ID}/executions",
+            {"results": [], "page": 1, "size": 100, "total": 0},
+        ),
+    ],
+)
+def test_workflow_lists_of_an_unknown_workflow_are_empty(
+    client: FlaskClient, path: str, empty: dict[str, Any]
+) -> None:
+    # Kibana searches by workflow id: nothing found is a 200 with an empty list, not a 404.
+    response = client.get(path, headers=AUTH)
+    assert response.status_code == 200
+    assert response.get_json() == empty
+
+
+def test_an_edited_step_execution_id_is_unknown(client: FlaskClient) -> None:
+    workflow_id = first_workflow(client, "Hello webhook")
+    runs = ok(client, f"/api/workflows/workflow/{workflow_id}/executions", "execution-list")
+    run = next(r for r in runs["results"] if r["status"] == "completed")
+    detail = ok(client, f"/api/workflows/executions/{run['id']}", "execution")
+    step_id = detail["stepExecutions"][0]["id"]
+    assert re.fullmatch(r"[0-9a-f]{64}", step_id)
+    path = f"/api/workflows/executions/{run['id']}/step"
+    assert client.get(f"{path}/{step_id}", headers=AUTH).status_code == 200
+    edited = step_id[:-1] + ("0" if step_id[-1] != "0" else "1")
+    assert client.get(f"{path}/{edited}", headers=AUTH).status_code == 404
+    other = runs["results"][-1]["id"]  # a step id is only valid under its own execution
+    assert (
+        client.get(f"/api/workflows/executions/{other}/step/{step_id}", headers=AUTH).status_code
+        == 404
+    )
 
 
 def test_spaces_see_only_their_own_runs(client: FlaskClient) -> None:
@@ -338,20 +384,34 @@ def test_run_starts_an_execution_that_progresses_on_the_clock(
     assert (
         validator("urn:stepspec:kibana:run-workflow-response").violations(started.get_json()) == []
     )
-    seen = []
+    first = ok(client, f"/api/workflows/executions/{execution_id}", "execution")
+    # Read at once: stored `pending` until Task Manager picks it up, without startedAt.
+    assert first["status"] == "pending"
+    assert "startedAt" not in first
+    assert "finishedAt" not in first
+    assert first["stepExecutions"] == []
+    assert first["createdAt"]
+    listed = ok(client, f"/api/workflows/workflow/{workflow_id}/executions", "execution-list")
+    assert listed["results"][0] == {
+        key: first[key] for key in listed["results"][0]
+    }  # the list's newest item is the same pending run
+    seen = [first["status"]]
     for _ in range(40):
+        clock.advance(2)
         detail = ok(client, f"/api/workflows/executions/{execution_id}", "execution")
         seen.append(detail["status"])
         if detail["status"] == "completed":
             break
-        clock.advance(2)
-    assert seen[0] == "running"
+    assert seen[1] == "running"
     assert seen[-1] == "completed"
+    assert first["createdAt"] < detail["startedAt"]
     runs = ok(client, f"/api/workflows/workflow/{workflow_id}/executions?size=1", "execution-list")
     assert runs["results"][0]["id"] == execution_id
 
 
-def test_resume_answers_a_waiting_run_exactly_once(client: FlaskClient, clock: TestClock) -> None:
+def test_resume_inside_the_resume_window_is_accepted_and_the_last_answer_wins(
+    client: FlaskClient, clock: TestClock
+) -> None:
     workflow_id = first_workflow(client, "Approve production change")
     execution_id = client.post(
         f"/api/workflows/workflow/{workflow_id}/run",
@@ -362,27 +422,29 @@ def test_resume_answers_a_waiting_run_exactly_once(client: FlaskClient, clock: T
     early = client.post(f"{path}/resume", headers=WRITE, json={"input": {"approved": True}})
     assert early.status_code == 409
     assert early.get_json()["message"] == (
-        f'Workflow execution "{execution_id}" is in status "running" '
+        f'Workflow execution "{execution_id}" is in status "pending" '
         'but expected "waiting_for_input".'
     )
-    clock.advance(2)
+    clock.advance(3)
     assert ok(client, path, "execution")["status"] == "waiting_for_input"
     results: list[int] = []
 
-    def resume() -> None:
-        results.append(
-            client.post(
-                f"{path}/resume", headers=WRITE, json={"input": {"approved": False}}
-            ).status_code
+    def resume(approved: bool) -> None:
+        answer = client.post(
+            f"{path}/resume", headers=WRITE, json={"input": {"approved": approved}}
         )
+        results.append(answer.status_code)
 
-    threads = [threading.Thread(target=resume) for _ in range(20)]
+    threads = [threading.Thread(target=resume, args=(True,)) for _ in range(20)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert sorted(results) == [200] + [409] * 19
+    assert results == [200] * 20  # the run still waits for input until the resume task runs
+    resume(False)  # a later answer, still inside the window: accepted, and it wins
+    assert results[-1] == 200
     waiting = ok(client, f"{path}?includeOutput=true", "execution")["stepExecutions"][-1]
+    assert waiting["status"] == "waiting_for_input"
     assert waiting["hitl"]["channel"] == "kibana_execution_view"
     clock.advance(60)
     detail = ok(client, f"{path}?includeOutput=true", "execution")
@@ -391,6 +453,12 @@ def test_resume_answers_a_waiting_run_exactly_once(client: FlaskClient, clock: T
     assert by_name["approve_change"]["output"]["input"] == {"approved": False}
     assert by_name["log_rejection"]["status"] == "completed"
     assert by_name["deploy_change"]["status"] == "skipped"
+    late = client.post(f"{path}/resume", headers=WRITE, json={"input": {"approved": True}})
+    assert late.status_code == 409  # the run has moved on
+    assert late.get_json()["message"] == (
+        f'Workflow execution "{execution_id}" is in status "completed" '
+        'but expected "waiting_for_input".'
+    )
 
 
 def test_resume_of_a_static_waiting_run_thaws_it(client: FlaskClient, clock: TestClock) -> None:
@@ -417,15 +485,44 @@ def test_cancel_ends_a_running_run_and_is_idempotent(client: FlaskClient, clock:
     execution_id = client.post(
         f"/api/workflows/workflow/{workflow_id}/run", headers=WRITE, json={"inputs": {}}
     ).get_json()["workflowExecutionId"]
-    clock.advance(1)
+    clock.advance(2)
+    path = f"/api/workflows/executions/{execution_id}"
+    assert ok(client, path, "execution")["status"] == "running"
+    assert client.post(f"{path}/cancel", headers=WRITE).status_code == 200
+    clock.advance(600)
+    detail = ok(client, path, "execution")
+    assert detail["status"] == "cancelled"
+    assert detail["finishedAt"] == detail["cancelledAt"]
+    cancelled = detail["stepExecutions"][-1]
+    assert cancelled["status"] == "cancelled"
+    assert "finishedAt" not in cancelled
+    assert "executionTimeMs" not in cancelled
+    assert client.post(f"{path}/cancel", headers=WRITE).status_code == 200
+    unknown = "00000000-0000-4000-8000-000000000000"
+    assert (
+        client.post(f"/api/workflows/executions/{unknown}/cancel", headers=WRITE).status_code == 404
+    )
+
+
+def test_cancel_while_pending_ends_the_run_before_it_starts(
+    client: FlaskClient, clock: TestClock
+) -> None:
+    workflow_id = first_workflow(client, "Enrich suspicious users")
+    execution_id = client.post(
+        f"/api/workflows/workflow/{workflow_id}/run", headers=WRITE, json={"inputs": {}}
+    ).get_json()["workflowExecutionId"]
     path = f"/api/workflows/executions/{execution_id}"
     assert client.post(f"{path}/cancel", headers=WRITE).status_code == 200
     clock.advance(600)
     detail = ok(client, path, "execution")
     assert detail["status"] == "cancelled"
-    assert detail["stepExecutions"][-1]["status"] == "cancelled"
-    assert client.post(f"{path}/cancel", headers=WRITE).status_code == 200
-    assert client.post("/api/workflows/executions/exec-0/cancel", headers=WRITE).status_code == 404
+    assert detail["stepExecutions"] == []
+    assert detail["cancelledAt"]
+    for absent in ("startedAt", "finishedAt", "duration"):
+        assert absent not in detail
+    item = ok(client, f"/api/workflows/workflow/{workflow_id}/executions", "execution-list")
+    assert item["results"][0]["id"] == execution_id
+    assert "startedAt" not in item["results"][0]
 
 
 @pytest.mark.parametrize(

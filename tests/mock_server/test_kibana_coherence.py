@@ -3,7 +3,11 @@
 For any seed and any run (each invariant is also listed in the README):
 
 1. end >= start for every step and run; ``executionTimeMs`` / ``duration`` equal
-   finishedAt - startedAt in milliseconds; an unfinished step or run has no ``finishedAt``;
+   finishedAt - startedAt in milliseconds; an unfinished step or run has no ``finishedAt``; a
+   run that never began has no ``startedAt``/``finishedAt``/``duration`` and no steps; a
+   cancelled step has no ``finishedAt`` (and one cancelled before it started only its status,
+   ids and indices); a run failed by task recovery has no ``duration`` and its failed step
+   ends after it, without ``executionTimeMs``;
 2. a step fetched alone equals the same step in its execution (``includeInput/Output``) and in
    the steps list and the workflow's step list, apart from the lists' omission of input/output;
 3. path ids are echoed (``id``, ``workflowRunId``, ``workflowId``, ``spaceId``);
@@ -100,14 +104,35 @@ settings_ = settings(
 )
 
 
+BARE_STEP = {
+    "id", "stepId", "stepType", "scopeStack", "status", "globalExecutionIndex",
+    "stepExecutionIndex", "workflowRunId", "workflowId", "spaceId",
+}  # fmt: skip
+"""The keys of a step document a cancel created for a node that never started."""
+
+
+def recovered(run: dict[str, Any]) -> bool:
+    return isinstance(run.get("error"), dict) and run["error"]["type"] == "TaskRecoveryError"
+
+
 def check_step(step: dict[str, Any], run: dict[str, Any]) -> None:
     assert step["workflowRunId"] == run["id"]
     assert step["workflowId"] == run["workflowId"]
     assert step["spaceId"] == run["spaceId"]
+    if "startedAt" not in step:
+        assert step["status"] == run["status"] == "cancelled"
+        assert set(step) == BARE_STEP
+        return
     assert step["isTestRun"] == run["isTestRun"]
     assert ms(step["startedAt"]) >= ms(run["startedAt"])
+    if step["status"] == "cancelled":
+        assert "finishedAt" not in step
     if "finishedAt" in step and step["finishedAt"] is not None:
         assert ms(step["finishedAt"]) >= ms(step["startedAt"])
+        if recovered(run) and step["status"] == "failed":
+            assert "executionTimeMs" not in step
+            assert ms(step["finishedAt"]) > ms(run["finishedAt"])  # stamped after the run
+            return
         assert step["executionTimeMs"] == ms(step["finishedAt"]) - ms(step["startedAt"])
         if run.get("finishedAt"):
             assert ms(step["finishedAt"]) <= ms(run["finishedAt"])
@@ -133,7 +158,16 @@ def test_run_invariants(state_dir: Path, seed: int, workflow: int, run: int) -> 
     for key, value in listed.items():
         assert detail.get(key) == value, key
     # 1. times
-    if detail.get("finishedAt"):
+    if "startedAt" not in detail:
+        assert detail["status"] in {"pending", "queued", "skipped", "cancelled"}
+        assert "finishedAt" not in detail
+        assert "duration" not in detail
+        assert detail["stepExecutions"] == []
+    elif recovered(detail):
+        assert detail["status"] == "failed"
+        assert "duration" not in detail
+        assert ms(detail["finishedAt"]) >= ms(detail["startedAt"])
+    elif detail.get("finishedAt"):
         assert detail["duration"] == ms(detail["finishedAt"]) - ms(detail["startedAt"]) >= 0
     else:
         assert detail["duration"] is None
@@ -142,7 +176,7 @@ def test_run_invariants(state_dir: Path, seed: int, workflow: int, run: int) -> 
     statuses = Counter(s["status"] for s in steps)
     # 4. indexes
     assert [s["globalExecutionIndex"] for s in steps] == list(range(len(steps)))
-    starts = [ms(s["startedAt"]) for s in steps]
+    starts = [ms(s["startedAt"]) for s in steps if "startedAt" in s]
     assert starts == sorted(starts)
     seen: Counter[str] = Counter()
     for step in steps:
@@ -162,7 +196,7 @@ def test_run_invariants(state_dir: Path, seed: int, workflow: int, run: int) -> 
         assert detail["error"] is None
     elif status == "cancelled":
         assert statuses["cancelled"] == 1 or not steps
-        assert detail["cancelledAt"] == detail["finishedAt"]
+        assert detail.get("finishedAt", detail["cancelledAt"]) == detail["cancelledAt"]
     else:
         assert status in {"pending", "queued", "skipped"}
         assert steps == []
@@ -193,7 +227,7 @@ def test_execution_lists_page_and_filter_exactly(
     assert total == RUNS
     assert [r["id"] for r in paged] == [r["id"] for r in everything["results"]]
     assert len({r["id"] for r in paged}) == RUNS
-    starts = [ms(r["startedAt"]) for r in paged]
+    starts = [ms(r["startedAt"]) for r in paged if "startedAt" in r]
     assert starts == sorted(starts, reverse=True)
     assert len(set(starts)) == len(starts)
     by_status = Counter(r["status"] for r in paged)
@@ -231,7 +265,7 @@ def test_workflow_step_lists_cover_every_step_newest_first(
     assert total == len(expected)
     assert [s["id"] for s in paged] == [s["id"] for s in unpaged["results"]]
     assert {s["id"]: s for s in paged} == expected
-    starts = [ms(s["startedAt"]) for s in paged]
+    starts = [ms(s["startedAt"]) for s in paged if "startedAt" in s]
     assert starts == sorted(starts, reverse=True)
     if paged:
         step_id = paged[0]["stepId"]

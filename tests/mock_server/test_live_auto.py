@@ -8,10 +8,13 @@ from flask import Flask
 
 from conformance._cli_mock import mock_command
 from mock_server import MockConfig
+from mock_server.kibana._naming import LIVE, KibanaIds
 from mock_server.live._auto import PERIOD_US
 from tests.conftest import AppFactory, TestClock
 
 KIBANA = {"Authorization": "ApiKey dGVzdDprZXk="}
+IDS = KibanaIds(MockConfig().seed)
+"""The id scheme of the apps these tests build (the default seed)."""
 ARCEE = {"Authorization": "Bearer test-key"}
 
 
@@ -24,7 +27,8 @@ def kibana_live_runs(app: Flask) -> dict[str, str]:
             f"/api/workflows/workflow/{workflow['id']}/executions?size=100", headers=KIBANA
         ).get_json()
         for item in body["results"]:
-            if item["startedAt"] > "2026":  # live runs start at the clock, long after the world
+            decoded = IDS.execution(item["id"])  # live runs have ids of their own kind
+            if decoded is not None and decoded[0] == LIVE:
                 found[item["id"]] = item["status"]
     return found
 

@@ -1,4 +1,5 @@
-"""The SQLite live-run store: connections never cross a fork, exactly-once claims, expiry."""
+"""The SQLite live-run store: connections never cross a fork, exactly-once claims, last-writer
+inputs, expiry."""
 
 from __future__ import annotations
 
@@ -75,6 +76,15 @@ def test_a_claim_is_granted_once(tmp_path: Path) -> None:
     assert first.claim("auto:kibana:0:1:0", 5) is True
     assert second.claim("auto:kibana:0:1:0", 6) is False
     assert second.claim("auto:kibana:0:1:1", 6) is True
+
+
+def test_a_later_answer_replaces_the_input_and_keeps_the_first_responder(tmp_path: Path) -> None:
+    store = SqliteStore(str(tmp_path / "s.db"))
+    run = store.create_run(API, "wf", 1, {}, _name)
+    assert store.replace_input(run.run_id, 0, {"approved": False}) is False  # nothing to replace
+    assert store.record_response(run.run_id, 0, HitlResponse("alice", 7, "inbox", {"n": 1}))
+    assert store.replace_input(run.run_id, 0, {"n": 2}) is True
+    assert store.events(run.run_id).responses[0] == HitlResponse("alice", 7, "inbox", {"n": 2})
 
 
 def test_prune_drops_old_runs_and_keeps_the_newest_per_api(tmp_path: Path) -> None:
