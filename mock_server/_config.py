@@ -114,7 +114,7 @@ class MockConfig:
                 raise ConfigError(
                     "api_keys",
                     f"{entry!r} must be KEY or KEY@space-a,space-b (space ids: "
-                    "lowercase letters, digits, '_' and '-')"
+                    "lowercase letters, digits, '_' and '-')",
                 )
 
     @property
