@@ -15,6 +15,7 @@ frozen world's "now"), newest first; a page that holds any is rendered per reque
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from dataclasses import dataclass
 from functools import cache
@@ -186,7 +187,9 @@ class TrigifyService:
         key, live = self.find_workflow(workflow_id), self.ctx.store.get_run(run_id)
         assert key is not None  # only called for stored runs of known workflows
         assert live is not None
-        return self.world.live_planned(self.runnable(key), workflow_id, live)
+        planned = self.world.live_planned(self.runnable(key), workflow_id, live)
+        # --time-scale: a shorter plan read at the real clock, so timestamps stay real instants
+        return dataclasses.replace(planned, plan=self.ctx.live_plan(planned.plan))
 
     def _live_views(self, key: WorkflowKey) -> list[tuple[PlannedExecution, Any]]:
         views = []
