@@ -19,6 +19,7 @@ def as_dict(report: Report) -> dict[str, Any]:
         "api": report.api,
         "base_url": report.base_url,
         "strict": report.strict,
+        "fuzz_seed": report.fuzz_seed,
         "exit_code": report.exit_code,
         "conforms": report.exit_code == 0,
         "duration_seconds": round(report.duration, 3),

@@ -46,6 +46,7 @@ def render(report: Report) -> str:
         ("base_url", report.base_url),
         ("strict", str(report.strict).lower()),
         ("requests", str(report.requests)),
+        *([("fuzz_seed", str(report.fuzz_seed))] if report.fuzz_seed is not None else []),
     ):
         ET.SubElement(properties, "property", name=name, value=value)
     for case in report.cases:

@@ -40,7 +40,8 @@ def _header(report: Report) -> list[str]:
     called = ", ".join(f"{op} x{n}" for op, n in report.operations_called.items())
     lines = [
         f"stepspec check --api {report.api} --base-url {report.base_url}"
-        + (" --strict" if report.strict else ""),
+        + (" --strict" if report.strict else "")
+        + (f" --fuzz-seed {report.fuzz_seed}" if report.fuzz_seed is not None else ""),
         f"exercised: {len(report.operations_called)} operations, {report.requests} requests "
         f"in {report.duration:.1f} s; ids: {ids or 'none found'}",
         f"operations: {called or 'none'}",
