@@ -67,6 +67,8 @@ class RecordedRequest:
             parts += ["-H", _quote(f"{name}: {value}")]
         if self.body is not None:
             parts += ["--data-binary", _quote(self.body)]
+        if any(name.lower() == "accept-encoding" for name, _ in self.headers):
+            parts.append("--compressed")  # the body may come back compressed, as it did
         return " ".join(parts)
 
 
