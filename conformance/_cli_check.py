@@ -246,6 +246,9 @@ def check_command(**options: Any) -> None:
         )
         sys.exit(3)
     text = scrub(render(report, options["fmt"]), secrets)
+    warning = report.untested_warning()
+    if warning:  # also on stderr: a CI log shows it even when the report goes to a file
+        click.echo(f"stepspec check: warning: {warning}", err=True)
     if options["output"]:
         try:
             with open(options["output"], "w", encoding="utf-8") as handle:

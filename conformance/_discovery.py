@@ -157,7 +157,14 @@ def _find_runs(ctx: Context, start: int) -> None:
         for run, status, owner in listed:
             found.append((owner or workflow, run, status))
     if not found:
-        ids.notes.append("no runs were found in the workflows discovery read")
+        given = ctx.config.workflow_id
+        if given and profile.api == "kibana":
+            ids.notes.append(
+                f"{ctx.config.option('workflow-id')} {given!r} has no runs on the server; Kibana "
+                "answers an unknown workflow id with an empty list too, so check the id"
+            )
+        else:
+            ids.notes.append("no runs were found in the workflows discovery read")
         return
     # Finished runs first (completed before failed), so the primary run is a stable snapshot;
     # then one run of every other status, so the checks meet every shape the server serves.

@@ -20,6 +20,8 @@ def as_dict(report: Report) -> dict[str, Any]:
         "base_url": report.base_url,
         "strict": report.strict,
         "fuzz_seed": report.fuzz_seed,
+        "flags": list(report.flags),
+        "warning": report.untested_warning(),
         "exit_code": report.exit_code,
         "conforms": report.exit_code == 0,
         "duration_seconds": round(report.duration, 3),

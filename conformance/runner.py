@@ -178,6 +178,8 @@ class Report:
     checks: tuple[str, ...]
     fuzz_seed: int | None = None
     """The seed of the generated fuzz cases (None when nothing was fuzzed)."""
+    flags: tuple[str, ...] = ()
+    """The options that shaped the run (``--fuzz 20``, ``--allow-writes``...), for headers."""
 
     @property
     def findings(self) -> list[Finding]:
@@ -193,6 +195,16 @@ class Report:
     def exit_code(self) -> int:
         """0 when the target conforms, 1 when it has error findings."""
         return EXIT_FINDINGS if self.errors else EXIT_OK
+
+    def untested_warning(self) -> str | None:
+        """A warning when most cases were not tested: a green verdict would mislead."""
+        skipped = self.counts()["skipped"]
+        if not self.cases or skipped * 2 <= len(self.cases):
+            return None
+        return (
+            f"{skipped} of {len(self.cases)} cases were not tested (see 'not tested' in the "
+            "report); the verdict covers only the rest"
+        )
 
     def counts(self) -> dict[str, int]:
         """Cases per outcome."""
@@ -330,7 +342,25 @@ def run(config: RunConfig, progress: Progress | None = None) -> Report:
         duration=time.monotonic() - started,
         checks=tuple(chk.name for chk in selected),
         fuzz_seed=config.fuzz_seed if config.fuzz > 0 else None,
+        flags=_flags(config),
     )
+
+
+def _flags(config: RunConfig) -> tuple[str, ...]:
+    flags: list[str] = []
+    if config.space:
+        flags.append(f"{config.option('space')} {config.space}")
+    if config.checks:
+        flags.append(f"{config.option('checks')} {','.join(config.checks)}")
+    if config.fuzz:
+        flags.append(f"{config.option('fuzz')} {config.fuzz}")
+    if config.fuzz_negative:
+        flags.append(config.option("fuzz-negative"))
+    if config.allow_writes:
+        flags.append(config.option("allow-writes"))
+    if config.expect_key_enforcement:
+        flags.append(config.option("expect-key-enforcement"))
+    return tuple(flags)
 
 
 def _fuzz_notes(ctx: Any) -> tuple[str, ...]:

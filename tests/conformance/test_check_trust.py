@@ -202,3 +202,41 @@ def test_the_empty_list_note_only_for_a_valid_empty_list(served: Any) -> None:
         )
     report = json.loads(result.stdout)
     assert any("the workflow list was empty" in note for note in report["notes"])
+
+
+def test_an_unknown_kibana_workflow_answered_with_an_empty_list_is_noted(
+    app_factory: Any, served: Any
+) -> None:
+    """A real Kibana answers an unknown workflow id with 200 and an empty list: say so."""
+    app = app_factory()
+    app.testing = False
+    inner = app.wsgi_app
+
+    def empty_for_nope(environ: dict[str, Any], start_response: Any) -> Any:
+        if environ["PATH_INFO"].startswith("/api/workflows/workflow/nope/"):
+            start_response("200 OK", [("Content-Type", "application/json")])
+            return [json.dumps({"results": [], "page": 1, "size": 20, "total": 0}).encode()]
+        return inner(environ, start_response)
+
+    app.wsgi_app = empty_for_nope
+    with served(app) as url:
+        result = stepspec(
+            "check", "--api", "kibana", "--base-url", url, "--api-key", KEY,
+            "--workflow-id", "nope", "--format", "json",
+        )  # fmt: skip
+    notes = json.loads(result.stdout)["notes"]
+    assert any("--workflow-id 'nope' has no runs on the server" in note for note in notes)
+    assert not any("empty" in note and "workflow list" in note for note in notes)
+
+
+def test_a_run_that_tested_little_warns_on_stderr(live_server: Any) -> None:
+    """Row 40: ``--max-requests 5`` gave a silent CONFORMS with 63 of 106 cases untested."""
+    result = stepspec(
+        "check", "--api", "kibana", "--base-url", live_server.url, "--api-key", KEY,
+        "--max-requests", "5",
+    )  # fmt: skip
+    assert result.returncode == 0
+    line = one_line(result)
+    assert line.startswith("stepspec check: warning:")
+    assert "cases were not tested" in line
+    assert "warning: " in result.stdout
