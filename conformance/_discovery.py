@@ -220,6 +220,7 @@ def _param(ctx: Context, role: str, kind: str) -> str:
 def _find_steps(ctx: Context, start: int) -> None:
     profile, ids = ctx.profile, ctx.ids
     role = "run" if profile.api in ("kibana", "trigify") else "steps"
+    read = 0
     for index, (workflow, run) in enumerate(list(ids.runs)):
         if not _budget_left(ctx, start):
             break
@@ -233,6 +234,7 @@ def _find_steps(ctx: Context, start: int) -> None:
         exchange = _fetch(ctx, role, params or {})
         if exchange is None:
             continue
+        read += 1
         steps = [(run, ident) for ident, _, _ in _ids(profile.api, role, exchange.json)]
         if profile.api == "kibana" and exchange.object is not None:
             owner = exchange.object.get("workflowId")
@@ -244,7 +246,10 @@ def _find_steps(ctx: Context, start: int) -> None:
                 ids.runs.insert(0, ids.runs.pop(index))
             ids.steps += steps
             return
-    ids.notes.append("none of the discovered runs had steps")
+    if read:
+        ids.notes.append(f"none of the {read} runs read had steps")
+    else:
+        ids.notes.append("no run's steps could be read (see the findings)")
 
 
 def _learn_workflow_of_run(ctx: Context) -> None:

@@ -100,8 +100,8 @@ def _judge_root(ctx: Context, exchange: Exchange, path: str) -> None:
     what = f"{status} {media or 'without a Content-Type'}"
     if error is not None:
         what += f" ({error.message})"
-    elif body is NOT_JSON:
-        what += " (not JSON)"
+    elif body is NOT_JSON and "json" in media:
+        what += " (its body is not JSON)"
     elif 200 <= status < 300:
         what += f" (a JSON {_json_type(body)}, not the workflow list)"
     raise TargetUnreachable(f"GET {shown} answered {what}: {_likely_cause(ctx, path, status)}")
@@ -118,6 +118,11 @@ def _likely_cause(ctx: Context, path: str, status: int) -> str:
         return (
             f"{option} must be the {vendor} origin without {prefix}/... "
             f"(paths are appended to it); try {option} {ctx.client.mask(origin)}"
+        )
+    if status >= 500:
+        return (
+            f"the server, or a proxy in front of it, failed outside the {vendor} API's error "
+            f"envelope; is the {vendor} server up and is {option} its origin?"
         )
     if config.space and status == 404:
         return f"does the Kibana space {config.space!r} ({config.option('space')}) exist?"

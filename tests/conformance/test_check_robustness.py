@@ -108,6 +108,12 @@ def html(conn: socket.socket, request: bytes) -> None:
     conn.sendall(respond(b"<html>hello</html>", ctype="text/html"))
 
 
+def bad_gateway(conn: socket.socket, request: bytes) -> None:
+    conn.sendall(
+        respond(b"<html>502 Bad Gateway</html>", status="502 Bad Gateway", ctype="text/html")
+    )
+
+
 def not_json(conn: socket.socket, request: bytes) -> None:
     conn.sendall(respond(b"{not json"))
 
@@ -221,8 +227,9 @@ def test_bad_responses_become_findings(
         (truncated, "answered 200 application/json"),
         (not_json, "answered 200 application/json"),
         (html, "answered 200 text/html"),
+        (bad_gateway, "answered 502 text/html: the server, or a proxy in front of it, failed"),
     ],
-    ids=["huge-body", "redirect-loop", "truncated", "not-json", "html"],
+    ids=["huge-body", "redirect-loop", "truncated", "not-json", "html", "bad-gateway"],
 )
 def test_a_discovery_root_that_is_not_the_api_is_exit_3(
     behaviour: Behaviour, said: str, run_check: Any
