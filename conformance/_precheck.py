@@ -75,16 +75,21 @@ def _judge_root(ctx: Context, exchange: Exchange, path: str) -> None:
         )
     status = exchange.status
     if status in (401, 403):
-        if not config.credential_headers and not config.headers:
-            hint = (
-                f"pass {config.option('api-key')} (or set STEPSPEC_API_KEY) or "
-                f"{config.option('header')} with a credential"
-            )
-        else:
-            scheme = f"{profile.auth_header}: {profile.auth_scheme or '<key>'} ..."
+        scheme = f"{profile.auth_header}: {profile.auth_scheme or '<key>'} ..."
+        if config.credential_headers:
             hint = (
                 f"check that the key given with {config.option('api-key')} is valid for this "
                 f"server and in the right scheme ({scheme})"
+            )
+        elif config.headers:
+            hint = (
+                f"check the credential given with {config.option('header')}, or pass the key "
+                f"with {config.option('api-key')} (sent as {scheme})"
+            )
+        else:
+            hint = (
+                f"pass {config.option('api-key')} (or set STEPSPEC_API_KEY) or "
+                f"{config.option('header')} with a credential"
             )
         raise TargetUnreachable(
             f"the server refused the first request with {status} (GET {shown}); {hint}"

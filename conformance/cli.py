@@ -17,6 +17,10 @@ from conformance.errors import InvalidSpec, StepspecError, TargetUnreachable, Us
 
 EXIT_USAGE = 2
 EXIT_COULD_NOT_TEST = 3
+_NO_ARGS_IS_HELP: type[click.UsageError] = getattr(
+    click.exceptions, "NoArgsIsHelpError", type("_Never", (click.UsageError,), {})
+)
+"""click >= 8.2 raises this for a bare group; older versions print the help themselves."""
 
 # name -> (module, attribute, one-line help shown by ``stepspec --help``)
 _COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -67,6 +71,9 @@ def main(argv: list[str] | None = None) -> Any:
     """
     try:
         result = stepspec.main(args=argv, prog_name="stepspec", standalone_mode=False)
+    except _NO_ARGS_IS_HELP as error:  # a bare group (``stepspec``, ``stepspec spec``): its help
+        error.show()
+        sys.exit(error.exit_code)
     except click.UsageError as error:
         where = error.ctx.command_path if error.ctx is not None else "stepspec"
         click.echo(f"{where}: usage error: {error.format_message()} (see {where} --help)", err=True)
