@@ -1,9 +1,13 @@
 """The runner: one library call that checks a live server and returns a report.
 
-``run(config)`` discovers ids, fetches every readable operation once, runs the selected checks
-and returns a ``Report``; it prints nothing. The CLI and the pytest plugin are thin front ends
-over it. ``plan(...)`` gives the same matrix of cases (check x operation) from the spec alone,
-without a request, which is what the pytest plugin parametrizes over.
+``run(config)`` first establishes that the target speaks the API and knows the ids the user gave
+(``_precheck``: otherwise ``TargetUnreachable``/``UsageError``, never findings), discovers ids,
+fetches every readable operation once, runs the selected checks and returns a ``Report``; it
+prints nothing (an optional ``Progress`` is told how far it is). A check that raises is the
+kit's failure: its cases are reported as not tested, with the reason. The CLI and the pytest
+plugin are thin front ends over it. ``plan(...)`` gives the same matrix of cases (check x
+operation) from the spec alone, without a request, which is what the pytest plugin
+parametrizes over.
 
 Exit codes live here too, because every front end agrees on them: 0 conforms, 1 findings
 (errors; warnings count only under ``--strict``), 2 usage error, 3 could not test.
