@@ -187,6 +187,12 @@ def pytest_configure(config: pytest.Config) -> None:
     if not hasattr(config.option, "stepspec_base_url"):
         return  # the plugin's options were not registered (e.g. ``-p no:stepspec`` half-way)
     run_config = _run_config(config)
+    if run_config is not None and run_config.fuzz > 0 and run_config.fuzz_seed is None:
+        # Chosen here, not in the run, so that the session header can show it.
+        import random
+        from dataclasses import replace
+
+        run_config = replace(run_config, fuzz_seed=random.SystemRandom().randrange(2**32))
     config.stash[_CONFIG_KEY] = run_config
     if run_config is not None and run_config.checks is not None:
         from conformance.checks import select
@@ -195,6 +201,19 @@ def pytest_configure(config: pytest.Config) -> None:
             select(run_config.checks)
         except Exception as error:
             raise pytest.UsageError(f"stepspec: {error}") from None
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    """The target, and the fuzz seed that generates the same cases again."""
+    run_config = config.stash.get(_CONFIG_KEY, None)
+    if run_config is None:
+        return []
+    from conformance._client import scrub
+
+    line = f"stepspec: --stepspec-api {run_config.api} --stepspec-base-url {run_config.base_url}"
+    if run_config.fuzz > 0:
+        line += f" --stepspec-fuzz {run_config.fuzz} --stepspec-fuzz-seed {run_config.fuzz_seed}"
+    return [scrub(line, run_config.secrets())]
 
 
 @dataclass

@@ -101,7 +101,10 @@ def test_plugin_options_match_the_cli(tmp_path: Path, live_server: Any) -> None:
         "--stepspec-header", "X-Trace: abc", "--stepspec-max-requests", "300",
         "--stepspec-checks", "body_parses,fuzz", "--stepspec-fuzz", "2",
         "--stepspec-fuzz-negative", "--stepspec-fuzz-seed", "5",
-        "--stepspec-max-fuzz-requests", "100",
+        "--stepspec-max-fuzz-requests", "100", "-v",
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     assert " passed" in result.stdout
+    # The session header names the seed that generates the same cases again.
+    assert "--stepspec-fuzz 2 --stepspec-fuzz-seed 5" in result.stdout
+    assert "X-Trace" not in result.stdout
