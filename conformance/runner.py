@@ -376,6 +376,8 @@ def _fuzz_notes(ctx: Any) -> tuple[str, ...]:
         f"{ctx.config.max_fuzz_requests}); {ctx.config.option('fuzz-seed')} "
         f"{ctx.config.fuzz_seed} generates the same cases again"
     ]
+    for operation_id, reason in (ctx.memo.get("fuzz_stopped") or {}).items():
+        notes.append(f"fuzzing of {operation_id} stopped early: {reason}")
     unsatisfiable = ctx.memo.get("fuzz_notes") or []
     if unsatisfiable:
         notes.append(

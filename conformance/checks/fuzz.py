@@ -102,7 +102,7 @@ def fuzz(ctx: Context) -> Iterator[Finding]:
                 raw_id = str(api_operation.definition.raw.get("operationId", ""))
                 operation = _specs.operation(ctx.profile.api, raw_id.removesuffix(SPACE_SUFFIX))
                 if _unavailable(ctx, operation) is not None:
-                    ctx.skip(operation.operation_id, str(_unavailable(ctx, operation)))
+                    _not_fuzzed(ctx, operation)
                     continue
                 for finding in _fuzz_operation(ctx, api_operation, operation, raw_id):
                     findings.setdefault((finding.operation or "", finding.title), finding)
@@ -121,6 +121,16 @@ def _unavailable(ctx: Context, operation: Operation) -> str | None:
             f"{ctx.config.max_fuzz_requests}) ran out"
         )
     return None
+
+
+def _not_fuzzed(ctx: Context, operation: Operation) -> None:
+    """Report why fuzzing stopped: not tested if nothing was sent, else a note."""
+    reason = str(_unavailable(ctx, operation))
+    if ctx.generated.get(operation.operation_id, 0) == 0:
+        ctx.skip(operation.operation_id, reason)
+    else:
+        stopped = ctx.memo.setdefault("fuzz_stopped", {})
+        stopped.setdefault(operation.operation_id, reason)
 
 
 def _declared_headers(api_operation: Any) -> frozenset[str]:
@@ -152,6 +162,9 @@ def _fuzz_operation(
     declared = _declared_headers(api_operation)
     found: list[Finding] = []
     for mode in modes:
+        if _unavailable(ctx, operation) is not None:
+            _not_fuzzed(ctx, operation)
+            break
         strategy = api_operation.as_strategy(
             generation_mode=mode, path_parameters=pinned or None
         ).filter(lambda case: _only_declared_headers(case, declared))
@@ -168,8 +181,10 @@ def _fuzz_operation(
         )
         @given(case=strategy)
         def one(case: Any) -> None:
+            sent = ctx.fuzz_sent
             found.extend(_call(ctx, case, operation))
-            ctx.memo["fuzz_cases"] = ctx.memo.get("fuzz_cases", 0) + 1
+            if ctx.fuzz_sent > sent:
+                ctx.memo["fuzz_cases"] = ctx.memo.get("fuzz_cases", 0) + 1
 
         try:
             one()

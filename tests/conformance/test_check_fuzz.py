@@ -212,3 +212,20 @@ def test_a_check_that_breaks_is_not_tested_in_every_format(
         seed = [p for p in suite.iter("property") if p.get("name") == "fuzz_seed"]
         assert seed
         assert seed[0].get("value") == "0"
+
+
+def test_fuzzing_has_its_own_budget(live_server: Any, run_check: Callable[..., Any]) -> None:
+    """Row 26: fuzzing used up --max-requests, and 17 other cases went untested."""
+    result = run_check(
+        "--api", "kibana", "--base-url", live_server.url, "--fuzz", "20", "--fuzz-negative",
+        "--fuzz-seed", "4", "--max-fuzz-requests", "30", "--max-requests", "150",
+        "--format", "json",
+    )  # fmt: skip
+    report = json.loads(result.stdout)
+    assert result.exit_code == 0, report["findings"]
+    assert any("30 requests from their own budget" in note for note in report["notes"])
+    skipped = [case for case in report["cases"] if case["outcome"] == "skipped"]
+    assert any("--max-fuzz-requests 30" in case["reason"] for case in skipped)
+    # Every other case ran: only the fuzzer and the key-enforcement probe were left out.
+    assert {case["check"] for case in skipped} <= {"fuzz", "auth_rejects_invalid"}
+    assert not any("--max-requests" in (case["reason"] or "") for case in skipped)
