@@ -204,7 +204,10 @@ def check_command(**options: Any) -> None:
     """Check a live Kibana, Arcee-compatible or Trigify-compatible server against the specs.
 
     \b
-    Exit codes: 0 conforms, 1 findings, 2 usage error, 3 could not test.
+    Exit codes: 0 conforms, 1 findings, 2 usage error (also an id given with
+    --workflow-id/--run-id/--step-id that the server does not know), 3 could not
+    test (unreachable, a refused credential, or a target that does not answer
+    its discovery root in the API's shape).
     Example:
       stepspec check --api kibana --base-url https://kibana.example.com \\
         --format junit --output stepspec.xml
