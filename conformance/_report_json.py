@@ -38,6 +38,7 @@ def as_dict(report: Report) -> dict[str, Any]:
                 "operation": case.operation,
                 "label": case.label,
                 "outcome": case.outcome,
+                "duration_seconds": round(case.duration, 3),
                 "reason": case.reason or None,
                 "findings": [finding.as_dict() for finding in case.findings],
                 "findings_left_out": case.truncated,

@@ -55,7 +55,7 @@ def render(report: Report) -> str:
             "testcase",
             classname=f"stepspec.{report.api}.{case.operation or 'target'}",
             name=case.check,
-            time="0",
+            time=f"{case.duration:.3f}",
         )
         if case.outcome == "failed":
             first = case.findings[0].title if case.findings else "failed"

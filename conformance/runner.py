@@ -162,6 +162,8 @@ class CaseResult:
     """Why the case was skipped (what was not tested and what to do)."""
     truncated: int = 0
     """Findings left out beyond ``MAX_FINDINGS_PER_CASE``."""
+    duration: float = 0.0
+    """Seconds the check spent on this case (a check of several operations shares its time)."""
 
 
 @dataclass(frozen=True)
@@ -288,17 +290,28 @@ def run(config: RunConfig, progress: Progress | None = None) -> Report:
             if params is not None:
                 ctx.get(operation, params)
 
+    spent: dict[tuple[str, str], float] = defaultdict(float)
+
+    def share(chk: Any, seconds: float) -> None:
+        applicable = [op.operation_id for op in operations if chk.applies(profile, op)]
+        for operation_id in applicable:
+            spent[(chk.name, operation_id)] += seconds / len(applicable)
+
     for chk in selected:
         ctx.current = chk.name
         show(chk.name, force=True)
+        began = time.monotonic()
         if chk.scope == "operation":
             for operation in operations:
                 if chk.applies(profile, operation):
                     raw.extend(_safely(chk, ctx, operation))
+                    spent[(chk.name, operation.operation_id)] += time.monotonic() - began
+                    began = time.monotonic()
                     state["done"] += 1
                     show()
         elif chk.scope == "target":
             raw.extend(_safely(chk, ctx))
+            share(chk, time.monotonic() - began)
             state["done"] += sum(1 for op in operations if chk.applies(profile, op))
     exercised: dict[str, set[str]] = defaultdict(set)
     for chk in selected:
@@ -309,11 +322,16 @@ def run(config: RunConfig, progress: Progress | None = None) -> Report:
         for exchange in list(ctx.exchanges):
             if _matches(chk.statuses, exchange.status, exchange.result.error is not None):
                 exercised[chk.name].add(exchange.operation.operation_id)
+                began = time.monotonic()
                 raw.extend(_safely(chk, ctx, exchange))
+                spent[(chk.name, exchange.operation.operation_id)] += time.monotonic() - began
         state["done"] += sum(1 for op in operations if chk.applies(profile, op))
         show()
 
-    cases = _cases(ctx, selected, operations, raw, exercised)
+    cases = [
+        replace(case, duration=spent.get((case.check, case.operation), 0.0))
+        for case in _cases(ctx, selected, operations, raw, exercised)
+    ]
     if all(case.outcome == "skipped" for case in cases):
         from conformance.errors import TargetUnreachable
 

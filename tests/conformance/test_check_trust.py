@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import re
 import subprocess
 import sys
 import threading
@@ -240,3 +241,21 @@ def test_a_run_that_tested_little_warns_on_stderr(live_server: Any) -> None:
     assert line.startswith("stepspec check: warning:")
     assert "cases were not tested" in line
     assert "warning: " in result.stdout
+
+
+def test_reports_echo_the_options_and_time_each_case(live_server: Any) -> None:
+    """Row 23 (polish): JUnit ``time="0"`` everywhere; the header echoed only three options."""
+    junit = stepspec(
+        "check", "--api", "arcee", "--base-url", live_server.url, "--api-key", KEY,
+        "--format", "junit",
+    )  # fmt: skip
+    times = [float(t) for t in re.findall(r'<testcase [^>]*time="([0-9.]+)"', junit.stdout)]
+    assert times
+    assert sum(times) > 0
+    text = stepspec(
+        "check", "--api", "arcee", "--base-url", live_server.url, "--api-key", KEY,
+        "--strict", "--checks", "body_parses,fuzz", "--fuzz", "2", "--fuzz-seed", "9",
+    )  # fmt: skip
+    header = text.stdout.splitlines()[0]
+    assert "--strict --checks body_parses,fuzz --fuzz 2 --fuzz-seed 9" in header
+    assert "(warnings fail only with --strict)" not in text.stdout
