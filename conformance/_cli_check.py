@@ -90,7 +90,11 @@ def scrub(text: str, secrets: Mapping[str, str]) -> str:
 
 
 @click.command("check")
-@click.option("--api", type=click.Choice(["kibana", "arcee", "trigify"]), help="API to check.")
+@click.option(
+    "--api",
+    type=click.Choice(["kibana", "arcee", "trigify"], case_sensitive=False),
+    help="API to check.",
+)
 @click.option("--base-url", metavar="URL", help="Server origin; URL = base URL + documented path.")
 @click.option(
     "--api-key",
@@ -122,6 +126,22 @@ def scrub(text: str, secrets: Mapping[str, str]) -> str:
 )
 @click.option("--fuzz-negative", is_flag=True, help="Also fuzz with invalid data (expects 4xx).")
 @click.option(
+    "--fuzz-seed",
+    type=click.IntRange(min=0, max=2**63 - 1),
+    metavar="N",
+    help="Seed of the generated cases (default: a random one, printed in the report); the "
+    "same seed generates the same cases again.",
+)
+@click.option(
+    "--max-fuzz-requests",
+    type=click.IntRange(min=1),
+    default=500,
+    show_default=True,
+    metavar="N",
+    help="Bound on the requests of fuzzing, apart from --max-requests (so fuzzing cannot "
+    "starve the other checks).",
+)
+@click.option(
     "--expect-key-enforcement",
     is_flag=True,
     help="The server must refuse a made-up key (without this flag, a server that "
@@ -130,7 +150,7 @@ def scrub(text: str, secrets: Mapping[str, str]) -> str:
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
 @click.option(
     "--output",
-    type=click.Path(dir_okay=False, writable=True),
+    type=click.Path(),
     metavar="FILE",
     help="Write the report here instead of stdout.",
 )
@@ -183,12 +203,21 @@ def scrub(text: str, secrets: Mapping[str, str]) -> str:
     help="Bound on the requests of the lifecycle checks (polling included), apart from "
     "--max-requests.",
 )
+@click.option(
+    "--quiet",
+    "-q",
+    is_flag=True,
+    help="No progress line on stderr (it is shown only when stderr is a terminal).",
+)
 @click.option("--list", "list_only", is_flag=True, help="Name and explain every check, then exit.")
 def check_command(**options: Any) -> None:
     """Check a live Kibana, Arcee-compatible or Trigify-compatible server against the specs.
 
     \b
-    Exit codes: 0 conforms, 1 findings, 2 usage error, 3 could not test.
+    Exit codes: 0 conforms, 1 findings, 2 usage error (also an id given with
+    --workflow-id/--run-id/--step-id that the server does not know), 3 could not
+    test (unreachable, a refused credential, or a target that does not answer
+    its discovery root in the API's shape).
     Example:
       stepspec check --api kibana --base-url https://kibana.example.com \\
         --format junit --output stepspec.xml
@@ -197,12 +226,20 @@ def check_command(**options: Any) -> None:
         click.echo(list_checks(), nl=False)
         return
     secrets: dict[str, str] = {}
+    progress = None
     try:
         config = _config(options)
         secrets = config.secrets()
+        _check_output(options["output"])
+        from conformance._progress import Progress
         from conformance.runner import run
 
-        report = run(config)
+        progress = Progress.to_stderr("stepspec check", quiet=options["quiet"])
+        try:
+            report = run(config, progress)
+        finally:
+            if progress is not None:
+                progress.close()
     except UsageError as error:
         click.echo(scrub(f"stepspec check: usage error: {error}", secrets), err=True)
         sys.exit(2)
@@ -222,14 +259,38 @@ def check_command(**options: Any) -> None:
         )
         sys.exit(3)
     text = scrub(render(report, options["fmt"]), secrets)
+    warning = report.untested_warning()
+    if warning:  # also on stderr: a CI log shows it even when the report goes to a file
+        click.echo(f"stepspec check: warning: {warning}", err=True)
     if options["output"]:
-        with open(options["output"], "w", encoding="utf-8") as handle:
-            handle.write(text)
+        try:
+            with open(options["output"], "w", encoding="utf-8") as handle:
+                handle.write(text)
+        except OSError as error:  # checked before the run; the disk may still fill up
+            click.echo(
+                f"stepspec check: could not write --output {options['output']}: "
+                f"{error.strerror or error}",
+                err=True,
+            )
+            sys.exit(3)
         verdict = "conforms" if report.exit_code == 0 else f"{len(report.errors)} errors"
         click.echo(f"stepspec check: {verdict}; report written to {options['output']}", err=True)
     else:
         click.echo(text, nl=False)
     sys.exit(report.exit_code)
+
+
+def _check_output(path: str | None) -> None:
+    """A report that cannot be written is a usage error, found before any request is sent."""
+    if not path:
+        return
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        raise UsageError(f"--output {path}: the folder {parent} does not exist")
+    if os.path.isdir(path):
+        raise UsageError(f"--output {path} is a folder; give a file name")
+    if not os.access(parent, os.W_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
+        raise UsageError(f"--output {path} is not writable")
 
 
 def _config(options: Mapping[str, Any]) -> Any:
@@ -242,7 +303,7 @@ def _config(options: Mapping[str, Any]) -> Any:
     names = options["check_names"]
     checks = tuple(n.strip() for n in names.split(",") if n.strip()) if names else None
     return RunConfig(
-        api=options["api"],
+        api=options["api"].lower(),
         base_url=options["base_url"],
         api_key=options["api_key"] or None,
         headers=_headers(options["raw_headers"]),
@@ -261,4 +322,6 @@ def _config(options: Mapping[str, Any]) -> Any:
         allow_writes=options["allow_writes"],
         lifecycle_timeout=options["lifecycle_timeout"],
         lifecycle_max_requests=options["max_lifecycle_requests"],
+        fuzz_seed=options["fuzz_seed"],
+        max_fuzz_requests=options["max_fuzz_requests"],
     )

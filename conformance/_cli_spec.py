@@ -5,6 +5,7 @@ Exit codes follow the house rule: 0 valid, 1 invalid (one line per error), 2 usa
 
 from __future__ import annotations
 
+import difflib
 import json
 import sys
 from typing import IO
@@ -13,7 +14,7 @@ import click
 import yaml
 
 from conformance import _bundle, _provenance, _specs, _validation
-from conformance.errors import SchemaNotFound
+from conformance._progress import Progress
 
 _EXIT_INVALID = 1
 
@@ -24,29 +25,39 @@ _EXIT_INVALID = 1
     "schema_id",
     required=True,
     metavar="ID",
-    help="Schema id, e.g. urn:stepspec:kibana:step-execution (see `stepspec spec list`).",
+    help="Schema id, e.g. urn:stepspec:kibana:step-execution, or a unique short name "
+    "(step-execution, kibana:step-execution); see `stepspec spec list`.",
 )
 @click.option(
     "--lenient",
     is_flag=True,
     help="Ignore rules the vendors do not document (marked x-stepspec-inferred).",
 )
+@click.option(
+    "--quiet", "-q", is_flag=True, help="No progress line on stderr (shown only on a terminal)."
+)
 @click.argument("files", nargs=-1, required=True, type=click.File("rb"))
-def validate_command(schema_id: str, lenient: bool, files: tuple[IO[bytes], ...]) -> None:
+def validate_command(
+    schema_id: str, lenient: bool, quiet: bool, files: tuple[IO[bytes], ...]
+) -> None:
     """Validate JSON FILES (or - for stdin) against the schema ID.
 
     Prints one line per error: file, JSON path, what was expected, what was found.
+    Exit codes: 0 valid, 1 invalid (or not JSON), 2 usage error.
     """
-    try:
-        checker = _validation.validator(schema_id)
-    except SchemaNotFound as error:
-        raise click.UsageError(str(error)) from None
+    schema_id = resolve_schema_id(schema_id)
+    checker = _validation.validator(schema_id)
     failed = False
-    for handle in files:
+    progress = Progress.to_stderr("stepspec validate", quiet=quiet) if len(files) > 1 else None
+    for index, handle in enumerate(files):
+        if progress is not None:
+            progress.update("validating", done=index, total=len(files), unit="files")
         name = handle.name if isinstance(handle.name, str) else "<stdin>"
         try:
             payload = json.loads(handle.read())
         except ValueError as error:
+            if progress is not None:
+                progress.close()
             click.echo(f"{name}: not JSON: {error}")
             failed = True
             continue
@@ -57,10 +68,48 @@ def validate_command(schema_id: str, lenient: bool, files: tuple[IO[bytes], ...]
                 f"{name}: {problem.path}: expected {problem.expected}, found {problem.found}{tag}"
             )
         failed = failed or bool(problems)
+        if progress is not None:
+            progress.close()
         if not problems:
             click.echo(f"{name}: valid against {schema_id}")
+    if progress is not None:
+        progress.close()
     if failed:
         sys.exit(_EXIT_INVALID)
+
+
+def resolve_schema_id(wanted: str) -> str:
+    """The full schema id for ``wanted``: an id, or a unique short name (``step-execution``,
+    ``kibana:step-execution``). Otherwise a one-line usage error with the closest ids."""
+    known = _specs.schema_ids()
+    if wanted in known:
+        return wanted
+    short = wanted.removeprefix("urn:stepspec:")
+    matches = [sid for sid in known if sid == f"urn:stepspec:{short}" or sid.endswith(f":{short}")]
+    if len(matches) == 1:
+        return matches[0]
+    if len(matches) > 1:
+        raise click.UsageError(
+            f"schema {wanted!r} is ambiguous: {', '.join(matches)}; give one of these ids"
+        )
+    names = {sid.removeprefix("urn:stepspec:"): sid for sid in known}
+    names.update({sid.rsplit(":", 1)[1]: sid for sid in known})
+    api, _, name = short.rpartition(":")
+    if api in _specs.APIS:  # compare the name with the names of that API only
+        names = {
+            sid.rsplit(":", 1)[1]: sid for sid in known if sid.startswith(f"urn:stepspec:{api}:")
+        }
+        close = difflib.get_close_matches(name, list(names), n=3, cutoff=0.6)
+    else:
+        close = difflib.get_close_matches(short, list(names), n=3, cutoff=0.6)
+    if close:
+        hint = f"did you mean {' or '.join(dict.fromkeys(names[c] for c in close))}?"
+    elif api in _specs.APIS:
+        own = [sid.rsplit(":", 1)[1] for sid in known if _specs.split_schema_id(sid)[0] == api]
+        hint = f"the {api} schemas are urn:stepspec:{api}:<name> with name one of {', '.join(own)}"
+    else:
+        hint = "`stepspec spec list` lists every schema id"
+    raise click.UsageError(f"unknown schema {wanted!r}; {hint}")
 
 
 @click.group("spec")
@@ -114,9 +163,8 @@ def list_command(api: str | None, sources: bool) -> None:
     "--format",
     "fmt",
     type=click.Choice(["json", "yaml"]),
-    default="yaml",
-    show_default=True,
-    help="Output format.",
+    default=None,
+    help="Output format (default: from the extension of --output, .json or .yaml/.yml; else yaml).",
 )
 @click.option(
     "--output",
@@ -125,8 +173,11 @@ def list_command(api: str | None, sources: bool) -> None:
     default="-",
     help="Write to this file instead of stdout.",
 )
-def export_command(api: str, fmt: str, output: IO[str]) -> None:
+def export_command(api: str, fmt: str | None, output: IO[str]) -> None:
     """Write one self-contained (bundled) OpenAPI document for API."""
+    if fmt is None:
+        name = output.name if isinstance(output.name, str) else ""
+        fmt = "json" if name.lower().endswith(".json") else "yaml"
     document = _bundle.bundle(api)
     if fmt == "json":
         output.write(json.dumps(document, indent=2) + "\n")

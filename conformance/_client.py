@@ -36,6 +36,7 @@ MAX_REDIRECTS = 5
 _CHUNK = 64 * 1024
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 USER_AGENT = "stepspec-check/0.1"
+_DEFAULT_HEADERS = {"User-Agent": USER_AGENT, "Accept": "application/json"}
 
 
 class ErrorKind(enum.StrEnum):
@@ -128,12 +129,16 @@ class BoundedClient:
         """A header value with any secret in it masked, however short the secret is."""
         return scrub(value, self._secrets, min_length=1)
 
-    def record(self, method: str, url: str, headers: Mapping[str, str]) -> RecordedRequest:
-        """The masked record of a request."""
+    def record(
+        self, method: str, url: str, headers: Mapping[str, str], body: bytes | None = None
+    ) -> RecordedRequest:
+        """The masked record of a request: every header it carries, and its body."""
+        sent = {**_DEFAULT_HEADERS, **headers}
         return RecordedRequest(
             method=method.upper(),
             url=self.mask(url),
-            headers=tuple((name, self.mask_header(value)) for name, value in headers.items()),
+            headers=tuple((name, self.mask_header(value)) for name, value in sent.items()),
+            body=None if body is None else self.mask(body.decode("utf-8", "backslashreplace")),
         )
 
     def request(
@@ -146,7 +151,7 @@ class BoundedClient:
         """
         start = time.monotonic()
         deadline = start + self.timeout
-        record = self.record(method, url, headers)
+        record = self.record(method, url, headers, body)
         current_url, current_method, current_headers = url, method.upper(), dict(headers)
         hops: list[str] = []
         while True:
@@ -205,7 +210,7 @@ class BoundedClient:
                 ErrorKind.PROTOCOL, f"unsupported URL scheme {parts.scheme!r}"
             )
         target = urllib.parse.urlunsplit(("", "", parts.path or "/", parts.query, ""))
-        sent = {"User-Agent": USER_AGENT, "Accept": "application/json", **headers}
+        sent = {**_DEFAULT_HEADERS, **headers}
         sent["Connection"] = "close"
         try:
             with _Watchdog(connection, remaining) as watchdog:

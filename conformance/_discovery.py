@@ -1,12 +1,14 @@
 """Discovery: find real ids by walking the list endpoints, within a small request budget.
 
-workflows -> runs of a workflow -> one run (and its steps). Ids the user gave are used as they
-are. The primary run is a finished one with steps when the server has such a run, because the
-cross-endpoint checks compare snapshots and a run that is still moving would change between
-two requests. A few more runs (ideally one failed) are kept for the semantic checks.
+workflows -> runs of several workflows -> runs (and their steps). Ids the user gave are used as
+they are (``_precheck`` has already confirmed the server knows them). The primary run is a
+finished one with steps when the server has such a run, because the cross-endpoint checks
+compare snapshots and a run that is still moving would change between two requests.
 
-The first request doubles as the reachability probe: if it cannot connect, or every credential
-is refused, the run stops with exit 3 and a sentence saying what to do.
+Which shapes the kit meets must not be luck: discovery samples workflows spread over the first
+page of the list (not only the most recently updated one) and keeps runs of every status it
+sees, and reads one run of each status by id, so the response checks judge pending, waiting,
+cancelled and skipped runs as well as finished ones - all within ``DISCOVERY_BUDGET`` requests.
 """
 
 from __future__ import annotations
@@ -14,20 +16,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from conformance._client import ErrorKind
-from conformance.errors import TargetUnreachable, UsageError
-
 if TYPE_CHECKING:
     from conformance.checks._context import Context, Exchange
 
-DISCOVERY_BUDGET = 14
+DISCOVERY_BUDGET = 24
 """Most requests discovery may spend."""
-MAX_WORKFLOWS = 4
-MAX_RUNS = 6
-
-TERMINAL = frozenset(
-    {"completed", "failed", "cancelled", "timed_out", "skipped", "success", "error"}
-)
+MAX_WORKFLOWS = 6
+"""Workflows whose run lists are read (spread over the first page of the list)."""
+MAX_RUNS = 10
+"""Runs kept: two completed, two failed, then one of every other status seen."""
 
 # api -> role -> (path to the list in the body, id field, status field, workflow field)
 _LISTS: dict[str, dict[str, tuple[tuple[str, ...], str, str | None, str | None]]] = {
@@ -87,13 +84,6 @@ def discover(ctx: Context) -> None:
     """Fill ``ctx.ids`` from the user's ids and the list endpoints (see the module docstring)."""
     ctx.current = "discovery"
     config, profile, ids = ctx.config, ctx.profile, ctx.ids
-    needs_workflow = profile.api in ("arcee", "trigify")
-    if config.step_id and not config.run_id:
-        raise UsageError("--step-id needs --run-id (a step is addressed within its run)")
-    if config.run_id and needs_workflow and not config.workflow_id:
-        raise UsageError(
-            f"--run-id needs --workflow-id for {profile.api}: its run URLs contain the workflow id"
-        )
     if config.workflow_id:
         ids.workflows.append(config.workflow_id)
     if config.run_id:
@@ -106,12 +96,19 @@ def discover(ctx: Context) -> None:
         listing = _fetch(ctx, "workflows", {})
         if listing is not None:
             ids.workflows += [ident for ident, _, _ in _ids(profile.api, "workflows", listing.json)]
-        if not ids.workflows:
-            ids.notes.append("the workflow list was empty, so nothing else could be discovered")
+            if not ids.workflows:
+                ids.notes.append("the workflow list was empty, so nothing else could be discovered")
+        else:
+            ids.notes.append(
+                "the workflow list gave no usable answer (see the findings), so nothing else "
+                "could be discovered"
+            )
     if not ids.runs:
         _find_runs(ctx, start)
     if ids.runs and not ids.steps:
         _find_steps(ctx, start)
+    if not config.run_id:
+        _sample_statuses(ctx, start)
     if profile.api == "kibana" and ids.runs and ids.runs[0][0] is None:
         _learn_workflow_of_run(ctx)
 
@@ -121,43 +118,32 @@ def _budget_left(ctx: Context, start: int) -> bool:
 
 
 def _fetch(ctx: Context, role: str, params: dict[str, str]) -> Exchange | None:
-    """GET a role's operation; the first failure to connect (or a 401 to all) stops the run."""
+    """GET a role's operation; its exchange when it is a 2xx JSON answer, else None.
+
+    Whether the target answers at all, and accepts the credential, ``_precheck`` settled first.
+    """
     operation = ctx.profile.operation(role)  # type: ignore[arg-type]
     if operation is None:
         return None
     query = LIST_QUERY.get(ctx.profile.api, {}).get(role, {})
     exchange = ctx.get(operation, params, query)
-    if exchange is None:
-        if ctx.stalled is not None and len(ctx.exchanges) == 1:
-            raise TargetUnreachable(ctx.stalled)
-        return None
-    first = len(ctx.exchanges) == 1
-    error = exchange.result.error
-    if first and error is not None and error.kind in (ErrorKind.CONNECTION, ErrorKind.TIMEOUT):
-        raise TargetUnreachable(
-            f"{ctx.client.mask(ctx.config.base_url)} did not answer "
-            f"{exchange.result.request.method} {exchange.result.request.url}: {error.message}. "
-            "Check --base-url and that the server is running."
-        )
-    if first and exchange.status in (401, 403):
-        hint = (
-            "pass --api-key (or set STEPSPEC_API_KEY) or --header with a credential"
-            if not ctx.config.credential_headers
-            else "check that the key is valid for this server and in the right scheme "
-            f"({ctx.profile.auth_header}: {ctx.profile.auth_scheme or '<key>'} ...)"
-        )
-        raise TargetUnreachable(
-            f"the server refused the first request with {exchange.status} "
-            f"({exchange.describe()}); {hint}"
-        )
-    return exchange if exchange.ok else None
+    return exchange if exchange is not None and exchange.ok else None
+
+
+def _spread(values: list[str], count: int) -> list[str]:
+    """Up to ``count`` of ``values``, spread evenly (first and last included)."""
+    if len(values) <= count:
+        return list(values)
+    step = (len(values) - 1) / (count - 1)
+    return list(dict.fromkeys(values[round(index * step)] for index in range(count)))
 
 
 def _find_runs(ctx: Context, start: int) -> None:
     profile, ids = ctx.profile, ctx.ids
     found: list[tuple[str | None, str, str | None]] = []
-    for workflow in list(ids.workflows[:MAX_WORKFLOWS]):
-        if not _budget_left(ctx, start) or len(found) >= MAX_RUNS:
+    for workflow in _spread(ids.workflows, MAX_WORKFLOWS):
+        # Keep a few requests for the run details below.
+        if ctx.requests_sent - start >= DISCOVERY_BUDGET - 6:
             break
         operation = profile.operation("runs")
         if operation is None:
@@ -170,24 +156,55 @@ def _find_runs(ctx: Context, start: int) -> None:
         ids.run_counts[workflow] = len(listed)
         for run, status, owner in listed:
             found.append((owner or workflow, run, status))
-        if any(status in TERMINAL for _, _, status in found) and any(
-            status == "failed" for _, _, status in found
-        ):
-            break
     if not found:
-        ids.notes.append("no runs were found in the first workflows of the list")
+        given = ctx.config.workflow_id
+        if given and profile.api == "kibana":
+            ids.notes.append(
+                f"{ctx.config.option('workflow-id')} {given!r} has no runs on the server; Kibana "
+                "answers an unknown workflow id with an empty list too, so check the id"
+            )
+        else:
+            ids.notes.append("no runs were found in the workflows discovery read")
         return
-    # Finished runs first (completed before failed), so the primary run is a stable snapshot.
-    rank = {"completed": 0, "success": 0, "failed": 1}
-    found.sort(key=lambda item: rank.get(item[2] or "", 2 if item[2] in TERMINAL else 3))
+    # Finished runs first (completed before failed), so the primary run is a stable snapshot;
+    # then one run of every other status, so the checks meet every shape the server serves.
     chosen: list[tuple[str | None, str, str | None]] = []
-    for status_wanted in ("completed", "failed"):
+    for status_wanted in ("completed", "success", "failed", "error"):
         chosen += [item for item in found if item[2] == status_wanted and item not in chosen][:2]
+    seen = {item[2] for item in chosen}
+    for item in found:
+        if item[2] not in seen:
+            seen.add(item[2])
+            chosen.append(item)
     chosen += [item for item in found if item not in chosen]
     for owner, run, status in chosen[:MAX_RUNS]:
         ids.runs.append((owner, run))
         if status:
             ids.run_status[run] = status
+
+
+def _sample_statuses(ctx: Context, start: int) -> None:
+    """Read one run of each status by id (and its steps where they are apart), within budget."""
+    profile, ids = ctx.profile, ctx.ids
+    read: set[str | None] = set()
+    roles = ["run"] + (["steps"] if profile.api == "arcee" else [])
+    for workflow, run in ids.runs:
+        status = ids.run_status.get(run)
+        if status in read:
+            continue
+        read.add(status)
+        for role in roles:
+            if not _budget_left(ctx, start):
+                return
+            operation = profile.operation(role)  # type: ignore[arg-type]
+            if operation is None:
+                continue
+            overrides = {_param(ctx, role, "run"): run}
+            if workflow is not None:
+                overrides[_param(ctx, role, "workflow")] = workflow
+            params = ctx.params_for(operation, **overrides)
+            if params is not None:
+                ctx.get(operation, params)
 
 
 def _param(ctx: Context, role: str, kind: str) -> str:
@@ -203,6 +220,7 @@ def _param(ctx: Context, role: str, kind: str) -> str:
 def _find_steps(ctx: Context, start: int) -> None:
     profile, ids = ctx.profile, ctx.ids
     role = "run" if profile.api in ("kibana", "trigify") else "steps"
+    read = 0
     for index, (workflow, run) in enumerate(list(ids.runs)):
         if not _budget_left(ctx, start):
             break
@@ -216,6 +234,7 @@ def _find_steps(ctx: Context, start: int) -> None:
         exchange = _fetch(ctx, role, params or {})
         if exchange is None:
             continue
+        read += 1
         steps = [(run, ident) for ident, _, _ in _ids(profile.api, role, exchange.json)]
         if profile.api == "kibana" and exchange.object is not None:
             owner = exchange.object.get("workflowId")
@@ -227,7 +246,10 @@ def _find_steps(ctx: Context, start: int) -> None:
                 ids.runs.insert(0, ids.runs.pop(index))
             ids.steps += steps
             return
-    ids.notes.append("none of the discovered runs had steps")
+    if read:
+        ids.notes.append(f"none of the {read} runs read had steps")
+    else:
+        ids.notes.append("no run's steps could be read (see the findings)")
 
 
 def _learn_workflow_of_run(ctx: Context) -> None:

@@ -46,6 +46,7 @@ def render(report: Report) -> str:
         ("base_url", report.base_url),
         ("strict", str(report.strict).lower()),
         ("requests", str(report.requests)),
+        *([("fuzz_seed", str(report.fuzz_seed))] if report.fuzz_seed is not None else []),
     ):
         ET.SubElement(properties, "property", name=name, value=value)
     for case in report.cases:
@@ -54,7 +55,7 @@ def render(report: Report) -> str:
             "testcase",
             classname=f"stepspec.{report.api}.{case.operation or 'target'}",
             name=case.check,
-            time="0",
+            time=f"{case.duration:.3f}",
         )
         if case.outcome == "failed":
             first = (

@@ -41,7 +41,9 @@ def _header(report: Report) -> list[str]:
     called = ", ".join(f"{op} x{n}" for op, n in report.operations_called.items())
     lines = [
         f"stepspec check --api {report.api} --base-url {report.base_url}"
-        + (" --strict" if report.strict else ""),
+        + (" --strict" if report.strict else "")
+        + "".join(f" {flag}" for flag in report.flags)
+        + (f" --fuzz-seed {report.fuzz_seed}" if report.fuzz_seed is not None else ""),
         f"exercised: {len(report.operations_called)} operations, {report.requests} requests "
         f"in {report.duration:.1f} s; ids: {ids or 'none found'}",
         f"operations: {called or 'none'}",
@@ -49,6 +51,9 @@ def _header(report: Report) -> list[str]:
     for operation, reason in report.not_tested.items():
         lines.append(f"not tested: {operation}: {reason}")
     lines.extend(f"note: {note}" for note in report.notes)
+    warning = report.untested_warning()
+    if warning:
+        lines.append(f"warning: {warning}")
     return lines
 
 
@@ -91,5 +96,5 @@ def _verdict(report: Report) -> str:
     return (
         f"{outcome}: {len(report.cases)} cases - {counts['passed']} passed, {counts['failed']} "
         f"failed, {counts['warned']} warned, {counts['skipped']} not tested; {errors} errors, "
-        f"{warnings} warnings (warnings fail only with --strict)"
+        f"{warnings} warnings" + ("" if report.strict else " (warnings fail only with --strict)")
     )

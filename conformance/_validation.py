@@ -15,6 +15,7 @@ on every fixture and on a corpus of generated and mutated payloads.
 
 from __future__ import annotations
 
+import json
 import reprlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -201,14 +202,15 @@ def _explain(error: ValidationError, *, inferred: bool, schema_id: str) -> Viola
 
 def _expected(keyword: str, value: Any) -> str:
     if keyword == "required":
-        return f"required properties {value!r}"
+        return f"required properties {json_text(value)}"
     if keyword == "type":
-        return f"type {value!r}"
+        names = value if isinstance(value, list) else [value]
+        return "type " + " or ".join(str(name) for name in names)
     if keyword == "enum":
-        return f"one of {_short.repr(value)}"
+        return f"one of {json_text(value, limit=400)}"
     if keyword == "format":
         return f"a {value} string"
-    return f"{keyword} {_short.repr(value)}"
+    return f"{keyword} {json_text(value)}"
 
 
 def _found(keyword: str, error: ValidationError) -> str:
@@ -216,12 +218,40 @@ def _found(keyword: str, error: ValidationError) -> str:
     required = error.validator_value
     if keyword == "required" and isinstance(instance, Mapping) and isinstance(required, list):
         missing = [name for name in required if name not in instance]
-        return f"missing {missing!r}"
+        return f"missing {json_text(missing)}"
     if keyword == "type":
-        return f"{type(instance).__name__} {_short.repr(instance)}"
+        return f"{json_type(instance)} {json_text(instance)}"
     if keyword in ("minItems", "maxItems") and isinstance(instance, list):
         return f"{len(instance)} items"
-    return _short.repr(instance)
+    return json_text(instance)
+
+
+def json_type(value: Any) -> str:
+    """The JSON type name of a decoded value (``object``, ``string``, ``integer``...)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, Mapping):
+        return "object"
+    return type(value).__name__
+
+
+def json_text(value: Any, *, limit: int = 120) -> str:
+    """``value`` written as JSON, cut to ``limit`` characters (messages speak JSON)."""
+    try:
+        text = json.dumps(value, ensure_ascii=False, default=str)
+    except (TypeError, ValueError):
+        text = _short.repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 @cache

@@ -17,6 +17,10 @@ from conformance.errors import InvalidSpec, StepspecError, TargetUnreachable, Us
 
 EXIT_USAGE = 2
 EXIT_COULD_NOT_TEST = 3
+_NO_ARGS_IS_HELP: type[click.UsageError] = getattr(
+    click.exceptions, "NoArgsIsHelpError", type("_Never", (click.UsageError,), {})
+)
+"""click >= 8.2 raises this for a bare group; older versions print the help themselves."""
 
 # name -> (module, attribute, one-line help shown by ``stepspec --help``)
 _COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -59,9 +63,27 @@ def stepspec() -> None:
 
 
 def main(argv: list[str] | None = None) -> Any:
-    """Console-script entry point: expected failures become one line and an exit code."""
+    """Console-script entry point: expected failures become one line and an exit code.
+
+    click's own usage errors (a bad option value, an unknown option) are reduced to one line in
+    the project's shape, ``stepspec <command>: usage error: <what> (see --help)``, instead of
+    click's three-line ``Usage:``/``Try``/``Error:`` block.
+    """
     try:
-        return stepspec.main(args=argv, prog_name="stepspec")
+        result = stepspec.main(args=argv, prog_name="stepspec", standalone_mode=False)
+    except _NO_ARGS_IS_HELP as error:  # a bare group (``stepspec``, ``stepspec spec``): its help
+        error.show()
+        sys.exit(error.exit_code)
+    except click.UsageError as error:
+        where = error.ctx.command_path if error.ctx is not None else "stepspec"
+        click.echo(f"{where}: usage error: {error.format_message()} (see {where} --help)", err=True)
+        sys.exit(EXIT_USAGE)
+    except click.ClickException as error:
+        click.echo(f"stepspec: {error.format_message()}", err=True)
+        sys.exit(error.exit_code)
+    except click.Abort:  # Ctrl-C: as click's standalone mode does
+        click.echo("Aborted!", err=True)
+        sys.exit(1)
     except UsageError as error:
         click.echo(f"stepspec: usage error: {error}", err=True)
         sys.exit(EXIT_USAGE)
@@ -71,3 +93,4 @@ def main(argv: list[str] | None = None) -> Any:
     except StepspecError as error:
         click.echo(f"stepspec: {error}", err=True)
         sys.exit(EXIT_COULD_NOT_TEST)
+    sys.exit(result if isinstance(result, int) else 0)

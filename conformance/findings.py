@@ -56,12 +56,19 @@ class RecordedRequest:
     method: str
     url: str
     headers: tuple[tuple[str, str], ...] = ()
+    body: str | None = None
+    """The body that was sent (secrets masked), if any."""
 
     def curl(self) -> str:
-        """A shell line that reproduces the request (secrets appear as placeholders)."""
+        """A shell line that reproduces the request: every header and the body that were sent
+        (secrets appear as placeholders)."""
         parts = ["curl", "-sS", "-X", self.method.upper(), _quote(self.url)]
         for name, value in self.headers:
             parts += ["-H", _quote(f"{name}: {value}")]
+        if self.body is not None:
+            parts += ["--data-binary", _quote(self.body)]
+        if any(name.lower() == "accept-encoding" for name, _ in self.headers):
+            parts.append("--compressed")  # the body may come back compressed, as it did
         return " ".join(parts)
 
 

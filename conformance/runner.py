@@ -1,9 +1,13 @@
 """The runner: one library call that checks a live server and returns a report.
 
-``run(config)`` discovers ids, fetches every readable operation once, runs the selected checks
-and returns a ``Report``; it prints nothing. The CLI and the pytest plugin are thin front ends
-over it. ``plan(...)`` gives the same matrix of cases (check x operation) from the spec alone,
-without a request, which is what the pytest plugin parametrizes over.
+``run(config)`` first establishes that the target speaks the API and knows the ids the user gave
+(``_precheck``: otherwise ``TargetUnreachable``/``UsageError``, never findings), discovers ids,
+fetches every readable operation once, runs the selected checks and returns a ``Report``; it
+prints nothing (an optional ``Progress`` is told how far it is). A check that raises is the
+kit's failure: its cases are reported as not tested, with the reason. The CLI and the pytest
+plugin are thin front ends over it. ``plan(...)`` gives the same matrix of cases (check x
+operation) from the spec alone, without a request, which is what the pytest plugin
+parametrizes over.
 
 Exit codes live here too, because every front end agrees on them: 0 conforms, 1 findings
 (errors; warnings count only under ``--strict``), 2 usage error, 3 could not test.
@@ -11,15 +15,19 @@ Exit codes live here too, because every front end agrees on them: 0 conforms, 1 
 
 from __future__ import annotations
 
+import random
 import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from conformance import _operations
 from conformance.errors import UsageError
 from conformance.findings import Finding, Severity, finding_sort_key
+
+if TYPE_CHECKING:
+    from conformance._progress import Progress
 
 __all__ = [
     "EXIT_COULD_NOT_TEST",
@@ -67,6 +75,17 @@ class RunConfig:
     """Seconds a lifecycle check waits for a run to reach the state it waits for."""
     lifecycle_max_requests: int = 300
     """Requests the lifecycle checks may send, on top of ``max_requests`` (their own pool)."""
+    fuzz_seed: int | None = None
+    """Seed of the generated fuzz cases (None: a random one, shown in the report)."""
+    max_fuzz_requests: int = 500
+    """Requests the fuzzer may send, on top of ``max_requests`` (its own pool)."""
+    option_prefix: str = "--"
+    """How the front end spells its options (``--`` for the CLI, ``--stepspec-`` for pytest),
+    so that messages name an option the user can actually pass."""
+
+    def option(self, name: str) -> str:
+        """The option ``name`` (e.g. ``api-key``) as the user's front end spells it."""
+        return self.option_prefix + name
 
     def __post_init__(self) -> None:
         if not self.base_url.startswith(("http://", "https://")):
@@ -94,8 +113,28 @@ class RunConfig:
             )
         if self.fuzz < 0:
             raise UsageError(f"--fuzz must be 0 or more cases per operation, got {self.fuzz!r}")
+        if self.max_fuzz_requests < 1:
+            raise UsageError(
+                f"{self.option('max-fuzz-requests')} must be at least 1, "
+                f"got {self.max_fuzz_requests!r}"
+            )
+        if self.fuzz_seed is not None and not 0 <= self.fuzz_seed < 2**63:
+            raise UsageError(
+                f"{self.option('fuzz-seed')} must be an integer from 0 to 2**63-1, "
+                f"got {self.fuzz_seed!r}"
+            )
         if self.space is not None and self.api != "kibana":
-            raise UsageError("--space only applies to --api kibana")
+            raise UsageError(f"{self.option('space')} only applies to --api kibana")
+        if self.step_id and not self.run_id:
+            raise UsageError(
+                f"{self.option('step-id')} needs {self.option('run-id')} "
+                "(a step is addressed within its run)"
+            )
+        if self.run_id and self.api in ("arcee", "trigify") and not self.workflow_id:
+            raise UsageError(
+                f"{self.option('run-id')} needs {self.option('workflow-id')} for {self.api}: "
+                "its run URLs contain the workflow id"
+            )
         _operations.profile(self.api)
 
     @property
@@ -129,6 +168,8 @@ class CaseResult:
     """Why the case was skipped (what was not tested and what to do)."""
     truncated: int = 0
     """Findings left out beyond ``MAX_FINDINGS_PER_CASE``."""
+    duration: float = 0.0
+    """Seconds the check spent on this case (a check of several operations shares its time)."""
 
 
 @dataclass(frozen=True)
@@ -147,6 +188,10 @@ class Report:
     notes: tuple[str, ...]
     duration: float
     checks: tuple[str, ...]
+    fuzz_seed: int | None = None
+    """The seed of the generated fuzz cases (None when nothing was fuzzed)."""
+    flags: tuple[str, ...] = ()
+    """The options that shaped the run (``--fuzz 20``, ``--allow-writes``...), for headers."""
 
     @property
     def findings(self) -> list[Finding]:
@@ -162,6 +207,16 @@ class Report:
     def exit_code(self) -> int:
         """0 when the target conforms, 1 when it has error findings."""
         return EXIT_FINDINGS if self.errors else EXIT_OK
+
+    def untested_warning(self) -> str | None:
+        """A warning when most cases were not tested: a green verdict would mislead."""
+        skipped = self.counts()["skipped"]
+        if not self.cases or skipped * 2 <= len(self.cases):
+            return None
+        return (
+            f"{skipped} of {len(self.cases)} cases were not tested (see 'not tested' in the "
+            "report); the verdict covers only the rest"
+        )
 
     def counts(self) -> dict[str, int]:
         """Cases per outcome."""
@@ -187,14 +242,21 @@ def plan(
     ]
 
 
-def run(config: RunConfig) -> Report:
-    """Check the server ``config`` names and return the report (see the module docstring)."""
+def run(config: RunConfig, progress: Progress | None = None) -> Report:
+    """Check the server ``config`` names and return the report (see the module docstring).
+
+    ``progress`` (optional) is told the phase, the cases done, the requests sent and the
+    findings so far; the runner itself prints nothing.
+    """
     from conformance._client import BoundedClient
     from conformance._discovery import discover
+    from conformance._precheck import precheck
     from conformance.checks import select
     from conformance.checks._context import Context
 
     started = time.monotonic()
+    if config.fuzz > 0 and config.fuzz_seed is None:
+        config = replace(config, fuzz_seed=random.SystemRandom().randrange(2**32))
     profile = _operations.profile(config.api)
     # Write checks run last: the runs they start must not change the lists that the read
     # checks page through and compare.
@@ -205,37 +267,79 @@ def run(config: RunConfig) -> Report:
     operations = _operations.logical_operations(config.api)  # InvalidSpec -> exit 3
     client = BoundedClient(timeout=config.timeout, secrets=config.secrets())
     ctx = Context(config, client, profile)
+    raw: list[Finding] = []
+    total = sum(1 for chk in selected for op in operations if chk.applies(profile, op))
+    state = {"done": 0}
+
+    def show(phase: str | None = None, *, force: bool = False) -> None:
+        if progress is not None:
+            progress.update(
+                phase,
+                done=state["done"],
+                total=total,
+                requests=ctx.requests_sent,
+                findings=len(raw),
+                force=force,
+            )
+
+    ctx.on_request = show
+    show("checking that the target speaks the API", force=True)
+    precheck(ctx)
+    show("discovery", force=True)
     discover(ctx)
 
     ctx.current = "baseline"
+    show("reading every operation once", force=True)
     for operation in operations:
         if operation.method == "get":
             params = ctx.params_for(operation)
             if params is not None:
                 ctx.get(operation, params)
 
-    raw: list[Finding] = []
+    spent: dict[tuple[str, str], float] = defaultdict(float)
+
+    def share(chk: Any, seconds: float) -> None:
+        applicable = [op.operation_id for op in operations if chk.applies(profile, op)]
+        for operation_id in applicable:
+            spent[(chk.name, operation_id)] += seconds / len(applicable)
+
     for chk in selected:
         ctx.current = chk.name
+        show(chk.name, force=True)
+        began = time.monotonic()
         if chk.scope == "operation":
             for operation in operations:
                 if chk.applies(profile, operation):
                     raw.extend(_safely(chk, ctx, operation))
+                    spent[(chk.name, operation.operation_id)] += time.monotonic() - began
+                    began = time.monotonic()
+                    state["done"] += 1
+                    show()
         elif chk.scope == "target":
             raw.extend(_safely(chk, ctx))
+            share(chk, time.monotonic() - began)
+            state["done"] += sum(1 for op in operations if chk.applies(profile, op))
     exercised: dict[str, set[str]] = defaultdict(set)
     for chk in selected:
         if chk.scope != "response":
             continue
         ctx.current = chk.name
+        show(chk.name, force=True)
         for exchange in list(ctx.exchanges):
             if exchange.status == 429:
                 continue  # a rate limit the kit could not wait out says nothing about the API
             if _matches(chk.statuses, exchange.status, exchange.result.error is not None):
                 exercised[chk.name].add(exchange.operation.operation_id)
+                began = time.monotonic()
                 raw.extend(_safely(chk, ctx, exchange))
+                spent[(chk.name, exchange.operation.operation_id)] += time.monotonic() - began
+        state["done"] += sum(1 for op in operations if chk.applies(profile, op))
+        show()
 
-    cases = _cases(ctx, selected, operations, raw, exercised)
+    cases = [
+        replace(case, duration=spent.get((case.check, case.operation), 0.0))
+        for case in _cases(ctx, selected, operations, raw, exercised)
+    ]
     if all(case.outcome == "skipped" for case in cases):
         from conformance.errors import TargetUnreachable
 
@@ -261,10 +365,53 @@ def run(config: RunConfig) -> Report:
         requests=ctx.requests_sent,
         operations_called=dict(sorted(called.items())),
         not_tested=not_tested,
-        notes=tuple(ctx.ids.notes) + ((ctx.stalled,) if ctx.stalled else ()) + _lifecycle_note(ctx),
+        notes=tuple(ctx.ids.notes)
+        + ((ctx.stalled,) if ctx.stalled else ())
+        + _lifecycle_note(ctx)
+        + _fuzz_notes(ctx),
         duration=time.monotonic() - started,
         checks=tuple(chk.name for chk in selected),
+        fuzz_seed=config.fuzz_seed if config.fuzz > 0 else None,
+        flags=_flags(config),
     )
+
+
+def _flags(config: RunConfig) -> tuple[str, ...]:
+    flags: list[str] = []
+    if config.space:
+        flags.append(f"{config.option('space')} {config.space}")
+    if config.checks:
+        flags.append(f"{config.option('checks')} {','.join(config.checks)}")
+    if config.fuzz:
+        flags.append(f"{config.option('fuzz')} {config.fuzz}")
+    if config.fuzz_negative:
+        flags.append(config.option("fuzz-negative"))
+    if config.allow_writes:
+        flags.append(config.option("allow-writes"))
+    if config.expect_key_enforcement:
+        flags.append(config.option("expect-key-enforcement"))
+    return tuple(flags)
+
+
+def _fuzz_notes(ctx: Any) -> tuple[str, ...]:
+    if ctx.config.fuzz <= 0:
+        return ()
+    notes = [
+        f"fuzzing: {ctx.memo.get('fuzz_cases', 0)} generated cases, {ctx.fuzz_sent} requests "
+        f"from their own budget ({ctx.config.option('max-fuzz-requests')} "
+        f"{ctx.config.max_fuzz_requests}); {ctx.config.option('fuzz-seed')} "
+        f"{ctx.config.fuzz_seed} generates the same cases again"
+    ]
+    for operation_id, reason in (ctx.memo.get("fuzz_stopped") or {}).items():
+        notes.append(f"fuzzing of {operation_id} stopped early: {reason}")
+    unsatisfiable = ctx.memo.get("fuzz_notes") or []
+    if unsatisfiable:
+        notes.append(
+            "fuzzing: the OpenAPI document leaves nothing to make invalid in "
+            + ", ".join(unsatisfiable)
+            + ", so no negative case was generated there"
+        )
+    return tuple(notes)
 
 
 def _lifecycle_note(ctx: Any) -> tuple[str, ...]:
@@ -278,26 +425,26 @@ def _lifecycle_note(ctx: Any) -> tuple[str, ...]:
 
 
 def _safely(chk: Any, ctx: Any, *subject: Any) -> list[Finding]:
-    """Run a check; a check that breaks on a response it did not foresee becomes a finding."""
+    """Run a check; a check that breaks is the kit's failure: its cases are not tested."""
     from conformance._specs import Operation
 
     try:
         return [_sourced(finding, chk.source) for finding in chk.run(ctx, *subject)]
-    except Exception as error:  # a check must never end the run
+    except Exception as error:  # a check must never end the run, nor blame the server
         target = subject[0] if subject else None
         operation = target if isinstance(target, Operation) else getattr(target, "operation", None)
-        return [
-            Finding(
-                check=chk.name,
-                title="check could not judge the responses",
-                operation=operation.operation_id if operation is not None else None,
-                expected="responses shaped as documented",
-                found=f"{type(error).__name__}: {error}"[:300],
-                detail="the responses were not shaped as the check expects; the other findings "
-                "usually say how (if not, this is a stepspec bug worth reporting)",
-                source=chk.source,
-            )
-        ]
+        first_line = (str(error).splitlines() or [""])[0][:200]
+        reason = (
+            f"the check itself failed ({type(error).__name__}: {first_line}); this is a "
+            "stepspec bug worth reporting, not a finding about the server"
+        )
+        if operation is not None:
+            ctx.skip(operation.operation_id, reason)
+        else:
+            for candidate in _operations.logical_operations(ctx.profile.api):
+                if chk.applies(ctx.profile, candidate):
+                    ctx.skip(candidate.operation_id, reason)
+        return []
 
 
 def _sourced(finding: Finding, source: str) -> Finding:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from importlib import resources
 from pathlib import Path
 
@@ -49,9 +51,9 @@ def test_validate_reports_each_error_with_path_expected_found(
     )
     assert result.exit_code == 1
     lines = result.output.strip().splitlines()
-    assert any("$.status: expected one of" in line and "'finished'" in line for line in lines)
+    assert any("$.status: expected one of" in line and '"finished"' in line for line in lines)
     assert any(
-        "$: expected required properties" in line and "missing ['stepId']" in line for line in lines
+        "$: expected required properties" in line and 'missing ["stepId"]' in line for line in lines
     )
 
 
@@ -62,7 +64,8 @@ def test_validate_unknown_schema_is_a_usage_error(runner: CliRunner, tmp_path: P
         stepspec, ["validate", "--schema", "urn:stepspec:kibana:nope", str(path)]
     )
     assert result.exit_code == 2
-    assert "urn:stepspec:kibana:step-execution" in result.output
+    assert "urn:stepspec:kibana:<name>" in result.output
+    assert "step-execution" in result.output
 
 
 def test_validate_non_json_is_invalid(runner: CliRunner, tmp_path: Path) -> None:
@@ -103,3 +106,68 @@ def test_spec_export_writes_a_bundled_document(runner: CliRunner, tmp_path: Path
 def test_unknown_api_is_a_usage_error(runner: CliRunner) -> None:
     result = runner.invoke(stepspec, ["spec", "export", "--api", "jenkins"])
     assert result.exit_code == 2
+
+
+def test_spec_export_takes_the_format_from_the_output_extension(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    """Walkthrough row 10: ``-o arcee.json`` wrote YAML."""
+    out = tmp_path / "arcee.json"
+    result = runner.invoke(stepspec, ["spec", "export", "--api", "arcee", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(out.read_text())["openapi"].startswith("3.1")
+    yml = tmp_path / "arcee.yml"
+    assert (
+        runner.invoke(stepspec, ["spec", "export", "--api", "arcee", "-o", str(yml)]).exit_code == 0
+    )
+    assert not yml.read_text().lstrip().startswith("{")
+
+
+def test_validate_speaks_json_types(runner: CliRunner, tmp_path: Path) -> None:
+    """Walkthrough row 11: ``found dict {}``, ``found str 'false'``, ``found int 7``."""
+    step = json.loads(SEED.read_text())
+    step["stepId"] = 7
+    step["input"] = "false"
+    path = tmp_path / "types.json"
+    path.write_text(json.dumps(step))
+    result = runner.invoke(stepspec, ["validate", "--schema", "kibana:step-execution", str(path)])
+    assert result.exit_code == 1
+    assert "found integer 7" in result.output
+    for python_name in ("found int ", "found str ", "found dict ", "found NoneType"):
+        assert python_name not in result.output
+
+
+@pytest.mark.parametrize("name", ["step-execution", "kibana:step-execution"])
+def test_validate_accepts_a_unique_short_schema_name(
+    runner: CliRunner, tmp_path: Path, name: str
+) -> None:
+    path = tmp_path / "ok.json"
+    path.write_text(SEED.read_text())
+    result = runner.invoke(stepspec, ["validate", "--schema", name, str(path)])
+    assert result.exit_code == 0, result.output
+    assert "valid against urn:stepspec:kibana:step-execution" in result.output
+
+
+@pytest.mark.parametrize(
+    ("name", "said"),
+    [
+        ("step-exec", "did you mean urn:stepspec:kibana:step-execution"),
+        (
+            "execution",
+            "is ambiguous: urn:stepspec:kibana:execution, urn:stepspec:trigify:execution",
+        ),
+    ],
+)
+def test_validate_suggests_on_one_line(name: str, said: str, tmp_path: Path) -> None:
+    """Walkthrough row 13: a 53-line dump of every schema id."""
+    path = tmp_path / "ok.json"
+    path.write_text("{}")
+    result = subprocess.run(
+        [sys.executable, "-c", "from conformance.cli import main; main()", "validate",
+         "--schema", name, str(path)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert said in lines[0]

@@ -18,6 +18,9 @@ Requests sent inside ``with ctx.lifecycle_budget():`` are charged to their own p
 a number of requests that depends on how long the run takes, and it must not starve the read
 checks (or be starved by them).
 
+The fuzzer's generated requests are charged to a third pool, ``--max-fuzz-requests``
+(``with ctx.fuzz_budget():``), so that fuzzing can never leave the other checks untested.
+
 Every exchange is recorded; the runner later runs the response-scope checks over all of them.
 """
 
@@ -26,7 +29,7 @@ from __future__ import annotations
 import json
 import time
 import urllib.parse
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -43,7 +46,7 @@ if TYPE_CHECKING:
     from conformance.runner import RunConfig
 
 Credential = Literal["default", "none", "wrong"]
-Pool = Literal["run", "lifecycle"]
+Pool = Literal["run", "lifecycle", "fuzz"]
 RATE_LIMIT_WAIT = 5.0
 """Longest wait for a rate-limit window before the run gives up on the target."""
 STALL_LIMIT = 3
@@ -206,6 +209,13 @@ class Context:
         self._outside_failures = 0
         self.generated: dict[str, int] = {}
         """operationId -> requests the fuzzer sent (outside ``get``)."""
+        self.fuzz_sent = 0
+        """Requests charged to the fuzz pool (also counted in ``requests_sent``)."""
+        self.fuzz_exhausted = False
+        self.findings_seen = 0
+        """Findings reported so far (kept up to date by the runner, for progress)."""
+        self.on_request: Callable[[], None] | None = None
+        """Called after each request is counted (the runner's progress display)."""
 
     # -- what checks call ------------------------------------------------------------------
 
@@ -226,6 +236,15 @@ class Context:
     def lifecycle_budget(self) -> Iterator[None]:
         """Charge the requests sent inside to ``--max-lifecycle-requests`` (see the docstring)."""
         previous, self._pool = self._pool, "lifecycle"
+        try:
+            yield
+        finally:
+            self._pool = previous
+
+    @contextmanager
+    def fuzz_budget(self) -> Iterator[None]:
+        """Charge the requests sent inside to ``--max-fuzz-requests`` (see the docstring)."""
+        previous, self._pool = self._pool, "fuzz"
         try:
             yield
         finally:
@@ -387,6 +406,10 @@ class Context:
         self.requests_sent += 1
         if self._pool == "lifecycle":
             self.lifecycle_sent += 1
+        elif self._pool == "fuzz":
+            self.fuzz_sent += 1
+        if self.on_request is not None:
+            self.on_request()
 
     def _refuse(self, operation: Operation) -> bool:
         if self.stalled is not None or operation.operation_id in self.dead:
@@ -396,7 +419,12 @@ class Context:
                 self.lifecycle_exhausted = True
                 return True
             return False
-        if self.requests_sent - self.lifecycle_sent >= self.config.max_requests:
+        if self._pool == "fuzz":
+            if self.fuzz_sent >= self.config.max_fuzz_requests:
+                self.fuzz_exhausted = True
+                return True
+            return False
+        if self.requests_sent - self.lifecycle_sent - self.fuzz_sent >= self.config.max_requests:
             self.budget_exhausted = True
             return True
         return False

@@ -108,6 +108,12 @@ def html(conn: socket.socket, request: bytes) -> None:
     conn.sendall(respond(b"<html>hello</html>", ctype="text/html"))
 
 
+def bad_gateway(conn: socket.socket, request: bytes) -> None:
+    conn.sendall(
+        respond(b"<html>502 Bad Gateway</html>", status="502 Bad Gateway", ctype="text/html")
+    )
+
+
 def not_json(conn: socket.socket, request: bytes) -> None:
     conn.sendall(respond(b"{not json"))
 
@@ -130,6 +136,20 @@ def stall_after_discovery(conn: socket.socket, request: bytes) -> None:
         conn.sendall(respond(WORKFLOWS))
     else:
         time.sleep(3)
+
+
+def speaks_the_api(behaviour: Behaviour) -> Behaviour:
+    """Answers the Arcee workflow list (the kit's discovery root), ``behaviour`` elsewhere."""
+
+    def answer(conn: socket.socket, request: bytes) -> None:
+        path = request.split(b" ")[1]
+        if path.split(b"?")[0] == b"/api/v1/workflow/workflows":
+            conn.sendall(respond(WORKFLOWS))
+        else:
+            behaviour(conn, request)
+
+    answer.__name__ = behaviour.__name__
+    return answer
 
 
 def _check(run_check: Any, url: str, *args: str) -> tuple[Any, float]:
@@ -191,12 +211,37 @@ def test_stalling_operations_are_not_called_again(run_check: Any) -> None:
 def test_bad_responses_become_findings(
     behaviour: Behaviour, check: str, title: str, run_check: Any
 ) -> None:
-    with raw_server(behaviour) as url:
+    with raw_server(speaks_the_api(behaviour)) as url:
         result, elapsed = _check(run_check, url, "--format", "json")
     report = _report(result)
     assert result.exit_code == 1, result.output
     assert (check, title) in {(f["check"], f["title"]) for f in report["findings"]}
     assert elapsed < 10 * TIMEOUT + 2
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "said"),
+    [
+        (huge, "answered 200 application/json"),
+        (redirect_loop, "answered 302"),
+        (truncated, "answered 200 application/json"),
+        (not_json, "answered 200 application/json"),
+        (html, "answered 200 text/html"),
+        (bad_gateway, "answered 502 text/html: the server, or a proxy in front of it, failed"),
+    ],
+    ids=["huge-body", "redirect-loop", "truncated", "not-json", "html", "bad-gateway"],
+)
+def test_a_discovery_root_that_is_not_the_api_is_exit_3(
+    behaviour: Behaviour, said: str, run_check: Any
+) -> None:
+    """No verdict on a server that was never shown to speak the API: one line, exit 3."""
+    with raw_server(behaviour) as url:
+        result, _ = _check(run_check, url)
+    assert result.exit_code == 3, result.output
+    assert said in result.stderr
+    assert "GET /api/v1/workflow/workflows" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert result.stdout == ""
 
 
 def test_client_bounds_a_drip_to_its_timeout() -> None:
