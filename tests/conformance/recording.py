@@ -38,6 +38,13 @@ class HarRecorder:
         )
         if environ.get("CONTENT_TYPE"):
             request_headers += (("Content-Type", environ["CONTENT_TYPE"]),)
+        # Read before the app runs: a mutant may rewrite the request in ``environ``.
+        query = environ.get("QUERY_STRING", "")
+        url = "http://{}{}{}".format(
+            environ.get("HTTP_HOST", "127.0.0.1"),
+            urllib.parse.quote(environ.get("PATH_INFO", "")),
+            f"?{query}" if query else "",
+        )
         captured: dict[str, Any] = {}
 
         def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
@@ -52,12 +59,6 @@ class HarRecorder:
             if close is not None:
                 close()
         code, _, reason = captured["status"].partition(" ")
-        query = environ.get("QUERY_STRING", "")
-        url = "http://{}{}{}".format(
-            environ.get("HTTP_HOST", "127.0.0.1"),
-            urllib.parse.quote(environ.get("PATH_INFO", "")),
-            f"?{query}" if query else "",
-        )
         self.entries.append(
             HarEntry(
                 method=environ["REQUEST_METHOD"],
