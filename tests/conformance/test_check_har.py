@@ -9,7 +9,6 @@ needs no request of its own is caught by that check - with the same checks faili
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +18,9 @@ from click.testing import CliRunner
 from conformance._cli_check import check_command
 from conformance._passive import PassiveJudge
 from conformance.checks import CHECKS
-from conformance.har import HarEntry, HarWriter, read_har
-from tests.conformance.conftest import serve
-from tests.conformance.mutants import MUTANTS, Mutant, MutantMiddleware
-from tests.conformance.recording import HarRecorder
+from conformance.har import read_har
+from tests.conformance.mutants import MUTANTS, Mutant
+from tests.conformance.recording import record_kit_run
 
 pytestmark = pytest.mark.slow
 
@@ -36,37 +34,6 @@ OFFLINE_MUTANTS = [
 """Read-side mutants whose check judges responses the kit sent anyway (no probe of its own)."""
 
 
-@dataclass
-class Recording:
-    path: Path
-    entries: list[HarEntry]
-    live: dict[str, Any]
-    """The live run's JSON report."""
-
-
-def _record(tmp_path: Path, app_factory: Any, api: str, mutant: Mutant | None = None) -> Recording:
-    app = app_factory(**(mutant.app_config if mutant else {}))
-    app.testing = False
-    if mutant is not None:
-        app.wsgi_app = MutantMiddleware(app.wsgi_app, mutant)
-    recorder = HarRecorder(app.wsgi_app)
-    app.wsgi_app = recorder
-    strict = ("--strict",) if mutant is not None and mutant.strict else ()
-    key = mutant.api_key if mutant else "test-key"
-    args = (*(mutant.args if mutant else ()), *strict)
-    with serve(app) as url:
-        live = CliRunner().invoke(
-            check_command,
-            ["--api", api, "--base-url", url, "--format", "json", "--api-key", key, *args],
-            catch_exceptions=False,
-        )
-    path = tmp_path / f"{api}.har"
-    with HarWriter(path) as writer:
-        for entry in recorder.entries:
-            writer.add(entry)
-    return Recording(path, recorder.entries, json.loads(live.stdout))
-
-
 def _offline(*args: str) -> tuple[int, str, str]:
     result = CliRunner().invoke(check_command, list(args), catch_exceptions=False)
     return result.exit_code, result.stdout, result.stderr
@@ -78,7 +45,7 @@ def _errors(report: dict[str, Any]) -> set[str]:
 
 @pytest.mark.parametrize("api", ["kibana", "arcee", "trigify"])
 def test_a_recording_of_the_clean_mock_conforms(tmp_path: Path, app_factory: Any, api: str) -> None:
-    recording = _record(tmp_path, app_factory, api)
+    recording = record_kit_run(tmp_path, app_factory, api)
     code, out, _ = _offline("--api", api, "--har", str(recording.path), "--format", "json")
     report = json.loads(out)
     assert code == 0, report["findings"]
@@ -97,7 +64,7 @@ def test_a_recording_of_the_clean_mock_conforms(tmp_path: Path, app_factory: Any
 def test_a_recording_of_a_mutant_is_caught_by_its_check(
     tmp_path: Path, app_factory: Any, mutant: Mutant
 ) -> None:
-    recording = _record(tmp_path, app_factory, mutant.api, mutant)
+    recording = record_kit_run(tmp_path, app_factory, mutant.api, mutant)
     strict = ("--strict",) if mutant.strict else ()
     code, out, _ = _offline(
         "--api", mutant.api, "--har", str(recording.path), "--format", "json", *strict
@@ -110,7 +77,7 @@ def test_a_recording_of_a_mutant_is_caught_by_its_check(
 
 def test_text_and_junit_reports_work_offline(tmp_path: Path, app_factory: Any) -> None:
     mutant = next(m for m in MUTANTS if m.name == "required_field_dropped")
-    recording = _record(tmp_path, app_factory, "kibana", mutant)
+    recording = record_kit_run(tmp_path, app_factory, "kibana", mutant)
     code, text, _ = _offline("--api", "kibana", "--har", str(recording.path))
     assert code == 1
     assert "body_matches_schema" in text
@@ -124,7 +91,7 @@ def test_text_and_junit_reports_work_offline(tmp_path: Path, app_factory: Any) -
 
 def test_observe_reports_each_finding_once(tmp_path: Path, app_factory: Any) -> None:
     mutant = next(m for m in MUTANTS if m.name == "step_lists_disagree")
-    recording = _record(tmp_path, app_factory, "kibana", mutant)
+    recording = record_kit_run(tmp_path, app_factory, "kibana", mutant)
     judge = PassiveJudge("kibana")
     seen = [finding for entry in recording.entries for finding in judge.observe(entry)]
     keys = [(f.check, f.operation, f.path) for f in seen]
@@ -136,7 +103,7 @@ def test_observe_reports_each_finding_once(tmp_path: Path, app_factory: Any) -> 
 
 
 def test_traffic_of_another_api_is_skipped(tmp_path: Path, app_factory: Any) -> None:
-    recording = _record(tmp_path, app_factory, "arcee")
+    recording = record_kit_run(tmp_path, app_factory, "arcee")
     code, _, err = _offline("--api", "kibana", "--har", str(recording.path))
     assert code == 3
     assert "holds no call of the kibana API" in err
@@ -144,7 +111,7 @@ def test_traffic_of_another_api_is_skipped(tmp_path: Path, app_factory: Any) -> 
 
 
 def test_redacted_recording_is_still_judged(tmp_path: Path, app_factory: Any) -> None:
-    recording = _record(tmp_path, app_factory, "trigify")
+    recording = record_kit_run(tmp_path, app_factory, "trigify")
     raw = recording.path.read_text(encoding="utf-8")
     assert "test-key" not in raw
     assert read_har(recording.path)[0].request_header("x-api-key") == "[redacted]"
