@@ -19,6 +19,7 @@ from conformance._cli_check import check_command
 from conformance._passive import PassiveJudge
 from conformance.checks import CHECKS
 from conformance.har import read_har
+from tests.conformance.conftest import serve
 from tests.conformance.mutants import MUTANTS, Mutant
 from tests.conformance.recording import record_kit_run
 
@@ -145,3 +146,34 @@ def test_har_and_base_url_exclude_each_other(tmp_path: Path) -> None:
     )
     assert code == 2
     assert "--base-url applies to a live check" in err
+
+
+def test_check_record_writes_the_live_run_for_an_offline_check(
+    tmp_path: Path, app_factory: Any
+) -> None:
+    secret = "sk-live-0123456789abcdef"
+    target = tmp_path / "session.har"
+    with serve(app_factory()) as url:
+        code, out, _ = _offline(
+            "--api", "kibana", "--base-url", url, "--api-key", secret, "--record", str(target),
+            "--format", "json",
+        )  # fmt: skip
+    assert code == 0
+    live = json.loads(out)
+    assert secret not in target.read_text(encoding="utf-8")
+    entries = read_har(target)
+    assert len(entries) == live["requests"]
+    assert entries[0].request_header("authorization") == "[redacted]"
+    code, out, _ = _offline("--api", "kibana", "--har", str(target), "--format", "json")
+    offline = json.loads(out)
+    assert code == 0
+    assert offline["operations_called"] == live["operations_called"]
+
+
+def test_record_into_a_missing_directory_is_a_usage_error(tmp_path: Path) -> None:
+    code, _, err = _offline(
+        "--api", "kibana", "--base-url", "http://127.0.0.1:9", "--record",
+        str(tmp_path / "nowhere" / "x.har"),
+    )  # fmt: skip
+    assert code == 2
+    assert "is not a directory" in err
