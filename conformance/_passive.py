@@ -331,17 +331,25 @@ class PassiveJudge:
 
 def _ids_from_recording(ctx: OfflineContext, recorded: Sequence[Exchange]) -> None:
     """Ids the recorded exchanges addressed, when discovery found none through the lists."""
+    from conformance._discovery import _LISTS, _ids
+
     ids, profile = ctx.ids, ctx.profile
     need_workflows, need_runs, need_steps = not ids.workflows, not ids.runs, not ids.steps
+    roles = {operation_id: role for role, operation_id in profile.roles.items()}
     for exchange in recorded:
         if not exchange.ok:
             continue
+        role = roles.get(exchange.operation.operation_id, "")
         kinds = {profile.id_params.get(name): value for name, value in exchange.params.items()}
         workflow, run, step = kinds.get("workflow"), kinds.get("run"), kinds.get("step")
         if need_workflows and workflow and workflow not in ids.workflows:
             ids.workflows.append(workflow)
         if need_runs and run and not any(known == run for _, known in ids.runs):
             ids.runs.append((workflow, run))
+        if need_steps and run and role in ("run", "steps") and role in _LISTS[profile.api]:
+            for ident, _, _ in _ids(profile.api, role, exchange.json):
+                if (run, ident) not in ids.steps:
+                    ids.steps.append((run, ident))
         if need_steps and step and run and (run, step) not in ids.steps:
             ids.steps.append((run, step))
 
