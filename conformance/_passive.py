@@ -373,4 +373,12 @@ def judge_entries(
             f"{source} holds no call of the {api} API ({judge.ignored} other exchange(s)); "
             "record traffic of this API, or pick its --api"
         )
-    return judge.report()
+    report = judge.report()
+    if all(case.outcome == "skipped" for case in report.cases):
+        from conformance.errors import TargetUnreachable
+
+        reasons = sorted({case.reason for case in report.cases if case.reason})
+        raise TargetUnreachable(
+            f"nothing in {source} could be tested offline ({'; '.join(reasons[:3])})"
+        )
+    return report
