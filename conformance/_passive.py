@@ -1,10 +1,21 @@
 """The passive judge: the kit's checks over traffic it did not send (a proxy, a HAR recording).
 
-``PassiveJudge(api, strict=False, checks=None)`` takes exchanges one at a time
-(``observe(entry) -> list[Finding]``: the findings not reported before, deduplicated by check,
-operation and JSON path) and gives the same ``runner.Report`` as a live run
-(``report()``), so the text, JSON and JUnit renderers and the exit codes work unchanged.
-``judge_entries(api, entries, ...)`` is the one-shot form ``stepspec check --har`` uses.
+Public API (stable; ``stepspec proxy`` builds on it). ``PassiveJudge(api, strict=False,
+checks=None, source="recorded traffic")`` is thread-safe and takes ``HarEntry`` values one at a
+time:
+
+- ``observe(entry) -> list[Finding]``: judges the entry on its own and, for a successful GET,
+  re-runs the cross-exchange checks over everything seen so far; returns only findings not
+  reported before, deduplicated by (check, operation, JSON path), counted under ``strict``;
+- ``add(entry) -> list[Finding]``: only the entry on its own (cheap; not deduplicated), for
+  callers that batch the cross-exchange pass;
+- ``findings()``: every finding so far, one per (check, operation, path);
+- ``report() -> runner.Report``: the same report a live run gives, so the text, JSON and JUnit
+  renderers and the exit codes work unchanged; ``exchanges`` and ``ignored`` (entries that are
+  no call of the API) count what it saw.
+
+``judge_entries(api, entries, ...)`` is the one-shot form ``stepspec check --har`` uses (exit 3
+when the recording holds no call of the API or nothing could be tested offline).
 
 No rule is re-implemented here; the registered checks run as they are:
 
