@@ -36,8 +36,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from conformance import _operations
@@ -251,7 +252,7 @@ class PassiveJudge:
             recorded = list(self.exchanges)
         # The shared index may grow while the checks run; an answer newer than the snapshot
         # is still an answer that was recorded.
-        ctx = OfflineContext(self.config, recorded, self._client, self._index)
+        ctx = OfflineContext(_in_space(self.config, recorded), recorded, self._client, self._index)
         try:
             discover(ctx)
         except StepspecError as error:
@@ -338,6 +339,14 @@ class PassiveJudge:
             duration=time.monotonic() - self._started,
             checks=tuple(chk.name for chk in self.selected),
         )
+
+
+def _in_space(config: RunConfig, recorded: Sequence[Exchange]) -> RunConfig:
+    """A session recorded entirely inside one Kibana space is compared in that space."""
+    spaces = Counter(exchange.space for exchange in recorded)
+    if config.api != "kibana" or not spaces or None in spaces:
+        return config
+    return replace(config, space=spaces.most_common(1)[0][0])
 
 
 def _ids_from_recording(ctx: OfflineContext, recorded: Sequence[Exchange]) -> None:

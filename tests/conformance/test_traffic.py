@@ -4,6 +4,7 @@ passive judge on a session that is not the kit's (no list pages, only what a bro
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -145,6 +146,22 @@ def test_a_browser_session_without_list_pages_is_still_compared(
     report = judge_entries("kibana", session)
     assert "step_consistent" in {f.check for f in report.errors}
     assert "the workflow list was empty, so nothing else could be discovered" in report.notes
+
+
+def test_a_session_inside_one_space_is_compared_in_that_space(
+    tmp_path: Path, app_factory: Any
+) -> None:
+    mutant = next(m for m in MUTANTS if m.name == "step_lists_disagree")
+    recording = record_kit_run(tmp_path, app_factory, "kibana", mutant)
+    opened = re.compile(r"^/api/workflows/executions/[^/]+(/steps|/step/[^/]+)?$")
+    session = [
+        replace(entry, url=entry.url.replace("/api/workflows", "/s/team-a/api/workflows", 1))
+        for entry in recording.entries
+        if entry.status == 200 and opened.match(entry.path) and not entry.query
+    ]
+    assert all(entry.path.startswith("/s/team-a/") for entry in session)
+    report = judge_entries("kibana", session)
+    assert "step_consistent" in {f.check for f in report.errors}
 
 
 def test_the_judge_ignores_traffic_of_other_apis_and_counts_it() -> None:
