@@ -209,37 +209,48 @@ def scrub(text: str, secrets: Mapping[str, str]) -> str:
     is_flag=True,
     help="No progress line on stderr (it is shown only when stderr is a terminal).",
 )
+@click.option(
+    "--record",
+    type=click.Path(dir_okay=False, writable=True),
+    metavar="FILE.har",
+    help="Also write every exchange of the live run as HAR 1.2 (credentials redacted), to "
+    "judge it again offline with --har or read it with `stepspec drift`.",
+)
+@click.option(
+    "--har",
+    type=click.Path(dir_okay=False),
+    metavar="FILE.har",
+    help="Judge this HAR recording offline instead of a live server (no request is sent; the "
+    "checks that need requests of their own are listed as 'not tested: offline').",
+)
 @click.option("--list", "list_only", is_flag=True, help="Name and explain every check, then exit.")
 def check_command(**options: Any) -> None:
     """Check a live Kibana, Arcee-compatible or Trigify-compatible server against the specs.
 
     \b
     Exit codes: 0 conforms, 1 findings, 2 usage error (also an id given with
-    --workflow-id/--run-id/--step-id that the server does not know), 3 could not
-    test (unreachable, a refused credential, or a target that does not answer
-    its discovery root in the API's shape).
-    Example:
+    --workflow-id/--run-id/--step-id that the server does not know, or a --har
+    file that is not HAR), 3 could not test (unreachable, a refused credential,
+    a target that does not answer its discovery root in the API's shape, or a
+    recording with nothing to judge).
+    Examples:
       stepspec check --api kibana --base-url https://kibana.example.com \\
         --format junit --output stepspec.xml
+      stepspec check --api kibana --har session.har
     """
     if options["list_only"]:
         click.echo(list_checks(), nl=False)
         return
     secrets: dict[str, str] = {}
-    progress = None
     try:
-        config = _config(options)
-        secrets = config.secrets()
-        _check_output(options["output"])
-        from conformance._progress import Progress
-        from conformance.runner import run
-
-        progress = Progress.to_stderr("stepspec check", quiet=options["quiet"])
-        try:
-            report = run(config, progress)
-        finally:
-            if progress is not None:
-                progress.close()
+        if options["har"]:
+            _check_output(options["output"])
+            report = _offline(options)
+        else:
+            config = _config(options)
+            secrets = config.secrets()
+            _check_output(options["output"])
+            report = _live(config, options["record"], quiet=options["quiet"])
     except UsageError as error:
         click.echo(scrub(f"stepspec check: usage error: {error}", secrets), err=True)
         sys.exit(2)
@@ -291,6 +302,63 @@ def _check_output(path: str | None) -> None:
         raise UsageError(f"--output {path} is a folder; give a file name")
     if not os.access(parent, os.W_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
         raise UsageError(f"--output {path} is not writable")
+
+
+def _live(config: Any, record: str | None, *, quiet: bool) -> Any:
+    """A live run, with a progress line on a terminal and, with ``--record``, a HAR file."""
+    from conformance._progress import Progress
+    from conformance.runner import run
+
+    writer = None
+    if record:
+        from conformance.har import HarWriter
+
+        writer = HarWriter(record)
+    progress = Progress.to_stderr("stepspec check", quiet=quiet)
+    try:
+        return run(config, progress, recorder=writer)
+    finally:
+        if progress is not None:
+            progress.close()
+        if writer is not None and len(writer):
+            writer.close()
+
+
+_LIVE_ONLY = (
+    "record",
+    "base_url",
+    "space",
+    "workflow_id",
+    "run_id",
+    "step_id",
+    "fuzz",
+    "fuzz_negative",
+    "fuzz_seed",
+    "expect_key_enforcement",
+    "allow_writes",
+)
+
+
+def _offline(options: Mapping[str, Any]) -> Any:
+    """``--har``: the passive judge over a recording (``conformance._passive``)."""
+    from conformance._passive import judge_entries
+    from conformance.har import read_har
+
+    if not options["api"]:
+        raise UsageError("--api is required with --har (kibana, arcee or trigify)")
+    clashing = [name for name in _LIVE_ONLY if options[name]]
+    if clashing:
+        flag = "--" + clashing[0].replace("_", "-")
+        raise UsageError(f"{flag} applies to a live check; --har judges a recording offline")
+    names = options["check_names"]
+    checks = tuple(n.strip() for n in names.split(",") if n.strip()) if names else None
+    return judge_entries(
+        options["api"],
+        read_har(options["har"]),
+        strict=options["strict"],
+        checks=checks,
+        source=f"har:{options['har']}",
+    )
 
 
 def _config(options: Mapping[str, Any]) -> Any:

@@ -40,7 +40,7 @@ def _header(report: Report) -> list[str]:
     )
     called = ", ".join(f"{op} x{n}" for op, n in report.operations_called.items())
     lines = [
-        f"stepspec check --api {report.api} --base-url {report.base_url}"
+        f"stepspec check --api {report.api} {_target(report.base_url)}"
         + (" --strict" if report.strict else "")
         + "".join(f" {flag}" for flag in report.flags)
         + (f" --fuzz-seed {report.fuzz_seed}" if report.fuzz_seed is not None else ""),
@@ -55,6 +55,13 @@ def _header(report: Report) -> list[str]:
     if warning:
         lines.append(f"warning: {warning}")
     return lines
+
+
+def _target(base_url: str) -> str:
+    # An offline report (``check --har``) names its recording as ``har:<file>``.
+    if base_url.startswith("har:"):
+        return f"--har {base_url.removeprefix('har:')}"
+    return f"--base-url {base_url}"
 
 
 def finding_lines(finding: Finding) -> list[str]:

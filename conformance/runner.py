@@ -28,6 +28,7 @@ from conformance.findings import Finding, Severity, finding_sort_key
 
 if TYPE_CHECKING:
     from conformance._progress import Progress
+    from conformance.har import HarWriter
 
 __all__ = [
     "EXIT_COULD_NOT_TEST",
@@ -242,11 +243,18 @@ def plan(
     ]
 
 
-def run(config: RunConfig, progress: Progress | None = None) -> Report:
+def run(
+    config: RunConfig,
+    progress: Progress | None = None,
+    *,
+    recorder: HarWriter | None = None,
+) -> Report:
     """Check the server ``config`` names and return the report (see the module docstring).
 
     ``progress`` (optional) is told the phase, the cases done, the requests sent and the
-    findings so far; the runner itself prints nothing.
+    findings so far; the runner itself prints nothing. With ``recorder`` every exchange the run
+    had is added to it as a HAR entry (``check --record``), also when nothing could be tested;
+    the caller writes the file.
     """
     from conformance._client import BoundedClient
     from conformance._discovery import discover
@@ -340,6 +348,10 @@ def run(config: RunConfig, progress: Progress | None = None) -> Report:
         replace(case, duration=spent.get((case.check, case.operation), 0.0))
         for case in _cases(ctx, selected, operations, raw, exercised)
     ]
+    if recorder is not None:
+        from conformance._traffic import record_exchanges
+
+        record_exchanges(recorder, ctx.exchanges, started)
     if all(case.outcome == "skipped" for case in cases):
         from conformance.errors import TargetUnreachable
 
