@@ -115,6 +115,19 @@ SERVED_AUTO_RUNS = 2
     metavar="FILE",
     help="Write what each client exercised to FILE on shutdown.",
 )
+@click.option(
+    "--replay",
+    multiple=True,
+    metavar="FILE.har",
+    help="Serve the answers recorded in this HAR file (repeatable) for the requests that match "
+    "them (method, path, query); the seeded world answers the rest.",
+)
+@click.option(
+    "--replay-only",
+    is_flag=True,
+    default=None,
+    help="With --replay: answer the vendor's 404 for anything that was not recorded.",
+)
 def mock_command(**options: Any) -> None:
     """Serve Kibana (/api/workflows, /s/{space}/api/workflows), Arcee (/api/v1/workflow) and
     Trigify (/v1) at once, from one seeded world, on 127.0.0.1:8080 by default."""

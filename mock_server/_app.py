@@ -10,9 +10,11 @@ the read-only vocabulary). Per request, in order:
 3. the vendor is chosen by the longest base path; an unroutable path or method goes straight to
    the error handlers (404/405 in that vendor's envelope, or a neutral body listing every API);
 4. an injected fault (``error_rate``), then the vendor's ``authenticate``;
-5. the vendor's own blueprint hooks (Kibana: ``kbn-xsrf``, ``elastic-api-version``);
-6. the OpenAPI operation is matched, its query and path parameters checked, ``Prefer`` applied;
-7. the view; then ``--validate-responses`` and CORS headers on the way out.
+5. with ``--replay``, a recorded answer to this request (``_replay``), else with
+   ``--replay-only`` the vendor's 404;
+6. the vendor's own blueprint hooks (Kibana: ``kbn-xsrf``, ``elastic-api-version``);
+7. the OpenAPI operation is matched, its query and path parameters checked, ``Prefer`` applied;
+8. the view; then ``--validate-responses`` and CORS headers on the way out.
 
 A response cache in front of Flask replays immutable answers (see ``_http``). The hooks read
 the request through one context lookup each and are only registered when configured: a cold
@@ -31,7 +33,7 @@ import os
 import types
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, Response, current_app, g, request
 from flask_cors import CORS
@@ -53,12 +55,15 @@ from mock_server._selfcheck import check_response
 from mock_server._vendor import Vendor, vendor_for
 from mock_server.live import SqliteStore, temporary_store_path
 
+if TYPE_CHECKING:
+    from mock_server._replay import ReplayTable
+
 VENDOR_MODULES = ("mock_server.kibana", "mock_server.arcee", "mock_server.trigify")
 EXTENSION = "stepspec"
 CORS_EXPOSE_HEADERS = (
     "elastic-api-version", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset",
     "RateLimit-Policy", "Retry-After", "WWW-Authenticate", "Allow", "X-Stepspec-Injected",
-    "X-Stepspec-Validated",
+    "X-Stepspec-Validated", "X-Stepspec-Replayed",
 )  # fmt: skip
 _log = logging.getLogger("mock_server")
 _UNSEEN: Any = object()
@@ -125,8 +130,13 @@ def create_app(
     *,
     clock: Clock | None = None,
     vendors: Sequence[Vendor] | None = None,
+    replay: ReplayTable | None = None,
 ) -> Flask:
-    """Build the mock app (see the module docstring); ``clock`` is injectable for tests."""
+    """Build the mock app (see the module docstring); ``clock`` is injectable for tests.
+
+    ``replay``: the recordings of ``config.replay`` loaded already (``serve`` loads them once,
+    before gunicorn forks); without it they are read here (``ConfigError`` if one is not HAR).
+    """
     cfg = as_config(config)
     state_path = cfg.state_path or temporary_store_path()
     context = MockContext(cfg, SqliteStore(state_path), clock or system_clock)
@@ -149,6 +159,11 @@ def create_app(
     app.wsgi_app = middleware  # type: ignore[method-assign]
     app.extensions[EXTENSION] = MockState(context, mounted, indexes, cache, middleware, faults)
     app.before_request(_prepare_with_faults if faults.active else _prepare)
+    if cfg.replay:  # recorded answers before the vendors' hooks and views (mock_server/_replay)
+        from mock_server import _replay
+
+        table = replay if replay is not None else _replay.ReplayTable.load(cfg.replay)
+        _replay.install(app, table, only=cfg.replay_only)
     if cfg.validate_responses:
         app.after_request(_validate)
     app.register_error_handler(HTTPException, _http_error)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -74,6 +75,11 @@ class MockConfig:
     """Live runs kept per API; older ones expire beyond this cap."""
     auto_runs: int = 0
     """Runs the mock starts by itself per API and minute (0: none; ``stepspec mock``: 2)."""
+    replay: tuple[str, ...] = ()
+    """HAR files whose recorded answers are served before the seeded world
+    (``mock_server._replay``); ``STEPSPEC_REPLAY`` lists them separated by ``os.pathsep``."""
+    replay_only: bool = False
+    """Answer the vendor's 404 for every request that was not recorded (needs ``replay``)."""
 
     def __post_init__(self) -> None:
         _check_int("port", self.port, 0, 65535)
@@ -106,6 +112,10 @@ class MockConfig:
             raise ConfigError("time_scale", f"{self.time_scale!r} must be > 0 and <= 1000000")
         if not self.host:
             raise ConfigError("host", "must not be empty")
+        if self.replay_only and not self.replay:
+            raise ConfigError("replay_only", "needs at least one recording to replay (--replay)")
+        if any(not isinstance(path, str) or not path for path in self.replay):
+            raise ConfigError("replay", "expected HAR file names")
         if any(not key or key != key.strip() for key in self.api_keys):
             raise ConfigError("api_keys", "keys must be non-empty and have no surrounding spaces")
         for entry in self.api_keys:
@@ -180,7 +190,7 @@ _INT_FIELDS = {
     "max_live_runs", "auto_runs",
 }  # fmt: skip
 _FLOAT_FIELDS = {"error_rate", "time_scale", "run_ttl"}
-_BOOL_FIELDS = {"validate_responses", "rate_limit", "cors"}
+_BOOL_FIELDS = {"validate_responses", "rate_limit", "cors", "replay_only"}
 _OPTIONAL_STR_FIELDS = {"state_path", "coverage_report"}
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -196,6 +206,8 @@ def _coerce(name: str, value: Any) -> Any:
         return _to_bool(name, value)
     if name == "api_keys":
         return _to_keys(value)
+    if name == "replay":
+        return _to_paths(value)
     if name == "latency_ms":
         return parse_latency(value)
     if name in _OPTIONAL_STR_FIELDS:
@@ -245,6 +257,14 @@ def _to_keys(value: Any) -> tuple[str, ...]:
     if isinstance(value, Iterable):
         return tuple(str(part) for part in value)
     raise ConfigError("api_keys", f"expected a comma-separated string or a list, got {value!r}")
+
+
+def _to_paths(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return tuple(part for part in value.split(os.pathsep) if part.strip())
+    if isinstance(value, Iterable):
+        return tuple(str(part) for part in value)
+    raise ConfigError("replay", f"expected HAR file names, got {value!r}")
 
 
 def _check_int(name: str, value: int, low: int, high: int) -> None:

@@ -21,8 +21,9 @@ Every mistake a user can make is found before gunicorn starts, so it is one line
 the CLI instead of gunicorn's retries and tracebacks (``prepare``, raising ``ConfigError``): the
 store must be a SQLite file in an existing folder, the coverage report's folder must exist, and
 the address is bound here (a busy port or a host that is not local fails at once); gunicorn is
-handed the bound socket. A store the mock made up (``$TMPDIR/stepspec-mock-*``) is removed when
-the server exits.
+handed the bound socket. ``--replay`` recordings are read here too, once, before gunicorn
+forks (a file that is not HAR fails at once), and shared read-only by the workers. A store
+the mock made up (``$TMPDIR/stepspec-mock-*``) is removed when the server exits.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from gunicorn.sock import TCP6Socket, TCPSocket
 from mock_server._app import create_app
 from mock_server._config import ConfigError, MockConfig
 from mock_server._coverage import EXTENSION as COVERAGE
+from mock_server._replay import ReplayTable
 from mock_server._wire import EnvelopeWorker
 from mock_server.live import SqliteStore, temporary_store_path
 
@@ -63,9 +65,11 @@ class MockServer(BaseApplication):  # type: ignore[misc]  # gunicorn ships no ty
         config: MockConfig,
         options: Mapping[str, Any] | None = None,
         listener: socket.socket | None = None,
+        replay: ReplayTable | None = None,
     ) -> None:
         self.mock_config = config
         self.listener = listener
+        self.replay = replay
         self.flask_app: Flask | None = None
         self.options = {
             "bind": f"{_bracket(config.host)}:{config.port}",
@@ -97,7 +101,7 @@ class MockServer(BaseApplication):  # type: ignore[misc]  # gunicorn ships no ty
 
     def load(self) -> Callable[..., Any]:
         """The WSGI app (built once, in the master, because of ``preload_app``)."""
-        self.flask_app = create_app(self.mock_config)
+        self.flask_app = create_app(self.mock_config, replay=self.replay)
         return self.flask_app
 
     def _before_quick_exit(self, worker: Any) -> None:
@@ -157,6 +161,11 @@ def active_settings(config: MockConfig) -> list[str]:
         found.append("Validate every response is checked against its schema (X-Stepspec-Validated)")
     if config.rate_limit:
         found.append("Limit    Trigify's 100 requests/minute per key is enforced (429)")
+    if config.replay:
+        found.append(
+            f"Replay   answers recorded in {', '.join(config.replay)} first; anything else: "
+            + ("the vendor's 404 (--replay-only)" if config.replay_only else "the seeded world")
+        )
     if config.time_scale != 1.0:
         found.append(
             f"Time     live runs progress {config.time_scale:g}x as fast as the wall clock"
@@ -227,6 +236,11 @@ def bind(host: str, port: int) -> socket.socket:
     return listener
 
 
+def load_replay(config: MockConfig) -> ReplayTable | None:
+    """The recordings ``--replay`` names, read once here (``ConfigError`` if one is not HAR)."""
+    return ReplayTable.load(config.replay) if config.replay else None
+
+
 def prepare(config: MockConfig) -> tuple[MockConfig, socket.socket]:
     """Check everything a user can get wrong and bind the address, before any work starts."""
     if config.state_path and config.state_path != ":memory:":
@@ -244,5 +258,6 @@ def serve(config: MockConfig, options: Mapping[str, Any] | None = None) -> None:
     Raises ``ConfigError`` (and starts nothing) for a store, report path or address that
     cannot be used.
     """
+    table = load_replay(config)  # in the master, before the workers fork: read-only
     ready, listener = prepare(config)
-    MockServer(ready, options, listener).run()
+    MockServer(ready, options, listener, table).run()
