@@ -113,6 +113,14 @@ SERVED_AUTO_RUNS = 2
     metavar="FILE",
     help="Write what each client exercised to FILE on shutdown.",
 )
+@click.option(
+    "--allowed-host",
+    "allowed_hosts",
+    multiple=True,
+    metavar="NAME",
+    help="Also answer requests whose Host is NAME (repeatable); bound to loopback, the mock "
+    "answers other names with a 403 (a DNS-rebinding guard).",
+)
 def mock_command(**options: Any) -> None:
     """Serve Kibana (/api/workflows, /s/{space}/api/workflows), Arcee (/api/v1/workflow) and
     Trigify (/v1) at once, from one seeded world, on 127.0.0.1:8080 by default."""

@@ -62,6 +62,8 @@ class MockConfig:
     """Live runs kept per API; older ones expire beyond this cap."""
     auto_runs: int = 0
     """Runs the mock starts by itself per API and minute (0: none; ``stepspec mock``: 2)."""
+    allowed_hosts: tuple[str, ...] = ()
+    """``Host`` names answered besides loopback ones when bound to loopback (``_hosts``)."""
 
     def __post_init__(self) -> None:
         _check_int("port", self.port, 0, 65535)
@@ -147,8 +149,8 @@ def _coerce(name: str, value: Any) -> Any:
         return _to_float(name, value)
     if name in _BOOL_FIELDS:
         return _to_bool(name, value)
-    if name == "api_keys":
-        return _to_keys(value)
+    if name in ("api_keys", "allowed_hosts"):
+        return _to_keys(value, name)
     if name == "latency_ms":
         return parse_latency(value)
     if name in _OPTIONAL_STR_FIELDS:
@@ -189,12 +191,12 @@ def _to_bool(name: str, value: Any) -> bool:
     raise ConfigError(f"{name}: expected true/false (or 1/0, yes/no, on/off), got {value!r}")
 
 
-def _to_keys(value: Any) -> tuple[str, ...]:
+def _to_keys(value: Any, name: str = "api_keys") -> tuple[str, ...]:
     if isinstance(value, str):
         return tuple(part.strip() for part in value.split(",") if part.strip())
     if isinstance(value, Iterable):
         return tuple(str(part) for part in value)
-    raise ConfigError(f"api_keys: expected a comma-separated string or a list, got {value!r}")
+    raise ConfigError(f"{name}: expected a comma-separated string or a list, got {value!r}")
 
 
 def _check_int(name: str, value: int, low: int, high: int) -> None:
