@@ -173,26 +173,37 @@ def scrub(text: str, secrets: Mapping[str, str]) -> str:
     help="Bound on the requests of the lifecycle checks (polling included), apart from "
     "--max-requests.",
 )
+@click.option(
+    "--har",
+    type=click.Path(dir_okay=False),
+    metavar="FILE.har",
+    help="Judge this HAR recording offline instead of a live server (no request is sent; the "
+    "checks that need requests of their own are listed as 'not tested: offline').",
+)
 @click.option("--list", "list_only", is_flag=True, help="Name and explain every check, then exit.")
 def check_command(**options: Any) -> None:
     """Check a live Kibana, Arcee-compatible or Trigify-compatible server against the specs.
 
     \b
     Exit codes: 0 conforms, 1 findings, 2 usage error, 3 could not test.
-    Example:
+    Examples:
       stepspec check --api kibana --base-url https://kibana.example.com \\
         --format junit --output stepspec.xml
+      stepspec check --api kibana --har session.har
     """
     if options["list_only"]:
         click.echo(list_checks(), nl=False)
         return
     secrets: dict[str, str] = {}
     try:
-        config = _config(options)
-        secrets = config.secrets()
-        from conformance.runner import run
+        if options["har"]:
+            report = _offline(options)
+        else:
+            config = _config(options)
+            secrets = config.secrets()
+            from conformance.runner import run
 
-        report = run(config)
+            report = run(config)
     except UsageError as error:
         click.echo(scrub(f"stepspec check: usage error: {error}", secrets), err=True)
         sys.exit(2)
@@ -220,6 +231,41 @@ def check_command(**options: Any) -> None:
     else:
         click.echo(text, nl=False)
     sys.exit(report.exit_code)
+
+
+_LIVE_ONLY = (
+    "base_url",
+    "space",
+    "workflow_id",
+    "run_id",
+    "step_id",
+    "fuzz",
+    "fuzz_negative",
+    "expect_key_enforcement",
+    "allow_writes",
+)
+
+
+def _offline(options: Mapping[str, Any]) -> Any:
+    """``--har``: the passive judge over a recording (``conformance._passive``)."""
+    from conformance._passive import judge_entries
+    from conformance.har import read_har
+
+    if not options["api"]:
+        raise UsageError("--api is required with --har (kibana, arcee or trigify)")
+    clashing = [name for name in _LIVE_ONLY if options[name]]
+    if clashing:
+        flag = "--" + clashing[0].replace("_", "-")
+        raise UsageError(f"{flag} applies to a live check; --har judges a recording offline")
+    names = options["check_names"]
+    checks = tuple(n.strip() for n in names.split(",") if n.strip()) if names else None
+    return judge_entries(
+        options["api"],
+        read_har(options["har"]),
+        strict=options["strict"],
+        checks=checks,
+        source=f"har:{options['har']}",
+    )
 
 
 def _config(options: Mapping[str, Any]) -> Any:

@@ -1,0 +1,341 @@
+"""The passive judge: the kit's checks over traffic it did not send (a proxy, a HAR recording).
+
+``PassiveJudge(api, strict=False, checks=None)`` takes exchanges one at a time
+(``observe(entry) -> list[Finding]``: the findings not reported before, deduplicated by check,
+operation and JSON path) and gives the same ``runner.Report`` as a live run
+(``report()``), so the text, JSON and JUnit renderers and the exit codes work unchanged.
+``judge_entries(api, entries, ...)`` is the one-shot form ``stepspec check --har`` uses.
+
+No rule is re-implemented here; the registered checks run as they are:
+
+- ``response`` checks judge every recorded exchange of the API (schema of the matched
+  response, status, media type, error envelope, semantics, ids echoed);
+- ``target`` checks (consistency, pagination, spaces) run against an ``OfflineContext``: a
+  ``checks._context.Context`` whose ``get`` answers from the recording (same operation, path
+  parameters, query and space) and sends nothing. What a check asks for that was not recorded
+  makes its case "not tested: offline";
+- ``operation`` checks (auth, unknown ids), write checks and fuzzing need requests of their own,
+  so their cases are "not tested: offline".
+
+Discovery runs as live, against the recording; when the recording does not hold the list pages
+discovery asks for, the ids come from the recorded exchanges themselves.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from conformance import _operations
+from conformance._client import BoundedClient
+from conformance._traffic import to_exchange
+from conformance.checks._context import Context, Exchange, _query_pairs
+from conformance.errors import StepspecError
+from conformance.findings import Finding, finding_sort_key
+from conformance.runner import Report, RunConfig, _cases, _matches, _safely
+
+if TYPE_CHECKING:
+    from conformance._specs import Operation
+    from conformance.checks import Check
+    from conformance.har import HarEntry
+
+__all__ = ["OFFLINE", "OfflineContext", "PassiveJudge", "judge_entries"]
+
+OFFLINE = "offline"
+"""How every offline reason starts (reports print it after 'not tested:')."""
+RECORDED_ORIGIN = "http://recorded.invalid"
+"""The base URL the offline context builds its lookup URLs on (never contacted)."""
+_UNSET: Any = object()
+
+
+def _key(
+    operation_id: str,
+    params: Mapping[str, str],
+    query: Iterable[tuple[str, str]],
+    space: str | None,
+) -> tuple[Any, ...]:
+    return (operation_id, tuple(sorted(params.items())), tuple(sorted(query)), space)
+
+
+class OfflineContext(Context):
+    """A check context whose requests are answered from recorded exchanges (nothing is sent)."""
+
+    def __init__(self, config: RunConfig, recorded: Sequence[Exchange]) -> None:
+        super().__init__(
+            config, BoundedClient(timeout=config.timeout), _operations.profile(config.api)
+        )
+        self.exchanges = list(recorded)
+        self._index: dict[tuple[Any, ...], list[Exchange]] = defaultdict(list)
+        self._loose: dict[tuple[Any, ...], list[Exchange]] = defaultdict(list)
+        for exchange in recorded:
+            key = _key(
+                exchange.operation.operation_id, exchange.params, exchange.query, exchange.space
+            )
+            self._index[key].append(exchange)
+            self._loose[key[:2] + key[3:]].append(exchange)
+        self._cursor: dict[tuple[Any, ...], int] = {}
+        self.misses: dict[tuple[str, str], str] = {}
+        """(check, operationId) -> the first request the recording could not answer."""
+
+    def get(
+        self,
+        operation: Operation,
+        params: Mapping[str, str] | None = None,
+        query: Mapping[str, str | Sequence[str]] | None = None,
+        *,
+        credential: Any = "default",
+        space: str | None = _UNSET,
+        fresh: bool = False,
+    ) -> Exchange | None:
+        """The recorded answer to this request (see the module docstring), or None."""
+        space = self.config.space if space is _UNSET else space
+        pairs = _query_pairs(query)
+        key = _key(operation.operation_id, params or {}, pairs, space)
+        candidates = [ex for ex in self._index.get(key, ()) if _credential_fits(ex, credential)]
+        if not candidates and self.current == "discovery":
+            loose = self._loose.get(key[:2] + key[3:], ())
+            candidates = [ex for ex in loose if ex.ok and _credential_fits(ex, credential)]
+        if not candidates:
+            url = self._url(operation, params or {}, pairs, space).removeprefix(RECORDED_ORIGIN)
+            who = {"none": " without a credential", "wrong": " with a made-up credential"}
+            self.misses.setdefault(
+                (self.current, operation.operation_id),
+                f"{OFFLINE}: the recording has no GET {url}{who.get(credential, '')}",
+            )
+            return None
+        self.touched.setdefault(self.current, set()).add(operation.operation_id)
+        position = self._cursor.get(key, -1) + 1 if fresh else 0
+        position = min(position, len(candidates) - 1)
+        if fresh:
+            self._cursor[key] = position
+        return candidates[position]
+
+    def post(self, operation: Operation, *args: Any, **kwargs: Any) -> Exchange | None:
+        """Writes are never sent offline."""
+        self.misses.setdefault(
+            (self.current, operation.operation_id), f"{OFFLINE}: a write is never sent"
+        )
+        return None
+
+
+def _credential_fits(exchange: Exchange, credential: str) -> bool:
+    if credential == "wrong":
+        return False  # a recording cannot tell a made-up key from the real one
+    if credential == "none":
+        return exchange.credential == "none"
+    # The kit's own probes with a made-up key look like credentialed requests once redacted.
+    return exchange.credential == "default" and exchange.status not in (401, 403)
+
+
+class PassiveJudge:
+    """Judges exchanges as they are observed (see the module docstring). Thread-safe."""
+
+    def __init__(
+        self,
+        api: str,
+        *,
+        strict: bool = False,
+        checks: Sequence[str] | None = None,
+        source: str = "recorded traffic",
+    ) -> None:
+        from conformance.checks import select
+
+        self.config = RunConfig(
+            api=api, base_url=RECORDED_ORIGIN, strict=strict, checks=tuple(checks or ()) or None
+        )
+        self.source = source
+        self.selected: list[Check] = select(self.config.checks)
+        self.exchanges: list[Exchange] = []
+        self.ignored = 0
+        """Entries that are no call of this API (other paths, preflights, redirect hops)."""
+        self._raw: list[Finding] = []
+        self._exercised: dict[str, set[str]] = defaultdict(set)
+        self._reported: set[tuple[str, str, str]] = set()
+        self._lock = threading.Lock()
+        self._started = time.monotonic()
+
+    # -- observing ---------------------------------------------------------------------------
+
+    def add(self, entry: HarEntry) -> list[Finding]:
+        """Record ``entry`` and judge it on its own; all its response findings (not deduped)."""
+        return self._judge(entry)[1]
+
+    def _judge(self, entry: HarEntry) -> tuple[Exchange | None, list[Finding]]:
+        exchange = to_exchange(self.config.api, entry)
+        if exchange is None:
+            with self._lock:
+                self.ignored += 1
+            return None, []
+        found: list[Finding] = []
+        probe = OfflineContext(self.config, [exchange])
+        for chk in self.selected:
+            if chk.scope != "response":
+                continue
+            if _matches(chk.statuses, exchange.status, exchange.result.error is not None):
+                probe.current = chk.name
+                found.extend(_safely(chk, probe, exchange))
+                with self._lock:
+                    self._exercised[chk.name].add(exchange.operation.operation_id)
+        with self._lock:
+            self.exchanges.append(exchange)
+            self._raw.extend(found)
+        return exchange, found
+
+    def observe(self, entry: HarEntry) -> list[Finding]:
+        """Judge ``entry`` alone and with what was seen before; only findings not reported yet.
+
+        A successful GET also re-runs the cross-exchange checks (consistency, pagination) over
+        everything seen so far, since it may complete a comparison.
+        """
+        exchange, found = self._judge(entry)
+        if exchange is not None and exchange.ok and entry.method.upper() == "GET":
+            found = found + self._target_findings(self._context())
+        return self._new(found)
+
+    def _new(self, findings: Iterable[Finding]) -> list[Finding]:
+        fresh: list[Finding] = []
+        with self._lock:
+            for finding in sorted(findings, key=finding_sort_key):
+                key = (finding.check, finding.operation or "", finding.path)
+                if key in self._reported:
+                    continue
+                self._reported.add(key)
+                fresh.append(finding.counted(strict=self.config.strict))
+        return fresh
+
+    # -- the cross-exchange checks -------------------------------------------------------------
+
+    def _context(self) -> OfflineContext:
+        from conformance._discovery import discover
+
+        with self._lock:
+            recorded = list(self.exchanges)
+        ctx = OfflineContext(self.config, recorded)
+        try:
+            discover(ctx)
+        except StepspecError as error:
+            ctx.ids.notes.append(f"offline discovery stopped: {error}")
+        _ids_from_recording(ctx, recorded)
+        return ctx
+
+    def _target_findings(self, ctx: OfflineContext) -> list[Finding]:
+        found: list[Finding] = []
+        for chk in self.selected:
+            if chk.scope == "target":
+                ctx.current = chk.name
+                found.extend(_safely(chk, ctx))
+        return found
+
+    # -- the verdict ---------------------------------------------------------------------------
+
+    def findings(self) -> list[Finding]:
+        """Every finding so far (response and cross-exchange), one per check, operation, path."""
+        ctx = self._context()
+        raw = self._target_findings(ctx)
+        with self._lock:
+            raw = list(self._raw) + raw
+        unique: dict[tuple[str, str, str], Finding] = {}
+        for finding in sorted(raw, key=finding_sort_key):
+            unique.setdefault((finding.check, finding.operation or "", finding.path), finding)
+        return list(unique.values())
+
+    def report(self) -> Report:
+        """The verdict on everything observed, as the runner's ``Report``."""
+        ctx = self._context()
+        target = self._target_findings(ctx)
+        operations = _operations.logical_operations(self.config.api)
+        with self._lock:
+            raw = list(self._raw) + target
+            exercised = {name: set(ops) for name, ops in self._exercised.items()}
+            recorded = list(self.exchanges)
+        for chk in self.selected:
+            if chk.scope == "operation":
+                for op in operations:
+                    if chk.applies(ctx.profile, op):
+                        ctx.skips[(chk.name, op.operation_id)] = (
+                            f"{OFFLINE}: the check sends requests of its own"
+                        )
+            elif chk.scope == "target":
+                for op in operations:
+                    key = (chk.name, op.operation_id)
+                    if op.operation_id not in ctx.touched.get(chk.name, set()):
+                        ctx.skips.setdefault(
+                            key,
+                            ctx.misses.get(key)
+                            or f"{OFFLINE}: the recording holds nothing this check compares",
+                        )
+        called: dict[str, int] = defaultdict(int)
+        for exchange in recorded:
+            called[exchange.operation.operation_id] += 1
+        not_tested = {
+            op.operation_id: f"{OFFLINE}: the recording has no exchange of this operation"
+            for op in operations
+            if op.operation_id not in called
+        }
+        notes = [
+            *ctx.ids.notes,
+            f"offline: judged {len(recorded)} recorded exchange(s) of {self.source}; no request "
+            "was sent",
+            "offline: the auth, not-found, lifecycle and fuzz checks need requests of their own "
+            "and were not run",
+        ]
+        if self.ignored:
+            notes.append(
+                f"offline: {self.ignored} recorded exchange(s) were not calls of the "
+                f"{self.config.api} API (other paths, preflights, redirect hops) and were skipped"
+            )
+        return Report(
+            api=self.config.api,
+            base_url=self.source,
+            strict=self.config.strict,
+            cases=tuple(_cases(ctx, self.selected, operations, raw, exercised)),
+            ids=ctx.ids.as_dict(),
+            requests=len(recorded),
+            operations_called=dict(sorted(called.items())),
+            not_tested=not_tested,
+            notes=tuple(notes),
+            duration=time.monotonic() - self._started,
+            checks=tuple(chk.name for chk in self.selected),
+        )
+
+
+def _ids_from_recording(ctx: OfflineContext, recorded: Sequence[Exchange]) -> None:
+    """Ids the recorded exchanges addressed, when discovery found none through the lists."""
+    ids, profile = ctx.ids, ctx.profile
+    need_workflows, need_runs, need_steps = not ids.workflows, not ids.runs, not ids.steps
+    for exchange in recorded:
+        if not exchange.ok:
+            continue
+        kinds = {profile.id_params.get(name): value for name, value in exchange.params.items()}
+        workflow, run, step = kinds.get("workflow"), kinds.get("run"), kinds.get("step")
+        if need_workflows and workflow and workflow not in ids.workflows:
+            ids.workflows.append(workflow)
+        if need_runs and run and not any(known == run for _, known in ids.runs):
+            ids.runs.append((workflow, run))
+        if need_steps and step and run and (run, step) not in ids.steps:
+            ids.steps.append((run, step))
+
+
+def judge_entries(
+    api: str,
+    entries: Iterable[HarEntry],
+    *,
+    strict: bool = False,
+    checks: Sequence[str] | None = None,
+    source: str = "recorded traffic",
+) -> Report:
+    """Judge recorded ``entries`` of ``api`` and return the report (``check --har``)."""
+    judge = PassiveJudge(api, strict=strict, checks=checks, source=source)
+    for entry in entries:
+        judge.add(entry)
+    if not judge.exchanges:
+        from conformance.errors import TargetUnreachable
+
+        raise TargetUnreachable(
+            f"{source} holds no call of the {api} API ({judge.ignored} other exchange(s)); "
+            "record traffic of this API, or pick its --api"
+        )
+    return judge.report()
