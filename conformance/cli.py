@@ -28,6 +28,11 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     "spec": ("conformance._cli_spec", "spec_group", "List and export the shipped specs."),
     "check": ("conformance._cli_check", "check_command", "Check a live server against the specs."),
     "mock": ("conformance._cli_mock", "mock_command", "Serve the three APIs from a seeded world."),
+    "proxy": (
+        "conformance._cli_proxy",
+        "proxy_command",
+        "Forward traffic to a real server and judge every answer.",
+    ),
 }
 
 
