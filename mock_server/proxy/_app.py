@@ -44,7 +44,8 @@ PROXY_HEADER = "X-Stepspec-Proxy"
 """Set on answers the proxy made itself (``upstream-timeout``, ``upstream-unreachable``,
 ``host-refused``, ``origin-refused``), so nobody mistakes them for the upstream's."""
 CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; "
     "base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
 )
 _FILES = {
@@ -237,11 +238,8 @@ class ProxyApp:
             return
         if relay.over_cap:
             cap = self.config.max_judged_bytes // (1024 * 1024)
-            error = (
-                f"too_large: the body exceeds {cap} MB ({relay.size} bytes); the proxy forwarded "
-                "it but kept none of it"
-            )
-            self.traffic.add(HarEntry(**common, error=error))
+            note = f"not judged: the body ({relay.size} bytes) is over the {cap} MB judging cap"
+            self.traffic.add(HarEntry(**common), judge=False, note=note)
             return
         body = relay.body()
         if body is None:

@@ -16,10 +16,10 @@ from mock_server._config import ConfigError
 APIS = ("kibana", "arcee", "trigify")
 DEFAULT_PORT = 8081
 """Beside the mock's 8080, so both can run at once."""
-MAX_JUDGED_BYTES = 10 * 1024 * 1024
-"""Bodies larger than this are forwarded as they stream but neither judged nor recorded: the
-kit's own bound (``conformance._client.MAX_BODY``), so a proxied exchange is judged exactly as
-``stepspec check`` would judge it (``response_complete``: larger than 10 MB)."""
+MAX_JUDGED_BYTES = 8 * 1024 * 1024
+"""Bodies larger than this stream through untouched but are neither judged nor recorded (the
+view and the report count them): a 10 MB answer costs the proxy 64 KB of buffer, not 10 MB
+(``Relay`` keeps a copy only while the body stays under the cap)."""
 _REPORT_FORMATS = ("text", "json", "junit")
 
 

@@ -46,6 +46,8 @@ if TYPE_CHECKING:
 MAX_ROWS = 500
 """Exchanges the traffic view lists (the newest)."""
 MAX_QUEUED = 1000
+MAX_BATCH = 200
+"""Exchanges judged together at most (see ``TrafficLog._judge_batch``)."""
 FLUSH_EVERY = 2.0
 """Seconds of quiet after which the recording is written to disk."""
 MAX_LINE = 300
@@ -122,6 +124,9 @@ class TrafficLog:
         self._ids = itertools.count(1)
         self._queue: queue.Queue[Any] = queue.Queue(MAX_QUEUED)
         self._lock = threading.Lock()
+        self._reported: set[tuple[str, str, str]] = set()
+        """(check, operation, path) of every finding reported (``PassiveJudge.add`` does not
+        deduplicate; ``observe`` does, for what it reports itself)."""
         self._dirty = False
         self._closed = False
         self._thread = threading.Thread(target=self._work, name="stepspec-judge", daemon=True)
@@ -164,32 +169,52 @@ class TrafficLog:
         last = time.monotonic()
         while True:
             try:
-                item = self._queue.get(timeout=FLUSH_EVERY)
+                batch = [self._queue.get(timeout=FLUSH_EVERY)]
             except queue.Empty:
                 self._flush_if_dirty()
                 continue
+            while len(batch) < MAX_BATCH and batch[-1] is not _STOP:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
             try:
-                if item is _STOP:
-                    return
-                row, entry = item
-                self._judge(row, entry)
+                self._judge_batch([item for item in batch if item is not _STOP])
                 if time.monotonic() - last > FLUSH_EVERY and self._queue.empty():
                     self._flush_if_dirty()
                     last = time.monotonic()
             finally:
-                self._queue.task_done()
+                for _ in batch:
+                    self._queue.task_done()
+            if batch[-1] is _STOP:
+                return
 
-    def _judge(self, row: Row, entry: HarEntry) -> None:
-        if self.writer is not None and self.writer.add(entry):
-            self._dirty = True
-        fresh = self.judge.observe(entry)
-        with self._lock:
+    def _judge_batch(self, items: list[tuple[Row, HarEntry]]) -> None:
+        """Judge queued exchanges in order. The cross-exchange checks (which look at everything
+        seen so far, so their cost grows with the session) run once per batch, with its last
+        GET (``PassiveJudge.observe``); the others are judged on their own
+        (``PassiveJudge.add``). A busy proxy thus judges in bigger batches instead of falling
+        behind; a quiet one judges every exchange at once."""
+        gets = [i for i, (_, entry) in enumerate(items) if entry.method.upper() == "GET"]
+        cross = gets[-1] if gets else -1
+        for index, (row, entry) in enumerate(items):
+            if self.writer is not None and self.writer.add(entry):
+                self._dirty = True
+            found = self.judge.observe(entry) if index == cross else self.judge.add(entry)
+            fresh = []
+            with self._lock:
+                for finding in found:
+                    key = (finding.check, finding.operation or "", finding.path)
+                    if key in self._reported:
+                        continue
+                    self._reported.add(key)
+                    counted = finding.counted(strict=self.config.strict)
+                    fresh.append(counted)
+                    row.findings.append(len(self.findings))
+                    self.findings.append({**counted.as_dict(), "exchange": row.id})
+                row.judged = True
             for finding in fresh:
-                row.findings.append(len(self.findings))
-                self.findings.append({**finding.as_dict(), "exchange": row.id})
-            row.judged = True
-        for finding in fresh:
-            self.emit(finding_line(finding))
+                self.emit(finding_line(finding))
 
     def _flush_if_dirty(self) -> None:
         if self.writer is not None and self._dirty:
