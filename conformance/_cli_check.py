@@ -174,6 +174,13 @@ def scrub(text: str, secrets: Mapping[str, str]) -> str:
     "--max-requests.",
 )
 @click.option(
+    "--record",
+    type=click.Path(dir_okay=False, writable=True),
+    metavar="FILE.har",
+    help="Also write every exchange of the live run as HAR 1.2 (credentials redacted), to "
+    "judge it again offline with --har or read it with `stepspec drift`.",
+)
+@click.option(
     "--har",
     type=click.Path(dir_okay=False),
     metavar="FILE.har",
@@ -201,9 +208,7 @@ def check_command(**options: Any) -> None:
         else:
             config = _config(options)
             secrets = config.secrets()
-            from conformance.runner import run
-
-            report = run(config)
+            report = _live(config, options["record"])
     except UsageError as error:
         click.echo(scrub(f"stepspec check: usage error: {error}", secrets), err=True)
         sys.exit(2)
@@ -233,7 +238,23 @@ def check_command(**options: Any) -> None:
     sys.exit(report.exit_code)
 
 
+def _live(config: Any, record: str | None) -> Any:
+    from conformance.runner import run
+
+    if not record:
+        return run(config)
+    from conformance.har import HarWriter
+
+    writer = HarWriter(record)
+    try:
+        return run(config, recorder=writer)
+    finally:
+        if len(writer):
+            writer.close()
+
+
 _LIVE_ONLY = (
+    "record",
     "base_url",
     "space",
     "workflow_id",

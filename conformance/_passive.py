@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from conformance.checks import Check
     from conformance.har import HarEntry
 
-__all__ = ["OFFLINE", "OfflineContext", "PassiveJudge", "judge_entries"]
+__all__ = ["OFFLINE", "OfflineContext", "PassiveJudge", "RecordingIndex", "judge_entries"]
 
 OFFLINE = "offline"
 """How every offline reason starts (reports print it after 'not tested:')."""
@@ -60,22 +60,42 @@ def _key(
     return (operation_id, tuple(sorted(params.items())), tuple(sorted(query)), space)
 
 
+class RecordingIndex:
+    """Recorded exchanges by request (operation, path parameters, sorted query, space).
+
+    Grows as a judge observes; contexts look requests up in it without copying it.
+    """
+
+    def __init__(self, recorded: Iterable[Exchange] = ()) -> None:
+        self.exact: dict[tuple[Any, ...], list[Exchange]] = defaultdict(list)
+        self.loose: dict[tuple[Any, ...], list[Exchange]] = defaultdict(list)
+        """Without the query (discovery's fallback when list pages were recorded otherwise)."""
+        for exchange in recorded:
+            self.add(exchange)
+
+    def add(self, exchange: Exchange) -> None:
+        """Index one more exchange."""
+        key = _key(exchange.operation.operation_id, exchange.params, exchange.query, exchange.space)
+        self.exact[key].append(exchange)
+        self.loose[key[:2] + key[3:]].append(exchange)
+
+
 class OfflineContext(Context):
     """A check context whose requests are answered from recorded exchanges (nothing is sent)."""
 
-    def __init__(self, config: RunConfig, recorded: Sequence[Exchange]) -> None:
-        super().__init__(
-            config, BoundedClient(timeout=config.timeout), _operations.profile(config.api)
-        )
+    def __init__(
+        self,
+        config: RunConfig,
+        recorded: Sequence[Exchange],
+        client: BoundedClient | None = None,
+        index: RecordingIndex | None = None,
+    ) -> None:
+        # The client is never asked to send: checks only read its ``mask``. Building one costs
+        # a TLS context, so a judge shares one across its contexts.
+        client = client if client is not None else BoundedClient(timeout=config.timeout)
+        super().__init__(config, client, _operations.profile(config.api))
         self.exchanges = list(recorded)
-        self._index: dict[tuple[Any, ...], list[Exchange]] = defaultdict(list)
-        self._loose: dict[tuple[Any, ...], list[Exchange]] = defaultdict(list)
-        for exchange in recorded:
-            key = _key(
-                exchange.operation.operation_id, exchange.params, exchange.query, exchange.space
-            )
-            self._index[key].append(exchange)
-            self._loose[key[:2] + key[3:]].append(exchange)
+        self.index = index if index is not None else RecordingIndex(recorded)
         self._cursor: dict[tuple[Any, ...], int] = {}
         self.misses: dict[tuple[str, str], str] = {}
         """(check, operationId) -> the first request the recording could not answer."""
@@ -94,9 +114,10 @@ class OfflineContext(Context):
         space = self.config.space if space is _UNSET else space
         pairs = _query_pairs(query)
         key = _key(operation.operation_id, params or {}, pairs, space)
-        candidates = [ex for ex in self._index.get(key, ()) if _credential_fits(ex, credential)]
+        exact = self.index.exact.get(key, ())
+        candidates = [ex for ex in exact if _credential_fits(ex, credential)]
         if not candidates and self.current == "discovery":
-            loose = self._loose.get(key[:2] + key[3:], ())
+            loose = self.index.loose.get(key[:2] + key[3:], ())
             candidates = [ex for ex in loose if ex.ok and _credential_fits(ex, credential)]
         if not candidates:
             url = self._url(operation, params or {}, pairs, space).removeprefix(RECORDED_ORIGIN)
@@ -156,6 +177,9 @@ class PassiveJudge:
         self._reported: set[tuple[str, str, str]] = set()
         self._lock = threading.Lock()
         self._started = time.monotonic()
+        self._client = BoundedClient(timeout=self.config.timeout)
+        self._probe = OfflineContext(self.config, [], self._client)
+        self._index = RecordingIndex()
 
     # -- observing ---------------------------------------------------------------------------
 
@@ -170,7 +194,7 @@ class PassiveJudge:
                 self.ignored += 1
             return None, []
         found: list[Finding] = []
-        probe = OfflineContext(self.config, [exchange])
+        probe = self._probe
         for chk in self.selected:
             if chk.scope != "response":
                 continue
@@ -181,6 +205,7 @@ class PassiveJudge:
                     self._exercised[chk.name].add(exchange.operation.operation_id)
         with self._lock:
             self.exchanges.append(exchange)
+            self._index.add(exchange)
             self._raw.extend(found)
         return exchange, found
 
@@ -213,7 +238,9 @@ class PassiveJudge:
 
         with self._lock:
             recorded = list(self.exchanges)
-        ctx = OfflineContext(self.config, recorded)
+        # The shared index may grow while the checks run; an answer newer than the snapshot
+        # is still an answer that was recorded.
+        ctx = OfflineContext(self.config, recorded, self._client, self._index)
         try:
             discover(ctx)
         except StepspecError as error:

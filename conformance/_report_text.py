@@ -40,7 +40,7 @@ def _header(report: Report) -> list[str]:
     )
     called = ", ".join(f"{op} x{n}" for op, n in report.operations_called.items())
     lines = [
-        f"stepspec check --api {report.api} --base-url {report.base_url}"
+        f"stepspec check --api {report.api} {_target(report.base_url)}"
         + (" --strict" if report.strict else ""),
         f"exercised: {len(report.operations_called)} operations, {report.requests} requests "
         f"in {report.duration:.1f} s; ids: {ids or 'none found'}",
@@ -50,6 +50,13 @@ def _header(report: Report) -> list[str]:
         lines.append(f"not tested: {operation}: {reason}")
     lines.extend(f"note: {note}" for note in report.notes)
     return lines
+
+
+def _target(base_url: str) -> str:
+    # An offline report (``check --har``) names its recording as ``har:<file>``.
+    if base_url.startswith("har:"):
+        return f"--har {base_url.removeprefix('har:')}"
+    return f"--base-url {base_url}"
 
 
 def finding_lines(finding: Finding) -> list[str]:

@@ -13,21 +13,24 @@ read ``[redacted]``); it returns None for traffic that is not this API's (anothe
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import TYPE_CHECKING
 
 from conformance import _operations, _specs
 from conformance._client import ErrorKind, HttpResponse, HttpResult, TransportError
 from conformance.findings import RecordedRequest
-from conformance.har import REDACTED, is_secret_header, redact_url
+from conformance.har import REDACTED, HarEntry, is_secret_header, redact_url
 
 if TYPE_CHECKING:
     from conformance._specs import Operation
     from conformance.checks._context import Exchange
-    from conformance.har import HarEntry
+    from conformance.har import HarWriter
 
-__all__ = ["Match", "match", "to_exchange"]
+__all__ = ["Match", "exchange_to_entry", "match", "record_exchanges", "to_exchange"]
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
@@ -135,3 +138,31 @@ def to_exchange(api: str, entry: HarEntry, *, purpose: str = "recorded") -> Exch
         purpose=purpose,
         result=HttpResult(request, response, error, entry.time_ms / 1000.0),
     )
+
+
+def exchange_to_entry(exchange: Exchange, started: datetime) -> HarEntry:
+    """A request the kit sent (already masked by its client) as a ``HarEntry``."""
+    request = exchange.result.request
+    response = exchange.result.response
+    error = exchange.result.error
+    return HarEntry(
+        method=request.method,
+        url=request.url,
+        request_headers=request.headers,
+        status=response.status if response is not None else 0,
+        reason=response.reason if response is not None else "",
+        response_headers=tuple(response.headers.items()) if response is not None else (),
+        response_body=response.body if response is not None else b"",
+        started=started,
+        time_ms=exchange.result.elapsed * 1000.0,
+        error=f"{error.kind.value}: {error.message}" if error is not None else "",
+    )
+
+
+def record_exchanges(recorder: HarWriter, exchanges: Iterable[Exchange], since: float) -> None:
+    """Add the kit's ``exchanges`` to ``recorder``; ``since`` is the run's ``time.monotonic()``
+    start. The kit sends one request at a time, so each starts where the one before ended."""
+    clock = datetime.now(UTC) - timedelta(seconds=time.monotonic() - since)
+    for exchange in exchanges:
+        recorder.add(exchange_to_entry(exchange, clock))
+        clock += timedelta(seconds=exchange.result.elapsed)

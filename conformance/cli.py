@@ -27,6 +27,11 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     ),
     "spec": ("conformance._cli_spec", "spec_group", "List and export the shipped specs."),
     "check": ("conformance._cli_check", "check_command", "Check a live server against the specs."),
+    "drift": (
+        "conformance._cli_drift",
+        "drift_command",
+        "Compare recorded traffic (HAR) with the schemas.",
+    ),
     "mock": ("conformance._cli_mock", "mock_command", "Serve the three APIs from a seeded world."),
     "proxy": (
         "conformance._cli_proxy",

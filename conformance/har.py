@@ -447,6 +447,8 @@ class HarWriter:
         if max_bytes is not None and max_bytes < 1:
             raise UsageError(f"the recording bound must be positive, got {max_bytes!r} bytes")
         self.path = Path(path)
+        if not self.path.parent.is_dir():
+            raise UsageError(f"cannot record to {self.path}: {self.path.parent} is not a directory")
         self.max_bytes = max_bytes
         self.redactor = redactor if redactor is not None else Redactor()
         self.dropped = 0

@@ -15,11 +15,14 @@ import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from conformance import _operations
 from conformance.errors import UsageError
 from conformance.findings import Finding, Severity, finding_sort_key
+
+if TYPE_CHECKING:
+    from conformance.har import HarWriter
 
 __all__ = [
     "EXIT_COULD_NOT_TEST",
@@ -181,8 +184,12 @@ def plan(
     ]
 
 
-def run(config: RunConfig) -> Report:
-    """Check the server ``config`` names and return the report (see the module docstring)."""
+def run(config: RunConfig, *, recorder: HarWriter | None = None) -> Report:
+    """Check the server ``config`` names and return the report (see the module docstring).
+
+    With ``recorder`` every exchange the run had is added to it as a HAR entry (``check
+    --record``), also when nothing could be tested; the caller writes the file.
+    """
     from conformance._client import BoundedClient
     from conformance._discovery import discover
     from conformance.checks import select
@@ -228,6 +235,10 @@ def run(config: RunConfig) -> Report:
                 raw.extend(_safely(chk, ctx, exchange))
 
     cases = _cases(ctx, selected, operations, raw, exercised)
+    if recorder is not None:
+        from conformance._traffic import record_exchanges
+
+        record_exchanges(recorder, ctx.exchanges, started)
     if all(case.outcome == "skipped" for case in cases):
         from conformance.errors import TargetUnreachable
 

@@ -20,6 +20,10 @@ CORE_MODULES = [
     "conformance._client",
     "conformance._discovery",
     "conformance._operations",
+    "conformance.har",
+    "conformance._traffic",
+    "conformance._passive",
+    "conformance._drift",
 ]
 FORBIDDEN_IN_CORE = ("flask", "mock_server", "schemathesis", "requests", "werkzeug", "gunicorn")
 
