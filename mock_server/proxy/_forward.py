@@ -8,8 +8,8 @@ so neither ``.netrc`` credentials nor proxy variables leak into a request the de
 send.
 
 - ``outgoing(environ)`` turns the WSGI request into what is sent: the same method, path, query,
-  headers and body, less the hop-by-hop headers (``Connection``, ``Transfer-Encoding``...) and
-  ``Host`` (the upstream's own), plus ``--upstream-header`` values, which replace a header of
+  headers and body, less the hop-by-hop headers (``Connection``, ``Transfer-Encoding``...),
+  ``Expect`` (answered by the serving side) and ``Host`` (the upstream's own), plus ``--upstream-header`` values, which replace a header of
   the same name. A body up to ``max_judged_bytes`` is read at once (it is judged and recorded);
   a larger one streams through and only its first bytes are kept.
 - ``send(request)`` returns the upstream's ``httpx.Response`` with its body still unread, or
@@ -122,7 +122,8 @@ class Upstream:
     def outgoing(self, environ: WSGIEnvironment) -> Outgoing:
         """What ``environ`` becomes upstream (see the module docstring)."""
         headers = request_headers(environ)
-        dropped = set(HOP_BY_HOP) | {"host"} | self._own
+        # ``Expect: 100-continue`` was answered by the serving side already.
+        dropped = set(HOP_BY_HOP) | {"host", "expect"} | self._own
         for name, value in headers:
             if name.lower() == "connection":
                 dropped |= {token.strip().lower() for token in value.split(",")}
