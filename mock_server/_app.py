@@ -3,6 +3,9 @@
 ``create_app(config)`` builds a fresh app (no globals; two apps in one process share nothing but
 the read-only vocabulary). Per request, in order:
 
+0. bound to loopback, ``_hosts.HostGuard`` answers a ``Host`` that is neither a loopback name nor
+   an ``allowed_hosts`` one with a 403 in the vendor's envelope (a DNS-rebinding guard);
+
 1. (OPTIONS preflights are answered by flask-cors and skip everything below; the CORS headers
    of other requests are added by ``_http.CorsHeaders`` at the WSGI level, byte for byte what
    flask-cors would add, without its per-request option matching.)

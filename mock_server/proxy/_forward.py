@@ -9,9 +9,10 @@ send.
 
 - ``outgoing(environ)`` turns the WSGI request into what is sent: the same method, path, query,
   headers and body, less the hop-by-hop headers (``Connection``, ``Transfer-Encoding``...),
-  ``Expect`` (answered by the serving side) and ``Host`` (the upstream's own), plus ``--upstream-header`` values, which replace a header of
-  the same name. A body up to ``max_judged_bytes`` is read at once (it is judged and recorded);
-  a larger one streams through and only its first bytes are kept.
+  ``Expect`` (answered by the serving side) and ``Host`` (the upstream's own), plus the
+  ``--upstream-header`` values, which replace a header of the same name. A body up to
+  ``max_judged_bytes`` is read at once (it is judged and recorded); a larger one streams
+  through and only its first bytes are kept.
 - ``send(request)`` returns the upstream's ``httpx.Response`` with its body still unread, or
   raises ``UpstreamFailure`` (``timeout`` or ``connection``) with a message naming the upstream.
 - ``Relay`` is the WSGI body iterable: it streams the raw upstream bytes (still compressed if
