@@ -114,6 +114,6 @@ def proxy_command(**options: Any) -> None:
     try:
         headers = tuple(parse_header(text) for text in options.pop("upstream_headers"))
         config = ProxyConfig(upstream_headers=headers, **options)
+        serve(config)
     except ConfigError as error:
         raise UsageError(str(error)) from None
-    serve(config)

@@ -8,6 +8,7 @@ into a usage error: one line, exit 2) naming the setting, the value and what is 
 from __future__ import annotations
 
 import math
+import os
 import urllib.parse
 from dataclasses import dataclass
 
@@ -35,6 +36,17 @@ def parse_header(text: str) -> tuple[str, str]:
     if "\r" in value or "\n" in value:
         raise ConfigError(f"upstream_header: the value of {name!r} holds a line break")
     return name, value
+
+
+def _check_writable(name: str, path: str | None) -> None:
+    """A file the proxy writes on exit must be writable now, not only when it is too late."""
+    if path is None:
+        return
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise ConfigError(f"{name}: the directory of {path!r} does not exist")
+    if not os.access(directory, os.W_OK) or os.path.isdir(path):
+        raise ConfigError(f"{name}: {path!r} cannot be written")
 
 
 @dataclass(frozen=True)
@@ -93,6 +105,8 @@ class ProxyConfig:
             raise ConfigError(
                 f"report_format: {self.report_format!r} is not one of {', '.join(_REPORT_FORMATS)}"
             )
+        for name in ("record", "report"):
+            _check_writable(name, getattr(self, name))
         if not 1 <= self.threads <= 256:
             raise ConfigError(f"threads: {self.threads!r} must be 1..256")
         for origin in self.cors_origins:

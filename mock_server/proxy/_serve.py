@@ -16,12 +16,14 @@ on SIGINT and SIGTERM alike, after the requests in flight finished (SIGTERM) or 
 
 from __future__ import annotations
 
+import socket
 import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
+from mock_server._config import ConfigError
 from mock_server._serve import WORKER_CLASS, _bracket
 from mock_server.proxy._app import ProxyApp, create_proxy
 from mock_server.proxy._config import ProxyConfig
@@ -87,6 +89,24 @@ def banner(config: ProxyConfig) -> str:
     return "\n".join(lines) + "\n"
 
 
+def check_address(config: ProxyConfig) -> None:
+    """``ConfigError`` now, in one line, when the address cannot be bound (gunicorn would retry
+    five times and log each attempt)."""
+    if config.port == 0:
+        return
+    try:
+        infos = socket.getaddrinfo(config.host, config.port, type=socket.SOCK_STREAM)
+        family, kind, proto, _, address = infos[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as error:
+        where = f"{_bracket(config.host)}:{config.port}"
+        raise ConfigError(f"port: cannot listen on {where}: {error.strerror or error}") from None
+
+
 def serve(config: ProxyConfig, options: Mapping[str, Any] | None = None) -> None:
-    """Run the proxy until SIGTERM/SIGINT (blocks). ``options`` override gunicorn settings."""
+    """Run the proxy until SIGTERM/SIGINT (blocks). ``options`` override gunicorn settings;
+    an address that cannot be bound raises ``ConfigError`` before gunicorn starts."""
+    check_address(config)
     ProxyServer(config, options).run()

@@ -290,6 +290,8 @@ class TrafficLog:
             report = self.report()
             _write_atomic(Path(self.config.report), render(report, self.config.report_format))
             verdict = "conforms" if report.exit_code == 0 else f"{len(report.errors)} errors"
+            if not self.judge.exchanges:
+                verdict = f"no exchange of the {self.config.api} API was judged"
             self.emit(f"stepspec proxy: {verdict}; report written to {self.config.report}")
 
 

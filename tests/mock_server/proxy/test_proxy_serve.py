@@ -109,6 +109,8 @@ def big_upstream() -> Iterator[str]:
         ),
         (["--api", "kibana", "--target", "http://x", "--cors-origin", "localhost"], "cors_origin"),
         (["--api", "nope", "--target", "http://x"], "'nope'"),
+        (["--api", "arcee", "--target", "http://x", "--record", "/nonexistent/s.har"], "record"),
+        (["--api", "arcee", "--target", "http://x", "--report", "/nonexistent/r.txt"], "report"),
     ],
 )
 def test_mistakes_are_one_line_and_exit_2(args: list[str], says: str) -> None:
@@ -119,6 +121,21 @@ def test_mistakes_are_one_line_and_exit_2(args: list[str], says: str) -> None:
     assert len(lines) == 1 or lines[-1].startswith("Error:"), lines
     assert says in errors.decode()
     assert b"Traceback" not in errors
+
+
+def test_a_port_in_use_is_one_line_and_exit_2() -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        process = stepspec("proxy", "--api", "arcee", "--target", "http://x", "--port", str(port))
+        _, errors = process.communicate(timeout=60)
+    assert process.returncode == 2
+    assert errors.decode().strip().splitlines() == [
+        f"stepspec: usage error: port: cannot listen on 127.0.0.1:{port}: Address already in use"
+    ]
 
 
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
