@@ -11,6 +11,11 @@ function el(tag, props, ...children) {
   return node;
 }
 
+// The upstream is in the top bar; a row shows the path and query only.
+function shortUrl(url) {
+  try { const parsed = new URL(url); return parsed.pathname + parsed.search; } catch (_) { return url; }
+}
+
 function exchangeRow(row) {
   const status = row.status || "—";
   const tr = el("tr", { className: row.findings.length ? "has-findings" : row.judged ? "" : "pending" });
@@ -18,7 +23,7 @@ function exchangeRow(row) {
   tr.append(
     el("td", {}, String(row.id)),
     el("td", {}, row.started.slice(11, 23)),
-    el("td", { className: "url", title: row.note || "" }, `${row.method} ${row.url}`),
+    el("td", { className: "url", title: row.note || row.url }, `${row.method} ${shortUrl(row.url)}`),
     el("td", {}, row.operation || ""),
     el("td", { className: `code-${String(row.status).charAt(0)}` }, String(status)),
     el("td", {}, String(row.time_ms)),
