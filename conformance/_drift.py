@@ -90,6 +90,8 @@ class RuleStats:
     held: int = 0
     example: Any = None
     at: str = ""
+    why: str = ""
+    """What the first contradicting value broke (the validator's message)."""
 
     @property
     def verdict(self) -> str:
@@ -242,7 +244,7 @@ class _Walker:
             seen = stats.undocumented.setdefault(name, FieldSeen())
             seen.count += 1
             if seen.count == 1:
-                seen.example, seen.at = value[name], _child(path, name)
+                seen.example, seen.at = _example(value[name]), _child(path, name)
 
     def _enum_and_format(
         self, value: Any, schema_id: str, pointer: str, node: Mapping[str, Any], path: str
@@ -284,7 +286,15 @@ class _Walker:
         if _holds(self.api, schema_id, pointer, value):
             rule.held += 1
         elif rule.example is None and not rule.at:
-            rule.example, rule.at = value, path
+            rule.example, rule.at = _example(value), path
+            errors = _validator(self.api, f"{schema_id}#{pointer}").iter_errors(value)
+            first = next(iter(errors), None)
+            rule.why = first.message if first is not None else ""
+
+
+def _example(value: Any) -> Any:
+    """A scalar as it is; an object or array as a bounded repr (a whole body is no example)."""
+    return short(value) if isinstance(value, dict | list) else value
 
 
 def _inferred_rules(api: str) -> Iterator[RuleStats]:
@@ -390,6 +400,7 @@ def as_dict(report: DriftReport) -> dict[str, Any]:
                 "held": rule.held,
                 "example": None if rule.verdict != "contradicted" else rule.example,
                 "at": rule.at if rule.verdict == "contradicted" else None,
+                "why": rule.why if rule.verdict == "contradicted" else None,
                 "description": rule.description,
                 "source": rule.source,
             }
@@ -442,7 +453,7 @@ def render_text(report: DriftReport) -> str:
             broken = rule["observed"] - rule["held"]
             lines.append(
                 f"  CONTRADICTED  {rule['rule']}: broken in {broken} of {rule['observed']}, "
-                f"e.g. {short(rule['example'])} at {rule['at']}"
+                f"e.g. {short(rule['example'])} at {rule['at']} ({rule['why']})"
             )
     unseen = sum(1 for rule in data["inferred_rules"] if rule["verdict"] == "not observed")
     if unseen:
@@ -482,7 +493,14 @@ def render_html(report: DriftReport) -> str:
         for v in data["values_outside"]
     ]
     rules = [
-        [r["rule"], r["verdict"], f"{r['held']}/{r['observed']}", r["example"] or "", r["at"] or ""]
+        [
+            r["rule"],
+            r["verdict"],
+            f"{r['held']}/{r['observed']}",
+            "" if r["example"] is None else r["example"],
+            r["at"] or "",
+            r["why"] or "",
+        ]
         for r in data["inferred_rules"]
         if r["verdict"] != "not observed"
     ]
@@ -501,7 +519,7 @@ def render_html(report: DriftReport) -> str:
         + table("Values outside the schema", ["schema", "kind", "value", "count", "at"], outside)
         + table(
             "Inferred rules (x-stepspec-inferred)",
-            ["rule", "verdict", "held", "example", "at"],
+            ["rule", "verdict", "held", "example", "at", "why"],
             rules,
         )
         + "</body></html>\n"

@@ -1,10 +1,21 @@
 """The passive judge: the kit's checks over traffic it did not send (a proxy, a HAR recording).
 
-``PassiveJudge(api, strict=False, checks=None)`` takes exchanges one at a time
-(``observe(entry) -> list[Finding]``: the findings not reported before, deduplicated by check,
-operation and JSON path) and gives the same ``runner.Report`` as a live run
-(``report()``), so the text, JSON and JUnit renderers and the exit codes work unchanged.
-``judge_entries(api, entries, ...)`` is the one-shot form ``stepspec check --har`` uses.
+Public API (stable; ``stepspec proxy`` builds on it). ``PassiveJudge(api, strict=False,
+checks=None, source="recorded traffic")`` is thread-safe and takes ``HarEntry`` values one at a
+time:
+
+- ``observe(entry) -> list[Finding]``: judges the entry on its own and, for a successful GET,
+  re-runs the cross-exchange checks over everything seen so far; returns only findings not
+  reported before, deduplicated by (check, operation, JSON path), counted under ``strict``;
+- ``add(entry) -> list[Finding]``: only the entry on its own (cheap; not deduplicated), for
+  callers that batch the cross-exchange pass;
+- ``findings()``: every finding so far, one per (check, operation, path);
+- ``report() -> runner.Report``: the same report a live run gives, so the text, JSON and JUnit
+  renderers and the exit codes work unchanged; ``exchanges`` and ``ignored`` (entries that are
+  no call of the API) count what it saw.
+
+``judge_entries(api, entries, ...)`` is the one-shot form ``stepspec check --har`` uses (exit 3
+when the recording holds no call of the API or nothing could be tested offline).
 
 No rule is re-implemented here; the registered checks run as they are:
 
@@ -25,8 +36,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from conformance import _operations
@@ -240,7 +252,7 @@ class PassiveJudge:
             recorded = list(self.exchanges)
         # The shared index may grow while the checks run; an answer newer than the snapshot
         # is still an answer that was recorded.
-        ctx = OfflineContext(self.config, recorded, self._client, self._index)
+        ctx = OfflineContext(_in_space(self.config, recorded), recorded, self._client, self._index)
         try:
             discover(ctx)
         except StepspecError as error:
@@ -329,19 +341,35 @@ class PassiveJudge:
         )
 
 
+def _in_space(config: RunConfig, recorded: Sequence[Exchange]) -> RunConfig:
+    """A session recorded entirely inside one Kibana space is compared in that space."""
+    spaces = Counter(exchange.space for exchange in recorded)
+    if config.api != "kibana" or not spaces or None in spaces:
+        return config
+    return replace(config, space=spaces.most_common(1)[0][0])
+
+
 def _ids_from_recording(ctx: OfflineContext, recorded: Sequence[Exchange]) -> None:
     """Ids the recorded exchanges addressed, when discovery found none through the lists."""
+    from conformance._discovery import _LISTS, _ids
+
     ids, profile = ctx.ids, ctx.profile
     need_workflows, need_runs, need_steps = not ids.workflows, not ids.runs, not ids.steps
+    roles = {operation_id: role for role, operation_id in profile.roles.items()}
     for exchange in recorded:
         if not exchange.ok:
             continue
+        role = roles.get(exchange.operation.operation_id, "")
         kinds = {profile.id_params.get(name): value for name, value in exchange.params.items()}
         workflow, run, step = kinds.get("workflow"), kinds.get("run"), kinds.get("step")
         if need_workflows and workflow and workflow not in ids.workflows:
             ids.workflows.append(workflow)
         if need_runs and run and not any(known == run for _, known in ids.runs):
             ids.runs.append((workflow, run))
+        if need_steps and run and role in ("run", "steps") and role in _LISTS[profile.api]:
+            for ident, _, _ in _ids(profile.api, role, exchange.json):
+                if (run, ident) not in ids.steps:
+                    ids.steps.append((run, ident))
         if need_steps and step and run and (run, step) not in ids.steps:
             ids.steps.append((run, step))
 
@@ -365,4 +393,12 @@ def judge_entries(
             f"{source} holds no call of the {api} API ({judge.ignored} other exchange(s)); "
             "record traffic of this API, or pick its --api"
         )
-    return judge.report()
+    report = judge.report()
+    if all(case.outcome == "skipped" for case in report.cases):
+        from conformance.errors import TargetUnreachable
+
+        reasons = sorted({case.reason for case in report.cases if case.reason})
+        raise TargetUnreachable(
+            f"nothing in {source} could be tested offline ({'; '.join(reasons[:3])})"
+        )
+    return report

@@ -11,7 +11,8 @@ Public API (stable; the proxy and the replaying mock build on it):
 - ``HarEntry``: one exchange - method, URL, request headers and body, status, reason, response
   headers and body *bytes* (exact: a body that is not UTF-8 is stored base64-encoded), start
   time, total time and timings. ``query``, ``path``, ``header()`` and ``request_header()``
-  read it.
+  read it; ``replay_key`` is (method, path, sorted query with credentials redacted), what a
+  replaying server matches a live request on.
 - ``read_har(path) -> list[HarEntry]``: raises ``NotHar`` (a ``UsageError``: one line, exit 2)
   for a file that is not HAR.
 - ``HarWriter(path, max_bytes=None, redactor=Redactor())``: ``add(entry) -> bool`` keeps an
@@ -106,6 +107,14 @@ class HarEntry:
         return tuple(
             urllib.parse.parse_qsl(urllib.parse.urlsplit(self.url).query, keep_blank_values=True)
         )
+
+    @property
+    def replay_key(self) -> tuple[str, str, tuple[tuple[str, str], ...]]:
+        """What identifies the request for replay: method, path, and the query sorted, with
+        credential-like parameters as ``[redacted]`` (so a live request with a real token finds
+        the recorded one, whose token was redacted)."""
+        query = ((k, REDACTED if is_secret_param(k) else v) for k, v in self.query)
+        return self.method.upper(), self.path, tuple(sorted(query))
 
     def header(self, name: str) -> str | None:
         """The response header ``name`` (case-insensitive; repeated ones joined by ``, ``)."""

@@ -177,3 +177,21 @@ def test_record_into_a_missing_directory_is_a_usage_error(tmp_path: Path) -> Non
     )  # fmt: skip
     assert code == 2
     assert "is not a directory" in err
+
+
+def test_checks_select_what_runs_offline(tmp_path: Path, app_factory: Any) -> None:
+    mutant = next(m for m in MUTANTS if m.name == "step_lists_disagree")
+    recording = record_kit_run(tmp_path, app_factory, "kibana", mutant)
+    har = str(recording.path)
+    code, out, _ = _offline(
+        "--api", "kibana", "--har", har, "--checks", "body_matches_schema", "--format", "json"
+    )
+    assert code == 0
+    assert json.loads(out)["checks"] == ["body_matches_schema"]
+    code, _, _ = _offline("--api", "kibana", "--har", har, "--checks", "step_consistent")
+    assert code == 1
+    # Only checks that need requests of their own: nothing can be tested offline (exit 3).
+    code, _, err = _offline("--api", "kibana", "--har", har, "--checks", "auth_required")
+    assert code == 3
+    assert "could be tested offline" in err
+    assert "offline: the check sends requests of its own" in err

@@ -74,6 +74,7 @@ def test_drift_reports_each_kind_of_drift(tmp_path: Path, app_factory: Any) -> N
     assert duration["verdict"] == "contradicted"
     assert duration["example"] == -5
     assert duration["at"] == "$.data.duration_ms"
+    assert duration["why"] == "-5 is less than the minimum of 0"
     # The list items were not touched: their own inferred duration rule still holds.
     listed = _rule(report, "trigify:execution-list-item#/properties/duration/allOf/0")
     assert listed["verdict"] == "confirmed"

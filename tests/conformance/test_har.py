@@ -223,3 +223,16 @@ def test_a_file_that_is_not_har_is_one_line_usage_error(
 def test_a_missing_file_is_not_har(tmp_path: Path) -> None:
     with pytest.raises(NotHar, match="no such file"):
         read_har(tmp_path / "missing.har")
+
+
+def test_replay_key_matches_a_live_request_to_its_redacted_recording(tmp_path: Path) -> None:
+    live = _entry(url=f"http://h/api/workflows?size=2&api_key={SECRET}&page=1")
+    recorded = read_har(_write(tmp_path, [live]))[0]
+    assert SECRET not in recorded.url
+    assert recorded.replay_key == live.replay_key
+    assert live.replay_key == (
+        "GET",
+        "/api/workflows",
+        (("api_key", REDACTED), ("page", "1"), ("size", "2")),
+    )
+    assert _entry(url="http://h/api/workflows?size=3").replay_key != live.replay_key
