@@ -48,6 +48,8 @@ MAX_ROWS = 500
 MAX_QUEUED = 1000
 MAX_BATCH = 200
 """Exchanges judged together at most (see ``TrafficLog._judge_batch``)."""
+CROSS_EVERY = 0.5
+"""Seconds between two runs of the cross-exchange checks while traffic keeps coming."""
 FLUSH_EVERY = 2.0
 """Seconds of quiet after which the recording is written to disk."""
 MAX_LINE = 300
@@ -127,6 +129,9 @@ class TrafficLog:
         self._reported: set[tuple[str, str, str]] = set()
         """(check, operation, path) of every finding reported (``PassiveJudge.add`` does not
         deduplicate; ``observe`` does, for what it reports itself)."""
+        self._cross_at = 0.0
+        self._cross_row: Row | None = None
+        """The last exchange whose cross-exchange comparison was put off (see ``_judge_batch``)."""
         self._dirty = False
         self._closed = False
         self._thread = threading.Thread(target=self._work, name="stepspec-judge", daemon=True)
@@ -166,11 +171,13 @@ class TrafficLog:
     # -- the judging thread --------------------------------------------------------------------
 
     def _work(self) -> None:
-        last = time.monotonic()
+        last_flush = time.monotonic()
         while True:
+            wait = CROSS_EVERY if self._cross_row is not None else FLUSH_EVERY
             try:
-                batch = [self._queue.get(timeout=FLUSH_EVERY)]
+                batch = [self._queue.get(timeout=wait)]
             except queue.Empty:
+                self._cross_pass()  # quiet now: finish the comparisons put off while busy
                 self._flush_if_dirty()
                 continue
             while len(batch) < MAX_BATCH and batch[-1] is not _STOP:
@@ -180,9 +187,11 @@ class TrafficLog:
                     break
             try:
                 self._judge_batch([item for item in batch if item is not _STOP])
-                if time.monotonic() - last > FLUSH_EVERY and self._queue.empty():
+                if batch[-1] is _STOP:
+                    self._cross_pass()
+                elif time.monotonic() - last_flush > FLUSH_EVERY and self._queue.empty():
                     self._flush_if_dirty()
-                    last = time.monotonic()
+                    last_flush = time.monotonic()
             finally:
                 for _ in batch:
                     self._queue.task_done()
@@ -190,31 +199,52 @@ class TrafficLog:
                 return
 
     def _judge_batch(self, items: list[tuple[Row, HarEntry]]) -> None:
-        """Judge queued exchanges in order. The cross-exchange checks (which look at everything
-        seen so far, so their cost grows with the session) run once per batch, with its last
-        GET (``PassiveJudge.observe``); the others are judged on their own
-        (``PassiveJudge.add``). A busy proxy thus judges in bigger batches instead of falling
-        behind; a quiet one judges every exchange at once."""
+        """Judge queued exchanges in order, each on its own (``PassiveJudge.add``: schema,
+        status, envelope, semantics). The cross-exchange checks look at everything seen so far,
+        so their cost grows with the session: they run with the batch's last GET
+        (``PassiveJudge.observe``) at most every ``CROSS_EVERY`` seconds, and otherwise once the
+        proxy is quiet (``_cross_pass``). A busy proxy thus spends a bounded share of the CPU
+        (which forwarding shares through the GIL) on them; a quiet one compares at once."""
         gets = [i for i, (_, entry) in enumerate(items) if entry.method.upper() == "GET"]
-        cross = gets[-1] if gets else -1
+        due = time.monotonic() - self._cross_at >= CROSS_EVERY
+        cross = gets[-1] if gets and due else -1
         for index, (row, entry) in enumerate(items):
             if self.writer is not None and self.writer.add(entry):
                 self._dirty = True
-            found = self.judge.observe(entry) if index == cross else self.judge.add(entry)
-            fresh = []
-            with self._lock:
-                for finding in found:
-                    key = (finding.check, finding.operation or "", finding.path)
-                    if key in self._reported:
-                        continue
-                    self._reported.add(key)
-                    counted = finding.counted(strict=self.config.strict)
-                    fresh.append(counted)
-                    row.findings.append(len(self.findings))
-                    self.findings.append({**counted.as_dict(), "exchange": row.id})
-                row.judged = True
-            for finding in fresh:
-                self.emit(finding_line(finding))
+            if index == cross:
+                self._cross_at, self._cross_row = time.monotonic(), None
+                self._report(row, self.judge.observe(entry))
+            else:
+                self._report(row, self.judge.add(entry))
+        if gets and cross < 0:
+            self._cross_row = items[gets[-1]][0]
+
+    def _cross_pass(self) -> None:
+        """The cross-exchange checks put off by ``_judge_batch``, now (``PassiveJudge.findings``
+        holds every finding so far; only the new ones are reported)."""
+        row = self._cross_row
+        if row is None:
+            return
+        self._cross_at = time.monotonic()
+        self._report(row, self.judge.findings())
+        self._cross_row = None  # after the report: ``wait_idle`` waits for it
+
+    def _report(self, row: Row, found: list[Finding]) -> None:
+        """Log the findings not reported before (by check, operation, path) against ``row``."""
+        fresh = []
+        with self._lock:
+            for finding in found:
+                key = (finding.check, finding.operation or "", finding.path)
+                if key in self._reported:
+                    continue
+                self._reported.add(key)
+                counted = finding.counted(strict=self.config.strict)
+                fresh.append(counted)
+                row.findings.append(len(self.findings))
+                self.findings.append({**counted.as_dict(), "exchange": row.id})
+            row.judged = True
+        for finding in fresh:
+            self.emit(finding_line(finding))
 
     def _flush_if_dirty(self) -> None:
         if self.writer is not None and self._dirty:
@@ -229,7 +259,7 @@ class TrafficLog:
         (tests, shutdown); False on timeout. An exchange is logged once its body ended, which
         the client may see a moment before the server closes the answer."""
         deadline = time.monotonic() + timeout
-        while self.total < exchanges or self._queue.unfinished_tasks:
+        while self.total < exchanges or self._queue.unfinished_tasks or self._cross_row:
             if time.monotonic() > deadline:
                 return False
             time.sleep(0.01)
@@ -255,7 +285,7 @@ class TrafficLog:
             "target": self.config.base_url,
             "counts": {
                 "exchanges": total,
-                "pending": self._queue.unfinished_tasks,
+                "pending": self._queue.unfinished_tasks + (self._cross_row is not None),
                 "unjudged": unjudged,
                 "findings": len(findings),
                 "errors": sum(1 for f in findings if f["severity"] == "error"),
