@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import http.client
+import itertools
 import json
 import threading
 import time
@@ -493,3 +494,45 @@ def test_report_is_written_on_close(
     assert text.startswith("<?xml")
     assert "listWorkflows" in text
     assert any(line.endswith(f"report written to {report}") for line in proxy.lines)
+
+
+def test_cross_exchange_checks_are_rate_limited_under_traffic(
+    app_factory: Callable[..., Flask], upstream: Any, proxy_for: ProxyFor
+) -> None:
+    """Under a burst the costly comparisons run at most every ``CROSS_EVERY`` seconds, and once
+    more when the burst ends, so findings that need several exchanges still arrive."""
+    from mock_server.proxy import _traffic
+
+    mutant = next(m for m in MUTANTS if m.name == "step_from_another_run")
+    app = _mock(app_factory)
+    app.wsgi_app = MutantMiddleware(app.wsgi_app, mutant)  # type: ignore[method-assign]
+    proxy = proxy_for(upstream(app))
+    judge = proxy.app.traffic.judge
+    calls: list[tuple[str, float]] = []
+    observe, findings = judge.observe, judge.findings
+
+    def counted_observe(entry: Any) -> Any:
+        calls.append(("observe", time.monotonic()))
+        return observe(entry)
+
+    def counted_findings() -> Any:
+        calls.append(("findings", time.monotonic()))
+        return findings()
+
+    judge.observe = counted_observe  # type: ignore[method-assign]
+    judge.findings = counted_findings  # type: ignore[method-assign]
+    execution = _first_execution(proxy)
+    step = execution["stepExecutions"][0]["id"]
+    for _ in range(40):
+        request(
+            proxy.url,
+            f"/api/workflows/executions/{execution['id']}/step/{step}",
+            headers=key_header("kibana"),
+        )
+    seen = proxy.settle(exchanges=43)
+    observed = [at for kind, at in calls if kind == "observe"]
+    assert len(observed) < 43
+    gaps = [later - earlier for earlier, later in itertools.pairwise(observed)]
+    assert all(gap >= _traffic.CROSS_EVERY * 0.9 for gap in gaps), gaps
+    assert "path_ids_echoed" in {f["check"] for f in seen["findings"]}
+    assert [row["judged"] for row in seen["exchanges"]] == [True] * 43
