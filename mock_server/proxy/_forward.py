@@ -16,8 +16,9 @@ send.
 - ``send(request)`` returns the upstream's ``httpx.Response`` with its body still unread, or
   raises ``UpstreamFailure`` (``timeout`` or ``connection``) with a message naming the upstream.
 - ``Relay`` is the WSGI body iterable: it streams the raw upstream bytes (still compressed if
-  they were) in 64 KB chunks, keeps a copy for the judge only while the body stays under the
-  cap, and calls its ``done`` callback once, on ``close()``.
+  they were) as they arrive (a read returns at most 64 KB; nothing waits for a chunk to fill),
+  keeps a copy for the judge only while the body stays under the cap, and calls its ``done``
+  callback once, on ``close()``.
 """
 
 from __future__ import annotations
@@ -246,7 +247,7 @@ class Relay:
 
     def __iter__(self) -> Iterator[bytes]:
         try:
-            for chunk in self.response.iter_raw(CHUNK):
+            for chunk in self.response.iter_raw():
                 self.size += len(chunk)
                 if not self.over_cap:
                     if self.size > self.cap:

@@ -352,6 +352,31 @@ def test_stalling_upstream_is_a_504_in_the_envelope(upstream: Any, proxy_for: Pr
     assert snapshot["exchanges"][0]["note"].startswith("timeout: ")
 
 
+def test_body_stalling_midway_is_cut_and_recorded_as_a_timeout(
+    upstream: Any, proxy_for: ProxyFor, tmp_path: Path
+) -> None:
+    release = threading.Event()
+
+    def stalls_midway(environ: WSGIEnvironment, start_response: StartResponse) -> Any:
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", "40")])
+        yield b'{"page": 1, "size": 1, '
+        release.wait(10)
+        yield b'"total": 0, "results": []}'
+
+    har = tmp_path / "cut.har"
+    proxy = proxy_for(upstream(stalls_midway), record=str(har), upstream_timeout=0.3)
+    try:
+        with pytest.raises(http.client.IncompleteRead):
+            request(proxy.url, "/api/workflows", headers=key_header("kibana"))
+    finally:
+        release.set()
+    seen = proxy.settle(exchanges=1)
+    assert seen["exchanges"][0]["note"].startswith("timeout: the body stalled after 23 bytes")
+    assert [f["check"] for f in seen["findings"]] == ["response_complete"]
+    proxy.close()
+    assert read_har(har)[0].error.startswith("timeout: ")
+
+
 # -- the Host guard and CORS ---------------------------------------------------------------------
 
 
