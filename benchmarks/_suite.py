@@ -6,7 +6,8 @@
    big payloads;
 3. memory growth: a fresh mock, warmed up, then 100,000 cold requests;
 4. the same baseline/warm/cold for the other WSGI servers (gunicorn sync and gthread, granian);
-5. the world-size memory comparison on two fresh servers.
+5. the world-size memory comparison on two fresh servers;
+6. the proxy's added latency per request (``_proxy``: no wrk needed).
 
 Every group can be selected with ``--only``; a group that cannot run (a vendor not mounted yet,
 granian not installed) leaves a line in ``problems`` instead of stopping the run.
@@ -37,7 +38,7 @@ from benchmarks._http import (
 from benchmarks._procs import ServerConfig
 from benchmarks._report import Row
 
-GROUPS = ("generation", "validation", "http", "memory", "servers")
+GROUPS = ("generation", "validation", "http", "memory", "servers", "proxy")
 
 
 @dataclass
@@ -79,7 +80,19 @@ def run(options: Options, say: Callable[[str], None] | None = None) -> Run:
         _no_http(options, result)
         if {"http", "memory", "servers"} & set(options.groups):
             _with_servers(options, result, workdir)
+        if "proxy" in options.groups:
+            _proxy_latency(options, result, workdir)
     return result
+
+
+def _proxy_latency(options: Options, result: Run, workdir: Path) -> None:
+    from benchmarks import _proxy
+
+    result.say("proxy: the same request direct and through stepspec proxy, alternately")
+    try:
+        result.add(_proxy.measure(options.seconds, options.warmup_seconds, workdir))
+    except (RuntimeError, DiscoveryFailed, OSError) as error:  # ServerFailed is a RuntimeError
+        result.problems.append(f"proxy latency not measured: {error}")
 
 
 def _no_http(options: Options, result: Run) -> None:

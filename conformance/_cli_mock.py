@@ -128,6 +128,14 @@ SERVED_AUTO_RUNS = 2
     default=None,
     help="With --replay: answer the vendor's 404 for anything that was not recorded.",
 )
+@click.option(
+    "--allowed-host",
+    "allowed_hosts",
+    multiple=True,
+    metavar="NAME",
+    help="Also answer requests whose Host is NAME (repeatable); bound to loopback, the mock "
+    "answers other names with a 403 (a DNS-rebinding guard).",
+)
 def mock_command(**options: Any) -> None:
     """Serve Kibana (/api/workflows, /s/{space}/api/workflows), Arcee (/api/v1/workflow) and
     Trigify (/v1) at once, from one seeded world, on 127.0.0.1:8080 by default."""

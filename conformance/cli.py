@@ -37,6 +37,11 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
         "Compare recorded traffic (HAR) with the schemas.",
     ),
     "mock": ("conformance._cli_mock", "mock_command", "Serve the three APIs from a seeded world."),
+    "proxy": (
+        "conformance._cli_proxy",
+        "proxy_command",
+        "Forward traffic to a real server and judge every answer.",
+    ),
 }
 
 

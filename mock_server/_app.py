@@ -3,6 +3,9 @@
 ``create_app(config)`` builds a fresh app (no globals; two apps in one process share nothing but
 the read-only vocabulary). Per request, in order:
 
+0. bound to loopback, ``_hosts.HostGuard`` answers a ``Host`` that is neither a loopback name nor
+   an ``allowed_hosts`` one with a 403 in the vendor's envelope (a DNS-rebinding guard);
+
 1. (OPTIONS preflights are answered by flask-cors and skip everything below; the CORS headers
    of other requests are added by ``_http.CorsHeaders`` at the WSGI level, byte for byte what
    flask-cors would add, without its per-request option matching.)
@@ -42,6 +45,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from mock_server._config import MockConfig
 from mock_server._context import Clock, MockContext, system_clock
 from mock_server._control import Faults, apply_prefer, injected_error, parse_prefer
+from mock_server._hosts import HostGuard, guarded
 from mock_server._http import (
     OPERATION_KEY,
     CachingMiddleware,
@@ -175,7 +179,24 @@ def create_app(
 
     app.register_blueprint(viewer.blueprint())
     _coverage.install(app)
+    if guarded(cfg.host):  # outermost: nothing (cache, coverage) sees a refused request
+        guard = HostGuard(app.wsgi_app, cfg.allowed_hosts, _refusal(mounted))
+        app.wsgi_app = guard  # type: ignore[method-assign]
     return app
+
+
+def _refusal(vendors: Sequence[Vendor]) -> Callable[[str, str], Response]:
+    """The 403 of ``HostGuard``: the envelope of the vendor owning the path, else neutral."""
+    apis = {vendor.name: list(vendor.base_paths) for vendor in vendors}
+
+    def refuse(path: str, message: str) -> Response:
+        vendor = vendor_for(path, vendors)
+        if vendor is not None:
+            return vendor.error_response(403, message)
+        body = {"statusCode": 403, "error": "Forbidden", "message": message, "apis": apis}
+        return json_response(body, 403)
+
+    return refuse
 
 
 def _install_cors(app: Flask) -> None:

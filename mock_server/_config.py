@@ -80,6 +80,8 @@ class MockConfig:
     (``mock_server._replay``); ``STEPSPEC_REPLAY`` lists them separated by ``os.pathsep``."""
     replay_only: bool = False
     """Answer the vendor's 404 for every request that was not recorded (needs ``replay``)."""
+    allowed_hosts: tuple[str, ...] = ()
+    """``Host`` names answered besides loopback ones when bound to loopback (``_hosts``)."""
 
     def __post_init__(self) -> None:
         _check_int("port", self.port, 0, 65535)
@@ -204,8 +206,8 @@ def _coerce(name: str, value: Any) -> Any:
         return _to_float(name, value)
     if name in _BOOL_FIELDS:
         return _to_bool(name, value)
-    if name == "api_keys":
-        return _to_keys(value)
+    if name in ("api_keys", "allowed_hosts"):
+        return _to_keys(value, name)
     if name == "replay":
         return _to_paths(value)
     if name == "latency_ms":
@@ -248,7 +250,7 @@ def _to_bool(name: str, value: Any) -> bool:
     raise ConfigError(name, f"expected true/false (or 1/0, yes/no, on/off), got {value!r}")
 
 
-def _to_keys(value: Any) -> tuple[str, ...]:
+def _to_keys(value: Any, name: str = "api_keys") -> tuple[str, ...]:
     if isinstance(value, str):
         # "a,b" lists two keys; once a key is scoped ("KEY@space-a,space-b"), the commas belong
         # to its spaces and keys are separated by whitespace instead.
@@ -256,7 +258,7 @@ def _to_keys(value: Any) -> tuple[str, ...]:
         return tuple(part.strip() for part in parts if part.strip())
     if isinstance(value, Iterable):
         return tuple(str(part) for part in value)
-    raise ConfigError("api_keys", f"expected a comma-separated string or a list, got {value!r}")
+    raise ConfigError(name, f"expected a comma-separated string or a list, got {value!r}")
 
 
 def _to_paths(value: Any) -> tuple[str, ...]:

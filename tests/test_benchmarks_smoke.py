@@ -266,3 +266,15 @@ def test_the_server_comparison_leaves_granian_out_when_it_is_not_installed(
     assert labels == ["gunicorn sync x2", "gunicorn gthread x2x8"]
     monkeypatch.setattr("importlib.util.find_spec", lambda name, *a: object())
     assert [c.label for c in _suite.alternatives(default)][-2:] == ["granian x2", "granian x2x4"]
+
+
+def test_proxy_benchmark_runs_the_proxy_command_in_front_of_the_target() -> None:
+    from benchmarks import _proxy
+
+    command = _proxy.ProxyCommand(target="http://127.0.0.1:9").command("", 1234)
+    assert command[-7:] == [
+        "proxy", "--api", "kibana", "--target", "http://127.0.0.1:9", "--port", "1234",
+    ]  # fmt: skip
+    assert _proxy.ProxyCommand().workers == 1
+    assert _proxy._quantile([5.0, 1.0, 3.0, 2.0, 4.0], 0.5) == 3.0
+    assert "proxy" in _suite.GROUPS

@@ -25,7 +25,9 @@ CORE_MODULES = [
     "conformance._passive",
     "conformance._drift",
 ]
-FORBIDDEN_IN_CORE = ("flask", "mock_server", "schemathesis", "requests", "werkzeug", "gunicorn")
+FORBIDDEN_IN_CORE = (
+    "flask", "mock_server", "schemathesis", "requests", "werkzeug", "gunicorn", "httpx",
+)  # fmt: skip
 
 
 def _modules_after_import(*names: str) -> set[str]:
@@ -54,6 +56,17 @@ def test_core_imports_none_of_the_heavy_or_upper_layers() -> None:
 def test_pytest_plugin_is_cheap_to_import() -> None:
     loaded = _modules_after_import("conformance.pytest_plugin")
     assert not {"flask", "mock_server", "schemathesis", "requests"} & loaded
+
+
+def test_cli_commands_import_the_servers_only_when_run() -> None:
+    loaded = _modules_after_import("conformance._cli_mock", "conformance._cli_proxy")
+    assert not {"mock_server", "mock_server.proxy", "httpx", "gunicorn", "flask"} & loaded
+
+
+def test_the_proxy_builds_on_the_conformance_core_and_the_mock() -> None:
+    loaded = _modules_after_import("mock_server.proxy")
+    assert {"conformance._passive", "conformance.har", "mock_server._hosts", "httpx"} <= loaded
+    assert "schemathesis" not in loaded
 
 
 @pytest.mark.parametrize("leaf", ["conformance.cli", "conformance.pytest_plugin"])
