@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 from conformance import _operations
 from conformance._client import BoundedClient
+from conformance._problems import merge_findings, problem_key
 from conformance._traffic import to_exchange
 from conformance.checks._context import Context, Exchange, _query_pairs
 from conformance.errors import StepspecError
@@ -186,7 +187,7 @@ class PassiveJudge:
         """Entries that are no call of this API (other paths, preflights, redirect hops)."""
         self._raw: list[Finding] = []
         self._exercised: dict[str, set[str]] = defaultdict(set)
-        self._reported: set[tuple[str, str, str]] = set()
+        self._reported: set[tuple[str, ...]] = set()
         self._lock = threading.Lock()
         self._started = time.monotonic()
         self._client = BoundedClient(timeout=self.config.timeout)
@@ -236,11 +237,12 @@ class PassiveJudge:
         fresh: list[Finding] = []
         with self._lock:
             for finding in sorted(findings, key=finding_sort_key):
-                key = (finding.check, finding.operation or "", finding.path)
+                counted = finding.counted(strict=self.config.strict)
+                key = problem_key(counted)  # one problem, one finding (as in the report)
                 if key in self._reported:
                     continue
                 self._reported.add(key)
-                fresh.append(finding.counted(strict=self.config.strict))
+                fresh.append(counted)
         return fresh
 
     # -- the cross-exchange checks -------------------------------------------------------------
@@ -280,10 +282,7 @@ class PassiveJudge:
         raw = self._target_findings(ctx)
         with self._lock:
             raw = list(self._raw) + raw
-        unique: dict[tuple[str, str, str], Finding] = {}
-        for finding in sorted(raw, key=finding_sort_key):
-            unique.setdefault((finding.check, finding.operation or "", finding.path), finding)
-        return list(unique.values())
+        return merge_findings(raw, strict=self.config.strict)
 
     def report(self) -> Report:
         """The verdict on everything observed, as the runner's ``Report``."""

@@ -51,6 +51,9 @@ class ProxyServer(BaseApplication):  # type: ignore[misc]  # gunicorn ships no t
             "keepalive": 5,
             "when_ready": lambda _server: sys.stderr.write(banner(config)),
             "worker_exit": self._worker_exit,
+            # On SIGINT the envelope worker leaves at once (``mock_server._wire``) after this
+            # hook, without ``worker_exit``: the recording and report are written here then.
+            "worker_int": lambda worker: self._worker_exit(None, worker),
             **dict(options or {}),
         }
         super().__init__()

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from conformance._passive import PassiveJudge
+from conformance._problems import problem_key
 from conformance._traffic import match
 from conformance.har import HarWriter, Redactor, redact_url
 
@@ -126,7 +127,7 @@ class TrafficLog:
         self._ids = itertools.count(1)
         self._queue: queue.Queue[Any] = queue.Queue(MAX_QUEUED)
         self._lock = threading.Lock()
-        self._reported: set[tuple[str, str, str]] = set()
+        self._reported: set[tuple[str, ...]] = set()
         """(check, operation, path) of every finding reported (``PassiveJudge.add`` does not
         deduplicate; ``observe`` does, for what it reports itself)."""
         self._cross_at = 0.0
@@ -234,11 +235,11 @@ class TrafficLog:
         fresh = []
         with self._lock:
             for finding in found:
-                key = (finding.check, finding.operation or "", finding.path)
+                counted = finding.counted(strict=self.config.strict)
+                key = problem_key(counted)  # one problem, one line (``conformance._problems``)
                 if key in self._reported:
                     continue
                 self._reported.add(key)
-                counted = finding.counted(strict=self.config.strict)
                 fresh.append(counted)
                 row.findings.append(len(self.findings))
                 self.findings.append({**counted.as_dict(), "exchange": row.id})

@@ -98,16 +98,19 @@ def big_upstream() -> Iterator[str]:
 @pytest.mark.parametrize(
     ("args", "says"),
     [
-        (["--api", "kibana", "--target", "ftp://example.com"], "target: 'ftp://example.com'"),
+        (["--api", "kibana", "--target", "ftp://example.com"], "--target: 'ftp://example.com'"),
         (
             ["--api", "kibana", "--target", "http://x", "--upstream-header", "Authorization"],
-            "upstream_header",
+            "--upstream-header: ",
         ),
         (
             ["--api", "kibana", "--target", "http://x", "--upstream-timeout", "0"],
-            "upstream_timeout",
+            "--upstream-timeout: ",
         ),
-        (["--api", "kibana", "--target", "http://x", "--cors-origin", "localhost"], "cors_origin"),
+        (
+            ["--api", "kibana", "--target", "http://x", "--cors-origin", "localhost"],
+            "--cors-origin: ",
+        ),
         (["--api", "nope", "--target", "http://x"], "'nope'"),
         (["--api", "arcee", "--target", "http://x", "--record", "/nonexistent/s.har"], "record"),
         (["--api", "arcee", "--target", "http://x", "--report", "/nonexistent/r.txt"], "report"),
@@ -134,7 +137,7 @@ def test_a_port_in_use_is_one_line_and_exit_2() -> None:
         _, errors = process.communicate(timeout=60)
     assert process.returncode == 2
     assert errors.decode().strip().splitlines() == [
-        f"stepspec: usage error: port: cannot listen on 127.0.0.1:{port}: Address already in use"
+        f"stepspec: usage error: --port: cannot listen on 127.0.0.1:{port}: Address already in use"
     ]
 
 
