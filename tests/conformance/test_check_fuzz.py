@@ -80,7 +80,7 @@ def test_negative_fuzzing_conforms_on_the_clean_mock(
     assert result.exit_code == 0
     assert report["fuzz_seed"] == 1
     # Fuzzing has its own budget: nothing else went untested for want of requests.
-    skipped = {case["check"] for case in report["cases"] if case["outcome"] == "skipped"}
+    skipped = {case["check"] for case in report["cases"] if case["outcome"] == "not_tested"}
     assert skipped <= {"auth_rejects_invalid"}, skipped
     assert any("--fuzz-seed 1 generates the same cases again" in n for n in report["notes"])
 
@@ -196,8 +196,8 @@ def test_a_check_that_breaks_is_not_tested_in_every_format(
         reasons = {case["check"]: case["reason"] for case in report["cases"]}
         outcomes = {(case["check"], case["outcome"]) for case in report["cases"]}
         assert outcomes == {
-            ("body_parses", "skipped"),
-            ("fuzz", "skipped"),
+            ("body_parses", "not_tested"),
+            ("fuzz", "not_tested"),
             ("content_type_json", "passed"),
         }
         assert own in reasons["body_parses"]
@@ -224,7 +224,7 @@ def test_fuzzing_has_its_own_budget(live_server: Any, run_check: Callable[..., A
     report = json.loads(result.stdout)
     assert result.exit_code == 0, report["findings"]
     assert any("30 requests from their own budget" in note for note in report["notes"])
-    skipped = [case for case in report["cases"] if case["outcome"] == "skipped"]
+    skipped = [case for case in report["cases"] if case["outcome"] == "not_tested"]
     assert any("--max-fuzz-requests 30" in case["reason"] for case in skipped)
     # Every other case ran: only the fuzzer and the key-enforcement probe were left out.
     assert {case["check"] for case in skipped} <= {"fuzz", "auth_rejects_invalid"}
