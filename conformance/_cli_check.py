@@ -93,9 +93,13 @@ def scrub(text: str, secrets: Mapping[str, str]) -> str:
 @click.option(
     "--api",
     type=click.Choice(["kibana", "arcee", "trigify"], case_sensitive=False),
-    help="API to check.",
+    help="API to check (required).",
 )
-@click.option("--base-url", metavar="URL", help="Server origin; URL = base URL + documented path.")
+@click.option(
+    "--base-url",
+    metavar="URL",
+    help="Server origin; URL = base URL + documented path (required).",
+)
 @click.option(
     "--api-key",
     envvar="STEPSPEC_API_KEY",

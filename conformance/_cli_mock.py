@@ -24,7 +24,26 @@ SERVED_AUTO_RUNS = 2
 """``--auto-runs`` of ``stepspec mock`` (the library default, for tests, is 0)."""
 
 
-@click.command("mock")
+ENV_PREFIX = "STEPSPEC_"
+"""``mock_server._config.ENV_PREFIX``, repeated so that ``--help`` needs no mock import."""
+
+EPILOG = """\b
+Every option can also be set as STEPSPEC_<NAME> (shown with each option); an option given
+on the command line wins.
+
+\b
+Per request, on every API:
+  Prefer: code=404            answer that documented status, in the vendor's envelope
+  Prefer: example=NAME        serve a named example of the OpenAPI document
+  X-Stepspec-Scenario: NAME   start a live run on a scenario (approval, approval-timeout,
+                              flaky-http, foreach-fanout, llm-then-slack)
+
+\b
+Exit codes: 0 stopped (Ctrl-C), 2 usage error (a bad option or variable, a port in use,
+an unusable --store or --coverage-report), named on one line."""
+
+
+@click.command("mock", epilog=EPILOG)
 @click.option(
     "--host", default=None, metavar="HOST", help="Interface to bind.  [default: 127.0.0.1]"
 )
@@ -139,7 +158,7 @@ SERVED_AUTO_RUNS = 2
 def mock_command(**options: Any) -> None:
     """Serve Kibana (/api/workflows, /s/{space}/api/workflows), Arcee (/api/v1/workflow) and
     Trigify (/v1) at once, from one seeded world, on 127.0.0.1:8080 by default."""
-    from mock_server._config import ENV_PREFIX, ConfigError, MockConfig
+    from mock_server._config import ConfigError, MockConfig
     from mock_server._serve import serve
 
     given = {name: value for name, value in options.items() if value not in (None, ())}
@@ -154,6 +173,16 @@ def mock_command(**options: Any) -> None:
         serve(config.replace(**given))
     except ConfigError as error:
         raise UsageError(f"{_option_name(error.setting)}: {error.detail}") from None
+
+
+def _name_env_variables(command: click.Command) -> None:
+    """Add ``[env: STEPSPEC_<NAME>]`` to the help of every option (its name is the setting's)."""
+    for param in command.params:
+        if isinstance(param, click.Option) and param.name and param.help:
+            param.help += f"  [env: {ENV_PREFIX}{param.name.upper()}]"
+
+
+_name_env_variables(mock_command)
 
 
 def _option_name(setting: str | None) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import difflib
 import json
 import sys
-from typing import IO
+from typing import IO, Any
 
 import click
 import yaml
@@ -40,7 +40,7 @@ _EXIT_INVALID = 1
 def validate_command(
     schema_id: str, lenient: bool, quiet: bool, files: tuple[IO[bytes], ...]
 ) -> None:
-    """Validate JSON FILES (or - for stdin) against the schema ID.
+    """Validate JSON FILES (or - for stdin) against the schema ID. Only JSON is read, not YAML.
 
     Prints one line per error: file, JSON path, what was expected, what was found.
     Exit codes: 0 valid, 1 invalid (or not JSON), 2 usage error.
@@ -53,12 +53,13 @@ def validate_command(
         if progress is not None:
             progress.update("validating", done=index, total=len(files), unit="files")
         name = handle.name if isinstance(handle.name, str) else "<stdin>"
+        data = handle.read()
         try:
-            payload = json.loads(handle.read())
+            payload = json.loads(data)
         except ValueError as error:
             if progress is not None:
                 progress.close()
-            click.echo(f"{name}: not JSON: {error}")
+            click.echo(f"{name}: not JSON: {error}{_yaml_hint(name, data)}")
             failed = True
             continue
         problems = checker.errors(payload, strict=not lenient)
@@ -76,6 +77,19 @@ def validate_command(
         progress.close()
     if failed:
         sys.exit(_EXIT_INVALID)
+
+
+def _yaml_hint(name: str, data: bytes) -> str:
+    """Advice for a file that is not JSON but looks like YAML (by its name or its content)."""
+    looks_yaml = name.lower().endswith((".yaml", ".yml"))
+    if not looks_yaml:
+        try:
+            looks_yaml = isinstance(yaml.safe_load(data), (dict, list))
+        except (yaml.YAMLError, ValueError):
+            looks_yaml = False
+    if not looks_yaml:
+        return ""
+    return " (stepspec validate reads JSON only; convert the YAML to JSON first)"
 
 
 def resolve_schema_id(wanted: str) -> str:
@@ -125,8 +139,19 @@ def spec_group() -> None:
     help="Also list where each rule comes from: every x-stepspec-source of the schemas "
     "(inferred rules marked) and the source of every check.",
 )
-def list_command(api: str | None, sources: bool) -> None:
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text for people, json for scripts (the same content).",
+)
+def list_command(api: str | None, sources: bool, fmt: str) -> None:
     """List APIs, their operations (with response schemas) and every schema id."""
+    if fmt == "json":
+        click.echo(json.dumps(_listing(api, sources=sources), indent=2))
+        return
     for name in (api,) if api else _specs.APIS:
         click.echo(f"{name}")
         click.echo("  operations:")
@@ -155,6 +180,44 @@ def list_command(api: str | None, sources: bool) -> None:
         click.echo("checks:")
         for check in CHECKS.values():
             click.echo(f"  {check.name}: {check.source or 'not recorded'}")
+
+
+def _listing(api: str | None, *, sources: bool) -> dict[str, Any]:
+    """What ``spec list`` shows, as JSON-ready data (``spec list --format json``)."""
+    apis: dict[str, Any] = {}
+    for name in (api,) if api else _specs.APIS:
+        entry: dict[str, Any] = {
+            "operations": [
+                {
+                    "operationId": operation.operation_id,
+                    "method": operation.method.upper(),
+                    "path": operation.path,
+                    "responses": dict(operation.responses),
+                }
+                for operation in _specs.operations(name)
+            ],
+            "schemas": [
+                sid for sid in _specs.schema_ids() if _specs.split_schema_id(sid)[0] == name
+            ],
+        }
+        if sources:
+            entry["sources"] = [
+                {
+                    "schema": sid,
+                    "pointer": rule.pointer,
+                    "inferred": rule.inferred,
+                    "source": rule.source,
+                }
+                for sid in entry["schemas"]
+                for rule in _provenance.schema_sources(sid)
+            ]
+        apis[name] = entry
+    listing: dict[str, Any] = {"apis": apis}
+    if sources:
+        from conformance.checks import CHECKS
+
+        listing["checks"] = {check.name: check.source for check in CHECKS.values()}
+    return listing
 
 
 @spec_group.command("export")

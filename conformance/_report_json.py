@@ -1,4 +1,8 @@
-"""The JSON report, for machines: the run, every case and every finding, in a stable order."""
+"""The JSON report, for machines: the run, every case and every finding, in a stable order.
+
+A case the kit could not test has the outcome ``not_tested`` (counted under ``not_tested``), the
+words the text report uses; JUnit keeps its standard ``<skipped>`` element for it.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,15 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from conformance.runner import Report
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""2: a case that was not tested is ``not_tested`` (was ``skipped``), in outcomes and counts."""
+
+NOT_TESTED = "not_tested"
+
+
+def _outcome(outcome: str) -> str:
+    """The JSON word for a case's outcome: the text report's "not tested", not ``skipped``."""
+    return NOT_TESTED if outcome == "skipped" else outcome
 
 
 def as_dict(report: Report) -> dict[str, Any]:
@@ -31,13 +43,13 @@ def as_dict(report: Report) -> dict[str, Any]:
         "not_tested": dict(report.not_tested),
         "notes": list(report.notes),
         "checks": list(report.checks),
-        "counts": report.counts(),
+        "counts": {_outcome(name): count for name, count in report.counts().items()},
         "cases": [
             {
                 "check": case.check,
                 "operation": case.operation,
                 "label": case.label,
-                "outcome": case.outcome,
+                "outcome": _outcome(case.outcome),
                 "duration_seconds": round(case.duration, 3),
                 "reason": case.reason or None,
                 "findings": [finding.as_dict() for finding in case.findings],

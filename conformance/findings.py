@@ -14,9 +14,12 @@ import enum
 import reprlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from conformance.errors import ConformanceFailure
+
+if TYPE_CHECKING:
+    from conformance._validation import Violation
 
 __all__ = [
     "Finding",
@@ -166,6 +169,10 @@ def format_findings(findings: Sequence[Finding], *, limit: int = 20) -> str:
     return "\n".join(lines)
 
 
+_RESTATED_KEYWORDS = frozenset({"required", "type", "enum", "format"})
+"""Keywords whose ``expected``/``found`` say all the validator's message says."""
+
+
 def schema_findings(
     payload: Any,
     schema_id: str,
@@ -175,14 +182,25 @@ def schema_findings(
     request: RecordedRequest | None = None,
     base_path: str = "$",
 ) -> Iterable[Finding]:
-    """One finding per violation of ``schema_id`` by ``payload``; inferred ones are warnings."""
+    """One finding per violation of ``schema_id`` by ``payload``; inferred ones are warnings.
+
+    Violations that read the same (jsonschema reports ``required`` once per missing property,
+    while ``found`` already lists them all) are one finding, normative if any of them is. The
+    validator's own message is kept only where ``expected``/``found`` do not already say it.
+    """
     from conformance import _specs
     from conformance._validation import validator
 
     api, name = _specs.split_schema_id(schema_id)
     unrecorded = f"specs/{api}/{name}.json (no x-stepspec-source recorded)"
+    distinct: dict[tuple[str, str, str, str], Violation] = {}
     for violation in validator(schema_id).violations(payload):
+        key = (violation.path, violation.keyword, violation.expected, violation.found)
+        if key not in distinct or (distinct[key].inferred and not violation.inferred):
+            distinct[key] = violation
+    for violation in distinct.values():
         path = base_path + violation.path[1:] if violation.path.startswith("$") else violation.path
+        said = violation.keyword in _RESTATED_KEYWORDS
         yield Finding(
             check=check,
             title=f"body breaks schema rule '{violation.keyword}'",
@@ -192,7 +210,7 @@ def schema_findings(
             found=violation.found,
             severity=Severity.WARNING if violation.inferred else Severity.ERROR,
             inferred=violation.inferred,
-            detail=f"{violation.message} (schema {schema_id})",
+            detail=f"schema {schema_id}" if said else f"{violation.message} (schema {schema_id})",
             request=request,
             source=violation.source or unrecorded,
         )

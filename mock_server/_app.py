@@ -360,7 +360,8 @@ def _http_error(error: HTTPException) -> Response:
     vendor = current_vendor() or vendor_for(request.path, state().vendors)
     if vendor is None:
         message = (
-            f"No API is served at {request.path}; see 'apis' for the base paths"
+            f"No API is served at {request.path}; see 'apis' for the base paths "
+            "(the run viewer is at /_stepspec/)"
             if status == 404
             else error.description or _reason(status)
         )

@@ -5,7 +5,8 @@
   and the test clock; ``app.testing`` is on, so a bug in a view raises instead of becoming a 500.
 - ``app`` / ``client``: ``app_factory()`` with the defaults (seed 0) and its test client.
 - ``live_server``: one real HTTP server per session on ``127.0.0.1:<free port>`` (werkzeug's
-  threaded server in a thread), with ``.url`` and ``.app``; shut down at teardown.
+  threaded server in a thread), with ``.url`` and ``.app``; shut down at teardown. Its
+  ``EnvelopeRequestHandler`` answers an over-long request line as ``stepspec mock`` does.
 """
 
 from __future__ import annotations
@@ -13,17 +14,38 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from mock_server import WORLD_NOW_US, create_app
+from mock_server._app import load_vendors
+from mock_server._wire import REQUEST_LINE_BYTES, framing_error, path_of_head
 
 AppFactory = Callable[..., Flask]
+
+
+TOO_LONG = f"Request Line is too large (> {REQUEST_LINE_BYTES})"
+"""The reason gunicorn gives (with the line's length), as the served mock's 400 shows it."""
+
+
+class EnvelopeRequestHandler(WSGIRequestHandler):
+    """werkzeug's request handler, except for a request line over 64 KB: http.server answers its
+    own HTML 414, which ``stepspec mock`` never sends (its worker answers the 400 framing error
+    in the vendor's envelope, ``mock_server._wire``), so a test server answers that too."""
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        if code != HTTPStatus.REQUEST_URI_TOO_LONG:
+            super().send_error(code, message, explain)
+            return
+        path = path_of_head(bytes(self.raw_requestline))
+        self.wfile.write(framing_error(TOO_LONG, path, load_vendors()))
+        self.close_connection = True
 
 
 class TestClock:
@@ -92,7 +114,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     """The default app served over a real socket for the whole session."""
     app = _factory(tmp_path_factory.mktemp("live-server"), None)()
     app.testing = False  # real clients get the vendor's 500 envelope, as from `stepspec mock`
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=EnvelopeRequestHandler)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
     try:

@@ -74,6 +74,53 @@ def test_validate_non_json_is_invalid(runner: CliRunner, tmp_path: Path) -> None
     result = runner.invoke(stepspec, ["validate", "--schema", "urn:stepspec:arcee:step", str(path)])
     assert result.exit_code == 1
     assert "not JSON" in result.output
+    assert "YAML" not in result.output  # plain text is not taken for YAML
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [("step.yaml", "id: step-1\nstatus: completed\n"), ("step.txt", "- id: step-1\n")],
+)
+def test_validate_says_it_reads_json_only_on_yaml(
+    runner: CliRunner, tmp_path: Path, name: str, text: str
+) -> None:
+    """Walkthrough row 45: a YAML file got a bare JSON decoder message."""
+    path = tmp_path / name
+    path.write_text(text)
+    result = runner.invoke(stepspec, ["validate", "--schema", "arcee:step", str(path)])
+    assert result.exit_code == 1
+    assert result.output.count("\n") == 1
+    assert "not JSON" in result.output
+    assert "reads JSON only; convert the YAML to JSON first" in result.output
+
+
+def test_spec_list_json_is_the_listing_for_scripts(runner: CliRunner) -> None:
+    """Walkthrough row 8: `spec list` had no machine-readable form."""
+    result = runner.invoke(stepspec, ["spec", "list", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    listing = json.loads(result.output)
+    assert set(listing["apis"]) == {"kibana", "arcee", "trigify"}
+    kibana = listing["apis"]["kibana"]
+    steps = {op["operationId"]: op for op in kibana["operations"]}["getStepExecution"]
+    assert steps["method"] == "GET"
+    assert steps["responses"]["200"] == "urn:stepspec:kibana:step-execution"
+    assert "urn:stepspec:kibana:step-execution" in kibana["schemas"]
+    assert "sources" not in kibana
+    assert "checks" not in listing
+
+
+def test_spec_list_json_with_sources(runner: CliRunner) -> None:
+    result = runner.invoke(
+        stepspec, ["spec", "list", "--api", "arcee", "--format", "json", "--sources"]
+    )
+    assert result.exit_code == 0, result.output
+    listing = json.loads(result.output)
+    assert list(listing["apis"]) == ["arcee"]
+    sources = listing["apis"]["arcee"]["sources"]
+    assert sources
+    assert all(rule["source"] for rule in sources)
+    assert any(rule["inferred"] for rule in sources)
+    assert "body_parses" in listing["checks"]
 
 
 def test_spec_list_names_apis_operations_and_schemas(runner: CliRunner) -> None:

@@ -363,7 +363,8 @@
     return small ? `${big} ${bigUnit} ${small} ${smallUnit}` : `${big} ${bigUnit}`;
   };
 
-  const formatTime = (ms) => (ms === null ? "—" : new Date(ms).toISOString().replace("T", " ").slice(0, 19));
+  // Every API's timestamps are UTC instants; the viewer shows them in UTC and says so.
+  const formatTime = (ms) => (ms === null ? "—" : `${new Date(ms).toISOString().replace("T", " ").slice(0, 19)} UTC`);
 
   const badge = (status) => {
     const text = String(status).replace(/_/g, " ");
@@ -371,6 +372,24 @@
   };
 
   const json = (value) => (value === undefined ? "(absent)" : JSON.stringify(value, null, 2));
+
+  // A long unbroken token (a URL, a path, an id) may wrap after a separator (/ ? & = _ . : , -)
+  // instead of mid-word: <wbr> marks those places and adds no character, so the text (and a copy
+  // of it) stays the JSON. Shorter tokens wrap at spaces as usual.
+  const breakable = (text) => {
+    const out = [];
+    let last = 0;
+    for (const match of text.matchAll(/\S{24,}/g)) {
+      out.push(text.slice(last, match.index));
+      match[0].split(/(?<=[\/?&=_.:,-])/).forEach((piece, i) => {
+        if (i) out.push(h("wbr", {}));
+        out.push(piece);
+      });
+      last = match.index + match[0].length;
+    }
+    out.push(text.slice(last));
+    return out;
+  };
 
   // ---- routing ----------------------------------------------------------------------------
 
@@ -574,7 +593,7 @@
     const empty = value === undefined || value === null;
     return h("div", { class: "part" }, h("h4", {}, title),
       h("pre", { class: `json${empty ? " none" : ""}${isError && !empty ? " error" : ""}`, dataset: { part: name } },
-        empty ? (value === null ? "null" : "(absent)") : json(value)));
+        empty ? (value === null ? "null" : "(absent)") : breakable(json(value))));
   };
 
   const renderStep = async (loaded, token) => {
@@ -595,7 +614,7 @@
         curlBox(api, shown.endpoint, "this step")),
       h("div", { class: "parts" }, part("Input", "input", shown.input), part("Output", "output", shown.output),
         part("Error", "error", shown.error, true)),
-      h("details", { class: "raw" }, h("summary", {}, "Full step JSON"), h("pre", { class: "json", dataset: { part: "raw" } }, json(shown.data)))));
+      h("details", { class: "raw" }, h("summary", {}, "Full step JSON"), h("pre", { class: "json", dataset: { part: "raw" } }, breakable(json(shown.data))))));
   };
 
   const actionBar = (api, loaded) => {

@@ -49,7 +49,9 @@ def serve(app: WSGIApplication) -> Iterator[str]:
     """Serve ``app`` on a free port; yields the base URL."""
     from werkzeug.serving import make_server
 
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    from tests.conftest import EnvelopeRequestHandler
+
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=EnvelopeRequestHandler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -249,7 +249,7 @@ def test_named_lifecycle_checks_without_allow_writes_send_nothing(
     cases = _lifecycle_cases(report)
     assert set(cases) == EXPECTED_CASES["kibana"]
     for case in cases.values():
-        assert case["outcome"] == "skipped"
+        assert case["outcome"] == "not_tested"
         assert "--allow-writes was not given" in case["reason"]
 
 
@@ -300,7 +300,7 @@ def test_resume_without_a_waiting_workflow_is_untested(
         wrap=_middleware(mutant),
     )
     case = _lifecycle_cases(report)[("run_resumes", "resumeExecution")]
-    assert case["outcome"] == "skipped"
+    assert case["outcome"] == "not_tested"
     assert "no startable workflow with a human-in-the-loop step" in case["reason"]
     assert recorder.writes == []
     assert result.exit_code == 0
@@ -341,7 +341,7 @@ def test_a_run_that_never_ends_is_untested_after_the_lifecycle_timeout(
     )
     cases = _lifecycle_cases(report)
     final = cases[("run_final_coherent", "getExecution")]
-    assert final["outcome"] == "skipped"
+    assert final["outcome"] == "not_tested"
     assert "still 'running' after --lifecycle-timeout 0.5 s" in final["reason"]
     assert cases[("run_starts", "runWorkflow")]["outcome"] == "passed"
     assert cases[("run_progress_monotonic", "getExecution")]["outcome"] == "passed"
@@ -364,7 +364,7 @@ def test_the_lifecycle_budget_bounds_polling(
         wrap=_middleware(NEVER_ENDS),
     )
     final = _lifecycle_cases(report)[("run_final_coherent", "getExecution")]
-    assert final["outcome"] == "skipped"
+    assert final["outcome"] == "not_tested"
     assert "--max-lifecycle-requests 6" in final["reason"]
     started = next(i for i, (m, _) in enumerate(recorder.requests) if m == "POST")
     assert len(recorder.requests[started:]) <= 6

@@ -156,3 +156,20 @@ def test_plugin_runs_the_lifecycle_checks_with_allow_writes(
         )
     result.assert_outcomes(passed=3)
     result.stdout.fnmatch_lines(["*test_stepspec?run_starts-executeWorkflow? PASSED*"])
+
+
+def test_assert_conforms_lists_each_violation_once() -> None:
+    """Walkthrough row 33: jsonschema reports `required` once per missing property and its own
+    message restated expected/found, so every violation read twice."""
+    schema_id = _specs.schema_id("kibana", "step-execution")
+    with pytest.raises(ConformanceFailure) as caught:
+        assert_conforms({"id": "step-1", "status": 7}, schema_id)
+    text = str(caught.value)
+    # One `required` (all missing names), then `enum` and `type` on $.status.
+    assert len(caught.value.findings) == 3
+    assert text.count("expected: required properties") == 1
+    assert "is a required property" not in text
+    assert "is not of type" not in text
+    assert "is not one of" not in text
+    assert 'missing ["spaceId"' in text
+    assert "found:    integer 7" in text

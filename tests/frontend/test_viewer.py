@@ -8,6 +8,7 @@ returns the same data, a status filter, and a run in progress that updates while
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import struct
 from pathlib import Path
@@ -121,6 +122,30 @@ def test_clicking_a_step_shows_its_input_output_and_error(
     assert shown_json(page, "error") == raw.get("error")
     assert rows.nth(last).get_attribute("data-status") == raw["status"]
     assert page.locator(".row.selected").count() == 1
+
+
+STAMP = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC"
+
+
+def test_times_say_utc_and_long_tokens_wrap_after_a_separator(page: Page, mock: MockServer) -> None:
+    """Walkthrough row 49: times had no zone, and long strings broke mid-word ("/api/st atus")."""
+    workflow = DOCUMENTED_WORKFLOW_ID
+    run = get(mock, f"/api/workflows/workflow/{workflow}/executions", KIBANA)["results"][0]["id"]
+    open_viewer(page, mock.url, f"#/kibana/{workflow}/{run}")
+    page.locator(".timeline .row").first.click()
+    page.locator("#step-detail").wait_for()
+    facts = page.locator("#step-detail .facts").text_content() or ""
+    assert re.search(f"{STAMP} → (…|{STAMP})$", facts), facts
+    dates = page.locator("#runs .run-item .when").all_text_contents()
+    assert dates
+    assert all(re.fullmatch(f"{STAMP}|not started", date) for date in dates), dates
+    raw = page.locator("#step-detail pre[data-part='raw']")
+    ends = raw.evaluate(
+        "pre => [...pre.querySelectorAll('wbr')].map(w => w.previousSibling.textContent.slice(-1))"
+    )
+    assert ends  # the ids are long tokens
+    assert set(ends) <= set("/?&=_.:,-")
+    assert shown_json(page, "raw")["id"]  # <wbr> adds no character: the text is still the JSON
 
 
 def runs_by_status(mock: MockServer) -> dict[tuple[str, str], tuple[str, str, int]]:

@@ -161,6 +161,7 @@ def test_unknown_paths_list_every_api(client: FlaskClient) -> None:
     body = response.get_json()
     assert body["apis"]["kibana"] == ["/api/workflows", "/s/"]
     assert "/nowhere" in body["message"]
+    assert "the run viewer is at /_stepspec/" in body["message"]  # walkthrough row 2
 
 
 def test_immutable_answers_are_replayed_from_a_bounded_cache(app_factory: AppFactory) -> None:

@@ -67,3 +67,15 @@ def test_the_privilege_table_is_the_openapi_documents() -> None:
         if isinstance(operation, dict) and "x-stepspec-privileges" in operation
     }
     assert documented == PRIVILEGES
+
+
+def test_generated_workflows_spread_over_spaces_as_the_readme_says(
+    app_factory: AppFactory,
+) -> None:
+    """Walkthrough row 14: `--workflows 50` listed 24 in Kibana and the README did not say why."""
+    client = app_factory(workflows_per_api=50, seed=7).test_client()
+    totals = {
+        space: client.get(f"{space}/api/workflows?size=100", headers=EVERYWHERE).get_json()["total"]
+        for space in ("", "/s/security", "/s/observability")
+    }
+    assert totals == {"": 24, "/s/security": 14, "/s/observability": 14}

@@ -201,3 +201,29 @@ def test_arcee_unknown_scenario_is_a_fastapi_400(client: FlaskClient) -> None:
     assert answer.get_json() == {
         "detail": "Unknown scenario 'nope'; known scenarios: " + ", ".join(NAMES)
     }
+
+
+def test_an_arcee_scenario_keeps_the_workflows_own_graph(
+    client: FlaskClient, clock: TestClock
+) -> None:
+    """Walkthrough row 20, as the README now says: on Arcee a scenario decides the outcome only;
+    the steps are nodes of the workflow's graph, not the scenario's Kibana steps."""
+    workflows = client.get("/api/v1/workflow/workflows", headers=ARCEE_AUTH).get_json()
+    workflow = workflows[1]
+    base = f"/api/v1/workflow/workflows/{workflow['workflow_id']}"
+    started = client.post(
+        f"{base}/execute", headers={**ARCEE_AUTH, SCENARIO_HEADER: "llm-then-slack"}, json={}
+    )
+    assert started.status_code == 200
+    run_url = f"{base}/runs/{started.get_json()['run_id']}"
+    for _ in range(600):
+        run = client.get(run_url, headers=ARCEE_AUTH).get_json()[0]
+        if run["status"] != "running":
+            break
+        clock.advance(1)
+    assert run["status"] == "completed"
+    steps = valid("arcee:step-list", client.get(f"{run_url}/steps", headers=ARCEE_AUTH).get_json())
+    nodes = {step["node_id"] for step in steps}
+    assert nodes
+    assert nodes <= set(workflow["graph"]["nodes"])
+    assert not nodes & {"error_rates", "summarize", "post_digest"}
