@@ -170,6 +170,11 @@ class EnvelopeWorker(ThreadWorker):  # type: ignore[misc]
         return super().handle(conn)
 
     def handle_quit(self, sig: int, frame: FrameType | None) -> None:
+        # Ctrl-C reaches a worker twice (from the terminal's process group and from the master):
+        # a second call inside the first would leave before the first's hook wrote what it holds.
+        if getattr(self, "_quitting", False):
+            return
+        self._quitting = True
         self.alive = False
         self.cfg.worker_int(self)
         sys.stderr.flush()
