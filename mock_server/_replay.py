@@ -165,7 +165,18 @@ def _kept(name: str, value: str) -> bool:
         lowered not in _DROPPED_HEADERS
         and not lowered.startswith("access-control-")
         and REDACTED not in value
+        and _sendable(name)
+        and _sendable(value)
     )
+
+
+def _sendable(text: str) -> bool:
+    """Whether ``text`` can go on a header line (a hand-edited HAR may hold anything)."""
+    try:
+        text.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return "\r" not in text and "\n" not in text
 
 
 def install(app: Flask, table: ReplayTable, *, only: bool) -> None:
