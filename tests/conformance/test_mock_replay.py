@@ -7,6 +7,7 @@ HAR (``tests.conformance.recording``).
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import urllib.parse
@@ -251,3 +252,18 @@ def test_a_replayed_answer_gets_the_mocks_cors_not_the_upstreams(
     assert response.headers["Access-Control-Allow-Origin"] == "http://localhost:5173"
     assert REPLAYED_HEADER in response.headers["Access-Control-Expose-Headers"]
     assert "Content-Encoding" not in response.headers
+    head = client.head("/api/workflows/executions/e1?page=1&size=20", headers=AUTH["kibana"])
+    assert head.status_code == 200
+    assert head.get_data() == b""
+    assert REPLAYED_HEADER in head.headers
+
+
+def test_recordings_come_from_the_environment_too() -> None:
+    from mock_server._config import ConfigError, MockConfig
+
+    config = MockConfig.from_env(
+        {"STEPSPEC_REPLAY": os.pathsep.join(["a.har", "b.har"]), "STEPSPEC_REPLAY_ONLY": "yes"}
+    )
+    assert (config.replay, config.replay_only) == (("a.har", "b.har"), True)
+    with pytest.raises(ConfigError, match="needs at least one recording"):
+        MockConfig.from_env({"STEPSPEC_REPLAY_ONLY": "1"})
