@@ -132,7 +132,7 @@ class ReplayTable:
             return
         recorded = Recorded(
             status=entry.status,
-            reason=entry.reason,
+            reason=entry.reason if _sendable(entry.reason) else "",
             headers=tuple(
                 (name, value) for name, value in entry.response_headers if _kept(name, value)
             ),

@@ -267,3 +267,15 @@ def test_recordings_come_from_the_environment_too() -> None:
     assert (config.replay, config.replay_only) == (("a.har", "b.har"), True)
     with pytest.raises(ConfigError, match="needs at least one recording"):
         MockConfig.from_env({"STEPSPEC_REPLAY_ONLY": "1"})
+
+
+def test_a_reason_phrase_that_cannot_go_on_a_status_line_is_left_out(
+    tmp_path: Path, app_factory: Callable[..., Flask]
+) -> None:
+    path = tmp_path / "odd.har"
+    with HarWriter(path) as writer:
+        writer.add(_answer(200, b'{"ok":1}', reason="Tout va bien \u2713"))
+    client = app_factory(replay=[str(path)]).test_client()
+    response = client.get("/api/workflows/executions/e1?page=1&size=20", headers=AUTH["kibana"])
+    assert response.status == "200 OK"
+    assert response.get_data() == b'{"ok":1}'
