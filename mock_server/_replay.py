@@ -19,6 +19,7 @@ credential check (``_app._prepare``) and before the vendors' own hooks and views
 - When one request was recorded several times, the answer is the latest recorded one whose
   request agreed on carrying a credential, preferring a 2xx (a kit run records the same GET with
   a made-up key too, answered 401).
+- A HEAD is answered as the recorded GET, without its body.
 - Anything else goes to the seeded world, or with ``--replay-only`` is the vendor's own 404
   (the neutral 404 outside every API). The run viewer's own routes (``/_stepspec/``) and CORS
   preflights are never replayed.
@@ -131,7 +132,7 @@ class ReplayTable:
             return
         recorded = Recorded(
             status=entry.status,
-            reason=entry.reason,
+            reason=entry.reason if _sendable(entry.reason) else "",
             headers=tuple(
                 (name, value) for name, value in entry.response_headers if _kept(name, value)
             ),
@@ -148,7 +149,8 @@ class ReplayTable:
         self, method: str, path: str, query: Iterable[tuple[str, str]], *, credentialed: bool
     ) -> Recorded | None:
         """The recorded answer to this request, or None (see the module docstring)."""
-        key = (method.upper(), path, query_key(query))
+        verb = method.upper()
+        key = ("GET" if verb == "HEAD" else verb, path, query_key(query))
         answers = self._exact.get(key)
         if not answers and key[0] == "GET":
             answers = self._loose.get((key[0], path, loose_query(key[2])))
@@ -165,7 +167,18 @@ def _kept(name: str, value: str) -> bool:
         lowered not in _DROPPED_HEADERS
         and not lowered.startswith("access-control-")
         and REDACTED not in value
+        and _sendable(name)
+        and _sendable(value)
     )
+
+
+def _sendable(text: str) -> bool:
+    """Whether ``text`` can go on a header line (a hand-edited HAR may hold anything)."""
+    try:
+        text.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return "\r" not in text and "\n" not in text
 
 
 def install(app: Flask, table: ReplayTable, *, only: bool) -> None:

@@ -7,12 +7,12 @@ HAR (``tests.conformance.recording``).
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import urllib.parse
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +23,8 @@ from flask import Flask
 from conformance.har import HarEntry, HarWriter, is_secret_header
 from mock_server._replay import REPLAYED_HEADER
 from tests.conformance.recording import Recording, record_kit_run
+from tests.conformance.replaying import AUTH, VIEWER, rename_run, viewer_runs
 from tests.mock_server._process import LAUNCH, ServedMock
-
-AUTH = {
-    "kibana": {"Authorization": "ApiKey test-key", "kbn-xsrf": "true"},
-    "arcee": {"Authorization": "Bearer test-key"},
-    "trigify": {"x-api-key": "test-key"},
-}
 
 
 def _target(entry: HarEntry) -> str:
@@ -128,49 +123,6 @@ def test_replay_only_answers_the_vendors_404_for_what_was_not_recorded(
     assert seeded.status_code == 200
 
 
-# What the run viewer asks (mock_server/viewer/viewer.js ADAPTERS): workflows, a workflow's
-# runs, a run; and where the ids are in those answers.
-VIEWER: dict[str, dict[str, Any]] = {
-    "kibana": {
-        "workflows": "/api/workflows?size=100",
-        "workflow_ids": lambda body: [w["id"] for w in body["results"]],
-        "runs": lambda wf: f"/api/workflows/workflow/{wf}/executions?size=100",
-        "run_ids": lambda body: [r["id"] for r in body["results"]],
-        "run": lambda wf, run: f"/api/workflows/executions/{run}",
-    },
-    "arcee": {
-        "workflows": "/api/v1/workflow/workflows",
-        "workflow_ids": lambda body: [w["workflow_id"] for w in body],
-        "runs": lambda wf: f"/api/v1/workflow/workflows/{wf}/runs?limit=100",
-        "run_ids": lambda body: [r["id"] for r in body],
-        "run": lambda wf, run: f"/api/v1/workflow/workflows/{wf}/runs/{run}",
-    },
-    "trigify": {
-        "workflows": "/v1/workflows?limit=100",
-        "workflow_ids": lambda body: [w["id"] for w in body["data"]["items"]],
-        "runs": lambda wf: f"/v1/workflows/{wf}/executions?page_size=100",
-        "run_ids": lambda body: [r["run_id"] for r in body["data"]["executions"]],
-        "run": lambda wf, run: f"/v1/workflows/{wf}/executions/{run}",
-    },
-}
-
-
-def _viewer_runs(client: Any, api: str) -> list[tuple[str, str]]:
-    """(workflow, run) pairs the viewer lists whose run detail opens (200)."""
-    view, headers = VIEWER[api], AUTH[api]
-    shown: list[tuple[str, str]] = []
-    listing = client.get(view["workflows"], headers=headers)
-    assert listing.status_code == 200
-    for workflow in view["workflow_ids"](listing.get_json()):
-        runs = client.get(view["runs"](workflow), headers=headers)
-        if runs.status_code != 200:
-            continue
-        for run in view["run_ids"](runs.get_json()):
-            if client.get(view["run"](workflow, run), headers=headers).status_code == 200:
-                shown.append((workflow, run))
-    return shown
-
-
 @pytest.mark.parametrize("api", ["kibana", "arcee", "trigify"])
 def test_a_recorded_run_shows_in_the_viewer_and_opens(
     api: str, tmp_path: Path, app_factory: Callable[..., Flask]
@@ -179,23 +131,13 @@ def test_a_recorded_run_shows_in_the_viewer_and_opens(
     although the viewer asks for other page sizes than the recorded session did."""
     recording = record_kit_run(tmp_path, app_factory, api)
     replayed = app_factory(replay=[str(recording.path)], replay_only=True).test_client()
-    shown = _viewer_runs(replayed, api)
+    shown = viewer_runs(replayed, api)
     assert shown, "the viewer's paths show no recorded run"
     workflow, run = shown[0]
-    # Rename that run everywhere in the recording: now only the recording knows it.
     new = "recorded-run-0001"
-    renamed = tmp_path / "renamed.har"
-    with HarWriter(renamed) as writer:
-        for entry in recording.entries:
-            writer.add(
-                replace(
-                    entry,
-                    url=entry.url.replace(run, new),
-                    response_body=entry.response_body.replace(run.encode(), new.encode()),
-                )
-            )
+    renamed = rename_run(recording, run, new, tmp_path / "renamed.har")
     client = app_factory(replay=[str(renamed)]).test_client()
-    assert (workflow, new) in _viewer_runs(client, api)
+    assert (workflow, new) in viewer_runs(client, api)
     detail = client.get(VIEWER[api]["run"](workflow, new), headers=AUTH[api])
     recorded = next(
         e
@@ -258,6 +200,8 @@ def _answer(status: int, body: bytes, *, key: bool = True, **extra: Any) -> HarE
             ("Access-Control-Allow-Origin", "https://staging.example"),
             ("elastic-api-version", "2023-10-31"),
             ("Set-Cookie", "[redacted]"),
+            ("X-Broken", "two\nlines"),
+            ("X-Unicode", "\u2713"),
         ),
         response_body=body,
         **extra,
@@ -308,3 +252,30 @@ def test_a_replayed_answer_gets_the_mocks_cors_not_the_upstreams(
     assert response.headers["Access-Control-Allow-Origin"] == "http://localhost:5173"
     assert REPLAYED_HEADER in response.headers["Access-Control-Expose-Headers"]
     assert "Content-Encoding" not in response.headers
+    head = client.head("/api/workflows/executions/e1?page=1&size=20", headers=AUTH["kibana"])
+    assert head.status_code == 200
+    assert head.get_data() == b""
+    assert REPLAYED_HEADER in head.headers
+
+
+def test_recordings_come_from_the_environment_too() -> None:
+    from mock_server._config import ConfigError, MockConfig
+
+    config = MockConfig.from_env(
+        {"STEPSPEC_REPLAY": os.pathsep.join(["a.har", "b.har"]), "STEPSPEC_REPLAY_ONLY": "yes"}
+    )
+    assert (config.replay, config.replay_only) == (("a.har", "b.har"), True)
+    with pytest.raises(ConfigError, match="needs at least one recording"):
+        MockConfig.from_env({"STEPSPEC_REPLAY_ONLY": "1"})
+
+
+def test_a_reason_phrase_that_cannot_go_on_a_status_line_is_left_out(
+    tmp_path: Path, app_factory: Callable[..., Flask]
+) -> None:
+    path = tmp_path / "odd.har"
+    with HarWriter(path) as writer:
+        writer.add(_answer(200, b'{"ok":1}', reason="Tout va bien \u2713"))
+    client = app_factory(replay=[str(path)]).test_client()
+    response = client.get("/api/workflows/executions/e1?page=1&size=20", headers=AUTH["kibana"])
+    assert response.status == "200 OK"
+    assert response.get_data() == b'{"ok":1}'
