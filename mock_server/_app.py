@@ -19,6 +19,9 @@ the read-only vocabulary). Per request, in order:
 7. the OpenAPI operation is matched, its query and path parameters checked, ``Prefer`` applied;
 8. the view; then ``--validate-responses`` and CORS headers on the way out.
 
+The hooks record what they decide (vendor, operation, checked query) in ``_state``, where the
+vendors, replay and the viewer read it; none of them imports this module.
+
 A response cache in front of Flask replays immutable answers (see ``_http``). The hooks read
 the request through one context lookup each and are only registered when configured: a cold
 request (a new id every time, nothing cached) pays for Flask's routing and the view, little
@@ -35,10 +38,9 @@ import logging
 import os
 import types
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, current_app, request
 from flask_cors import CORS
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
@@ -53,9 +55,21 @@ from mock_server._http import (
     ResponseCache,
     json_response,
 )
-from mock_server._openapi import ApiIndex, OperationSpec, api_index, has_spec
+from mock_server._openapi import api_index, has_spec
 from mock_server._params import check_parameters
 from mock_server._selfcheck import check_response
+
+# ``EXTENSION``, ``MockState`` and ``state`` are re-exported for callers not yet reading ``_state``.
+from mock_server._state import EXTENSION as EXTENSION
+from mock_server._state import MockState as MockState
+from mock_server._state import (
+    current_operation,
+    current_vendor,
+    set_checked_query,
+    set_operation,
+    set_vendor,
+)
+from mock_server._state import state as state
 from mock_server._vendor import Vendor, vendor_for
 from mock_server.live import SqliteStore, temporary_store_path
 
@@ -63,7 +77,6 @@ if TYPE_CHECKING:
     from mock_server._replay import ReplayTable
 
 VENDOR_MODULES = ("mock_server.kibana", "mock_server.arcee", "mock_server.trigify")
-EXTENSION = "stepspec"
 CORS_EXPOSE_HEADERS = (
     "elastic-api-version", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset",
     "RateLimit-Policy", "Retry-After", "WWW-Authenticate", "Allow", "X-Stepspec-Injected",
@@ -71,20 +84,6 @@ CORS_EXPOSE_HEADERS = (
 )  # fmt: skip
 _log = logging.getLogger("mock_server")
 _UNSEEN: Any = object()
-
-
-@dataclass
-class MockState:
-    """What the app keeps about itself (``app.extensions["stepspec"]``)."""
-
-    context: MockContext
-    vendors: tuple[Vendor, ...]
-    indexes: Mapping[str, ApiIndex]
-    cache: ResponseCache
-    middleware: CachingMiddleware
-    faults: Faults
-    operations: dict[tuple[str, str, str], OperationSpec | None] = field(default_factory=dict)
-    """(vendor, Flask rule, method) -> the OpenAPI operation it implements."""
 
 
 class MockFlask(Flask):
@@ -233,30 +232,6 @@ def _preflight_only(function: Callable[..., Any]) -> Callable[[Response], Respon
     return on_preflight
 
 
-def state() -> MockState:
-    """The current app's ``MockState``."""
-    found: MockState = current_app.extensions[EXTENSION]
-    return found
-
-
-def current_vendor() -> Vendor | None:
-    """The vendor that owns the current request's path (None: no API lives there)."""
-    vendor: Vendor | None = g.get("stepspec_vendor")
-    return vendor
-
-
-def current_operation() -> OperationSpec | None:
-    """The OpenAPI operation matched for the current request, if any."""
-    operation: OperationSpec | None = g.get("stepspec_operation")
-    return operation
-
-
-def checked_query() -> Mapping[str, Any]:
-    """The current request's query and path values, coerced to their documented types."""
-    values: Mapping[str, Any] = g.get("stepspec_query", {})
-    return values
-
-
 def _prepare() -> Response | None:
     # One context lookup instead of one per attribute (LocalProxy's documented accessor).
     req = request._get_current_object()  # type: ignore[attr-defined]
@@ -264,8 +239,7 @@ def _prepare() -> Response | None:
         return None
     mock = state()
     vendor = vendor_for(req.path, mock.vendors)
-    g.stepspec_vendor = vendor
-    req.environ["stepspec.vendor"] = vendor.name if vendor else None
+    set_vendor(vendor)
     if vendor is None or req.routing_exception is not None:
         return None
     return vendor.authenticate(req, mock.context)
@@ -279,8 +253,7 @@ def _prepare_with_faults() -> Response | None:
     mock = state()
     mock.faults.delay()
     vendor = vendor_for(req.path, mock.vendors)
-    g.stepspec_vendor = vendor
-    req.environ["stepspec.vendor"] = vendor.name if vendor else None
+    set_vendor(vendor)
     if vendor is None or req.routing_exception is not None:
         return None
     if mock.faults.inject_error():
@@ -310,7 +283,7 @@ def _operation_hook() -> Response | None:
         return None
     found_values = operation.pattern.fullmatch(path)
     path_values = found_values.groupdict() if found_values is not None else {}
-    g.stepspec_operation = operation
+    set_operation(operation)
     req.environ[OPERATION_KEY] = operation.operation_id
     checked = check_parameters(
         operation.parameters,
@@ -322,7 +295,7 @@ def _operation_hook() -> Response | None:
         if vendor.query_errors is not None:
             return vendor.query_errors(checked.problems)
         return vendor.error_response(400, checked.problems[0].describe())
-    g.stepspec_query = checked.values
+    set_checked_query(checked.values)
     prefer = req.environ.get("HTTP_PREFER")
     if not prefer:
         return None

@@ -40,8 +40,8 @@ from dataclasses import dataclass
 from flask import Flask, Response, request
 
 from conformance.har import REDACTED, HarEntry, NotHar, is_secret_header, is_secret_param, read_har
-from mock_server._app import current_vendor
 from mock_server._config import ConfigError
+from mock_server._state import current_vendor
 
 REPLAYED_HEADER = "X-Stepspec-Replayed"
 """Names the recording an answer came from (``session.har#12``)."""

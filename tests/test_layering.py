@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
@@ -94,3 +95,59 @@ def test_conformance_never_imports_mock_server_at_module_level() -> None:
         if line.startswith(("import mock_server", "from mock_server"))
     ]
     assert not offenders, f"conformance modules import mock_server at top level: {offenders}"
+
+
+FACTORY = "mock_server._app"
+"""Filled by the app factory, read from ``mock_server._state``: nothing below imports it."""
+BELOW_THE_FACTORY = ("kibana", "arcee", "trigify", "viewer")
+"""The vendor packages and the viewer, under ``mock_server/``."""
+
+
+def _imported_modules(source: str, module: str) -> set[str]:
+    """Every module ``source`` (the text of ``module``) imports, at any depth of the code.
+
+    ``from package import name`` counts as importing ``package.name`` too (it may be a module);
+    relative imports are resolved against ``module``.
+    """
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = module.split(".")[: -node.level]
+                base = ".".join([*parent, base] if base else parent)
+            found.add(base)
+            found.update(f"{base}.{alias.name}" for alias in node.names)
+    return found
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "from mock_server._app import state",
+        "import mock_server._app",
+        "from mock_server import _app",
+        "def view():\n    from mock_server._app import checked_query\n",
+        "from .._app import state",
+    ],
+)
+def test_the_import_scan_sees_every_spelling_of_an_import(source: str) -> None:
+    assert FACTORY in _imported_modules(source, "mock_server.kibana._routes")
+
+
+def test_vendors_and_the_viewer_never_import_the_app_factory() -> None:
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    checked, offenders = 0, []
+    for package in BELOW_THE_FACTORY:
+        for path in sorted((root / "mock_server" / package).rglob("*.py")):
+            relative = path.relative_to(root).with_suffix("")
+            module = ".".join(relative.parts)  # ``pkg.__init__``: ``from . import x`` is ``pkg.x``
+            checked += 1
+            if FACTORY in _imported_modules(path.read_text(encoding="utf-8"), module):
+                offenders.append(str(relative))
+    assert checked > 20, f"only {checked} modules scanned: did the packages move?"
+    assert not offenders, f"these modules import {FACTORY} (read mock_server._state): {offenders}"

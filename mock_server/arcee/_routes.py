@@ -1,9 +1,10 @@
 """Arcee's HTTP surface: the five documented operations under ``/api/v1/workflow``.
 
-Views are thin: they check parameters against the OpenAPI document (the same checker the app
-uses, so a value the app lets through is never a 500 here), look entities up through
-``ArceeService`` and serialise. Answers about the frozen world are marked cacheable; answers that
-involve live runs (history pages, live runs) are not, since they change with the clock.
+Views are thin: they read the parameters the app checked against the OpenAPI document
+(``checked_query``; a value that does not fit is answered before the view runs), look entities
+up through ``ArceeService`` and serialise. Answers about the frozen world are marked cacheable;
+answers that involve live runs (history pages, live runs) are not, since they change with the
+clock.
 """
 
 from __future__ import annotations
@@ -13,9 +14,8 @@ from typing import TYPE_CHECKING, Any
 from flask import Blueprint, Response, request
 
 from mock_server._http import json_response, mark_cacheable
-from mock_server._openapi import api_index
-from mock_server._params import check_parameters
-from mock_server.arcee._protocol import error_response, query_errors
+from mock_server._state import checked_query
+from mock_server.arcee._protocol import error_response
 from mock_server.arcee._service import API, ArceeService, RunView, WorkflowRef
 from mock_server.live import (
     SCENARIO_FIELD,
@@ -32,15 +32,6 @@ BASE_PATH = "/api/v1/workflow"
 _MAX_INDEX = 2**62
 MAX_DEPTH = 32
 """Larger ``limit``/``offset`` values mean "everything" / "past the end" (and stay integers)."""
-
-
-def _parameters(operation_id: str) -> tuple[dict[str, Any], list[Any]]:
-    """Checked query and path values of the current request, and the problems found."""
-    operation = api_index("arcee").by_id(operation_id)
-    checked = check_parameters(
-        operation.parameters, request.args, request.view_args or {}, reject_unknown=False
-    )
-    return checked.values, checked.problems
 
 
 def storable(value: Any, depth: int = 0) -> Any:
@@ -99,9 +90,6 @@ def blueprint(ctx: MockContext) -> Blueprint:
 
     @bp.post("/workflows/<workflow_id>/execute")
     def execute_workflow(workflow_id: str) -> Response:
-        _, problems = _parameters("executeWorkflow")
-        if problems:
-            return query_errors(problems)
         found = workflow_or_404(workflow_id)
         if isinstance(found, Response):
             return found
@@ -130,9 +118,7 @@ def blueprint(ctx: MockContext) -> Blueprint:
 
     @bp.get("/workflows/<workflow_id>/runs")
     def execution_history(workflow_id: str) -> Response:
-        values, problems = _parameters("executionHistory")
-        if problems:
-            return query_errors(problems)
+        values = checked_query()
         found = workflow_or_404(workflow_id)
         if isinstance(found, Response):
             return found
@@ -140,13 +126,8 @@ def blueprint(ctx: MockContext) -> Blueprint:
         offset = int(min(values.get("offset", 0), _MAX_INDEX))
         return json_response(service.history(found, limit, offset))
 
-    def run_or_error(
-        operation_id: str, workflow_id: str, run_id: str
-    ) -> tuple[WorkflowRef, RunView] | Response:
+    def run_or_error(workflow_id: str, run_id: str) -> tuple[WorkflowRef, RunView] | Response:
         """The run a run route names, or the answer that it cannot be served (400/404)."""
-        _, problems = _parameters(operation_id)
-        if problems:
-            return query_errors(problems)
         found = workflow_or_404(workflow_id)
         if isinstance(found, Response):
             return found
@@ -159,7 +140,7 @@ def blueprint(ctx: MockContext) -> Blueprint:
 
     @bp.get("/workflows/<workflow_id>/runs/<run_id>")
     def get_run(workflow_id: str, run_id: str) -> Response:
-        located = run_or_error("getRun", workflow_id, run_id)
+        located = run_or_error(workflow_id, run_id)
         if isinstance(located, Response):
             return located
         found, view = located
@@ -167,7 +148,7 @@ def blueprint(ctx: MockContext) -> Blueprint:
 
     @bp.get("/workflows/<workflow_id>/runs/<run_id>/steps")
     def get_run_steps(workflow_id: str, run_id: str) -> Response:
-        located = run_or_error("getRunSteps", workflow_id, run_id)
+        located = run_or_error(workflow_id, run_id)
         if isinstance(located, Response):
             return located
         body = service.steps_body(located[1])

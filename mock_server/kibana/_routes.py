@@ -23,9 +23,9 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
-from mock_server._app import checked_query
 from mock_server._context import MockContext
 from mock_server._http import json_response, mark_cacheable
+from mock_server._state import checked_query
 from mock_server._timeline import TERMINAL, HitlResponse, waiting_position
 from mock_server.kibana import _protocol as protocol
 from mock_server.kibana._body import BodyError, check_body, read_body

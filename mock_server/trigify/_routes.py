@@ -26,13 +26,12 @@ request takes the whole path to its count (and its 429).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from flask import Blueprint, Response, request
 
 from mock_server._http import CACHEABLE_KEY, REPLAY_KEY, json_response, mark_cacheable
-from mock_server._openapi import api_index
-from mock_server._params import check_parameters
+from mock_server._state import checked_query
 from mock_server.live import (
     SCENARIO_FIELD,
     SCENARIO_HEADER,
@@ -46,7 +45,6 @@ from mock_server.trigify._protocol import (
     error_response,
     key_of,
     limited,
-    query_errors,
     rate_limited,
 )
 from mock_server.trigify._ratelimit import Quota, RateLimiter
@@ -62,14 +60,6 @@ BASE_PATH = "/v1"
 QUOTA_KEY = "stepspec.trigify.quota"
 """WSGI environ entry: this request's ``Quota`` (counted once, by the replay hook or the app)."""
 _MAX_INDEX = 2**62
-
-
-def _parameters(operation_id: str) -> tuple[dict[str, Any], list[Any]]:
-    operation = api_index("trigify").by_id(operation_id)
-    checked = check_parameters(
-        operation.parameters, request.args, request.view_args or {}, reject_unknown=False
-    )
-    return checked.values, checked.problems
 
 
 def _json(body: bytes) -> Response:
@@ -132,9 +122,7 @@ def blueprint(ctx: MockContext) -> Blueprint:
 
     @bp.get("/workflows")
     def list_workflows() -> Response:
-        values, problems = _parameters("listWorkflows")
-        if problems:
-            return query_errors(problems)
+        values = checked_query()
         limit = int(values.get("limit", 20))
         offset = int(min(values.get("offset", 0), _MAX_INDEX))
         return _json(service.workflows_body(limit, offset, values.get("status")))
@@ -145,17 +133,11 @@ def blueprint(ctx: MockContext) -> Blueprint:
 
     @bp.get("/workflows/<workflow_id>")
     def get_workflow(workflow_id: str) -> Response:
-        _, problems = _parameters("getWorkflow")
-        if problems:
-            return query_errors(problems)
         found = workflow_or_404(workflow_id)
         return found if isinstance(found, Response) else _json(service.workflow_body(found))
 
     @bp.post("/workflows/<workflow_id>/test")
     def test_workflow(workflow_id: str) -> Response:
-        _, problems = _parameters("testWorkflow")
-        if problems:
-            return query_errors(problems)
         found = workflow_or_404(workflow_id)
         if isinstance(found, Response):
             return found
@@ -175,9 +157,7 @@ def blueprint(ctx: MockContext) -> Blueprint:
 
     @bp.get("/workflows/<workflow_id>/executions")
     def list_workflow_executions(workflow_id: str) -> Response:
-        values, problems = _parameters("listWorkflowExecutions")
-        if problems:
-            return query_errors(problems)
+        values = checked_query()
         found = workflow_or_404(workflow_id)
         if isinstance(found, Response):
             return found
@@ -189,9 +169,6 @@ def blueprint(ctx: MockContext) -> Blueprint:
 
     @bp.get("/workflows/<workflow_id>/executions/<run_id>")
     def get_workflow_execution(workflow_id: str, run_id: str) -> Response:
-        _, problems = _parameters("getWorkflowExecution")
-        if problems:
-            return query_errors(problems)
         found = workflow_or_404(workflow_id)
         if isinstance(found, Response):
             return found

@@ -22,10 +22,10 @@ from conformance import _specs
 from conformance._operations import PROFILES
 from conformance._specs import Operation
 from mock_server import create_app
-from mock_server._app import MockState
 from mock_server._http import json_response
 from mock_server._openapi import _specificity, api_index
 from mock_server._params import QueryProblem
+from mock_server._state import MockState
 from mock_server.arcee import DOCUMENTED_RUN_ID as ARCEE_RUN_ID
 from mock_server.arcee import DOCUMENTED_WORKFLOW_ID as ARCEE_WORKFLOW_ID
 from mock_server.kibana import DOCUMENTED_EXECUTION_ID, DOCUMENTED_WORKFLOW_ID

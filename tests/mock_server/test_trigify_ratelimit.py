@@ -16,8 +16,8 @@ from flask import Flask
 from werkzeug.test import TestResponse
 
 from conformance._validation import validator
-from mock_server._app import MockState
 from mock_server._http import mark_cacheable
+from mock_server._state import MockState
 from mock_server.trigify import DOCUMENTED_RUN_ID, DOCUMENTED_WORKFLOW_ID
 from mock_server.trigify._ratelimit import LIMIT, WINDOW_S
 from tests.conftest import AppFactory, TestClock
