@@ -1,10 +1,12 @@
-"""A vendor's OpenAPI document as the app uses it: path matching, parameters, examples, schemas.
+"""A vendor's OpenAPI operations as the app uses them: path matching, parameters, examples.
 
 The app matches each request to the operation of the vendor's ``openapi.yaml`` it implements
 (templates such as ``/api/workflows/executions/{executionId}``), so that query validation,
 ``Prefer`` handling and response validation are driven by the document, not by hand-written
-tables. Local ``$ref``s (``#/components/...``) are resolved; a ref to a schema file
-(``execution-status.json``) is read from ``conformance.specs``. Built once per API per process.
+tables. The document is read once, by ``conformance._specs.operations`` (local refs resolved);
+this module only indexes those operations for matching, and inlines the schema files a
+parameter names (``execution-status.json``) so ``_params`` sees the whole schema. Built once
+per API per process.
 
 Matching follows OpenAPI's rule that concrete paths win over templated ones, and a request is
 only ever matched to the operation its server route implements: a literal route the document
@@ -14,19 +16,17 @@ parameters are not checked, nor its answers self-checked, against another operat
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from typing import Any
 
-import yaml
 from flask import has_request_context, request
 
-_METHODS = ("get", "put", "post", "delete", "patch")
-_URN_PREFIX = "urn:stepspec:"
+from conformance import _specs
+
+_MAX_DEPTH = 32
 
 
 @dataclass(frozen=True)
@@ -91,88 +91,34 @@ class ApiIndex:
                 return operation, found.groupdict()
         return None
 
-    def allowed_methods(self, path: str) -> list[str]:
-        """The methods documented for ``path`` (for 405 ``Allow``)."""
-        return sorted({op.method.upper() for op in self.operations if op.pattern.fullmatch(path)})
-
-    def by_id(self, operation_id: str) -> OperationSpec:
-        """The operation ``operation_id``; an unknown id lists the known ones."""
-        for operation in self.operations:
-            if operation.operation_id == operation_id:
-                return operation
-        known = ", ".join(op.operation_id for op in self.operations)
-        raise LookupError(f"{self.api}: no operation {operation_id!r}; known: {known}")
-
-
-def _spec_dir(api: str) -> Any:
-    return resources.files("conformance.specs") / api
-
 
 def has_spec(api: str) -> bool:
     """Whether ``conformance.specs`` ships an OpenAPI document for ``api``."""
-    return bool(api) and (_spec_dir(api) / "openapi.yaml").is_file()
+    return api in _specs.APIS
 
 
-@cache
-def openapi_document(api: str) -> Mapping[str, Any]:
-    """The parsed ``openapi.yaml`` of ``api``."""
-    try:
-        from conformance import _specs
-
-        return _specs.openapi(api)
-    except ImportError:  # pragma: no cover - conformance._specs ships with this package
-        text = (_spec_dir(api) / "openapi.yaml").read_text(encoding="utf-8")
-        loaded: Mapping[str, Any] = yaml.safe_load(text)
-        return loaded
-
-
-@cache
 def schema_file(api: str, name: str) -> Mapping[str, Any]:
     """The schema ``specs/<api>/<name>`` (``name`` ends in ``.json``)."""
-    loaded: Mapping[str, Any] = json.loads((_spec_dir(api) / name).read_text(encoding="utf-8"))
-    return loaded
+    return _specs.schema(_specs.schema_id(api, name.removesuffix(".json")))
 
 
-def resolve(api: str, node: Any, document: Mapping[str, Any], depth: int = 0) -> Any:
-    """``node`` with local refs and schema-file refs replaced by their targets (recursively)."""
-    if depth > 32:
-        raise ValueError(f"{api}: $ref nesting deeper than 32 (a cycle?)")
-    if isinstance(node, Mapping):
-        ref = node.get("$ref")
-        if isinstance(ref, str):
-            if ref.startswith("#/"):
-                target: Any = document
-                for part in ref[2:].split("/"):
-                    target = target[part.replace("~1", "/").replace("~0", "~")]
-            elif ref.endswith(".json"):
-                target = schema_file(api, ref.rsplit("/", 1)[-1])
-            else:
-                raise ValueError(f"{api}: unsupported $ref {ref!r}")
-            siblings = {k: v for k, v in node.items() if k != "$ref"}
-            resolved = resolve(api, target, document, depth + 1)
-            return {**resolved, **siblings} if isinstance(resolved, Mapping) else resolved
-        return {key: resolve(api, value, document, depth + 1) for key, value in node.items()}
-    if isinstance(node, list):
-        return [resolve(api, item, document, depth + 1) for item in node]
-    return node
+def _inline_files(api: str, node: Any, depth: int = 0) -> Any:
+    """``node`` with each schema-file ref (``$ref: execution-status.json``) replaced by the file.
 
-
-def _follow_local(api: str, node: Mapping[str, Any], document: Mapping[str, Any]) -> Any:
-    """``node`` with its own ``#/components/...`` ref chain followed, nothing inside it resolved.
-
-    A response object must keep its ``schema: {$ref: error.json}`` as written: that ref is how
-    the schema id of the body is known (resolving it would inline the schema and lose the id).
+    Siblings of the ref override the file's keys, as for local refs in ``_specs``.
     """
-    for _ in range(32):
-        ref = node.get("$ref") if isinstance(node, Mapping) else None
-        if not (isinstance(ref, str) and ref.startswith("#/")):
-            return node
-        target: Any = document
-        for part in ref[2:].split("/"):
-            target = target[part.replace("~1", "/").replace("~0", "~")]
+    if depth > _MAX_DEPTH:
+        raise ValueError(f"{api}: $ref nesting deeper than {_MAX_DEPTH} (a cycle?)")
+    if isinstance(node, list):
+        return [_inline_files(api, item, depth + 1) for item in node]
+    if not isinstance(node, Mapping):
+        return node
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref.endswith(".json"):
+        target = _inline_files(api, schema_file(api, ref.rsplit("/", 1)[-1]), depth + 1)
         siblings = {k: v for k, v in node.items() if k != "$ref"}
-        node = {**target, **siblings} if isinstance(target, Mapping) else target
-    raise ValueError(f"{api}: $ref chain longer than 32 (a cycle?)")
+        return {**target, **siblings}
+    return {key: _inline_files(api, value, depth + 1) for key, value in node.items()}
 
 
 def _template_pattern(path: str, prefix: str) -> re.Pattern[str]:
@@ -196,17 +142,7 @@ def _server_prefix(document: Mapping[str, Any]) -> str:
     return "" if "{" in path else path.rstrip("/")
 
 
-def _schema_id(api: str, media: Mapping[str, Any]) -> str | None:
-    ref = (media.get("schema") or {}).get("$ref")
-    if isinstance(ref, str) and ref.endswith(".json"):
-        return f"{_URN_PREFIX}{api}:{ref.rsplit('/', 1)[-1].removesuffix('.json')}"
-    return None
-
-
-def _response(
-    api: str, status: str, raw: Mapping[str, Any], doc: Mapping[str, Any]
-) -> ResponseSpec:
-    raw = _follow_local(api, raw, doc)
+def _response(status: str, raw: Mapping[str, Any], schema_id: str | None) -> ResponseSpec:
     media = (raw.get("content") or {}).get("application/json") or {}
     examples = {
         name: (example or {}).get("value")
@@ -214,37 +150,28 @@ def _response(
     }
     if not examples and "example" in media:
         examples = {"default": media["example"]}
-    return ResponseSpec(status, _schema_id(api, media), examples)
+    return ResponseSpec(status, schema_id, examples)
 
 
 @cache
 def api_index(api: str) -> ApiIndex:
     """The operations of ``api``, most specific templates first (literal segments win)."""
-    document = openapi_document(api)
-    prefix = _server_prefix(document)
-    found: list[OperationSpec] = []
-    for path, item in (document.get("paths") or {}).items():
-        shared = list(item.get("parameters", ()))
-        for method in _METHODS:
-            spec = item.get(method)
-            if spec is None:
-                continue
-            params = resolve(api, shared + list(spec.get("parameters", ())), document)
-            responses = {
-                str(code): _response(api, str(code), body, document)
-                for code, body in (spec.get("responses") or {}).items()
-            }
-            found.append(
-                OperationSpec(
-                    api=api,
-                    operation_id=str(spec.get("operationId") or f"{method} {path}"),
-                    method=method,
-                    path=str(path),
-                    pattern=_template_pattern(str(path), prefix),
-                    parameters=tuple(params),
-                    responses=responses,
-                )
-            )
+    prefix = _server_prefix(_specs.openapi(api))
+    found = [
+        OperationSpec(
+            api=api,
+            operation_id=operation.operation_id,
+            method=operation.method,
+            path=operation.path,
+            pattern=_template_pattern(operation.path, prefix),
+            parameters=tuple(_inline_files(api, param) for param in operation.parameters),
+            responses={
+                code: _response(code, raw, operation.responses.get(code))
+                for code, raw in operation.response_objects.items()
+            },
+        )
+        for operation in _specs.operations(api)
+    ]
     found.sort(key=lambda op: _specificity(op.path))
     return ApiIndex(api, tuple(found))
 
