@@ -3,7 +3,7 @@
 ``VENDOR`` is what ``create_app`` mounts: the ten documented operations under
 ``/api/workflows`` and ``/s/<space_id>/api/workflows``, ``ApiKey``/``Basic``/``Bearer``
 authentication, ``kbn-xsrf`` and ``elastic-api-version`` handling, Boom errors and
-config-schema validation messages. See ``_world`` for what the world holds, ``render`` for the
+config-schema validation messages. See ``_world`` for what the world holds, ``_render`` for the
 payloads, ``_runs`` for how an id is resolved and ``_documented`` for the documented examples.
 """
 
