@@ -3,8 +3,9 @@
 ``VENDOR`` is what ``create_app`` mounts: the ten documented operations under
 ``/api/workflows`` and ``/s/<space_id>/api/workflows``, ``ApiKey``/``Basic``/``Bearer``
 authentication, ``kbn-xsrf`` and ``elastic-api-version`` handling, Boom errors and
-config-schema validation messages. See ``_world`` for what the world holds, ``render`` for the
-payloads, ``_runs`` for how an id is resolved and ``_documented`` for the documented examples.
+config-schema validation messages. Like its siblings: ``_routes`` (thin views) -> ``_service``
+(the answers) -> ``_world`` (what the world holds), ``_runs`` (how an id is resolved),
+``_render`` (the payloads) and ``_protocol``; ``_documented`` holds the documented examples.
 """
 
 from __future__ import annotations

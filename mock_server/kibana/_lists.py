@@ -23,7 +23,7 @@ from typing import Any
 
 from mock_server._timeline import iso_millis
 from mock_server.kibana import _documented as documented
-from mock_server.kibana import render
+from mock_server.kibana import _render as render
 from mock_server.kibana._list_query import (
     Bounds,
     ExecutionSearch,

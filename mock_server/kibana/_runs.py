@@ -30,7 +30,7 @@ from mock_server._context import MockContext
 from mock_server._rng import entity_seed
 from mock_server._timeline import TERMINAL, RunEvents, RunTimeline, Status, observe
 from mock_server.kibana import _documented as documented
-from mock_server.kibana import render
+from mock_server.kibana import _render as render
 from mock_server.kibana._naming import LIVE, STATIC, step_execution_id
 from mock_server.kibana._templates import DOCUMENTED, Template, parse_workflow_yaml
 from mock_server.kibana._world import KibanaWorld, RunHeader, Workflow

@@ -40,6 +40,7 @@ from mock_server._timeline import (
 from mock_server._vocab import Vocabulary, pick
 from mock_server.kibana._naming import KibanaIds
 from mock_server.kibana._plans import GAP_US, HELD, Planner
+from mock_server.kibana._render import RECOVERY_ERROR, RECOVERY_MESSAGE
 from mock_server.kibana._templates import (
     BULK,
     TEMPLATES,
@@ -48,7 +49,6 @@ from mock_server.kibana._templates import (
     yaml_text,
 )
 from mock_server.kibana._templates import topological_order as topo_order
-from mock_server.kibana.render import RECOVERY_ERROR, RECOVERY_MESSAGE
 from mock_server.live import Scenario
 
 Json = Any
