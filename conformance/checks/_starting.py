@@ -27,7 +27,7 @@ from conformance.checks._lifecycle_vendors import (
 from conformance.findings import Finding, schema_findings, short
 
 if TYPE_CHECKING:
-    from conformance.checks._context import Context, Exchange
+    from conformance._context import Context, Exchange
 
 _WORKFLOWS_KEY = "lifecycle.workflows"
 WIDE_PAGE = {"kibana": {"size": "100"}}

@@ -19,16 +19,16 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from conformance._context import NOT_JSON
 from conformance._discovery import LIST_QUERY, items
 from conformance._operations import ApiProfile
 from conformance.checks import _vendors
-from conformance.checks._context import NOT_JSON
 from conformance.checks._registry import check
 from conformance.findings import Finding, short
 
 if TYPE_CHECKING:
+    from conformance._context import Context, Exchange
     from conformance._specs import Operation
-    from conformance.checks._context import Context, Exchange
 
 # operationId -> [(path in the body, "*" = every item), path parameter it must equal]
 ECHOES: dict[str, dict[str, list[tuple[tuple[str, ...], str]]]] = {

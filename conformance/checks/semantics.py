@@ -12,15 +12,15 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from conformance._context import NOT_JSON
 from conformance._operations import ApiProfile
 from conformance.checks import _vendors
-from conformance.checks._context import NOT_JSON
 from conformance.checks._registry import check
 from conformance.findings import Finding, short
 
 if TYPE_CHECKING:
+    from conformance._context import Context, Exchange
     from conformance._specs import Operation
-    from conformance.checks._context import Context, Exchange
 
 
 def _has_entities(profile: ApiProfile, operation: Operation) -> bool:

@@ -14,15 +14,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from conformance._context import NOT_JSON
 from conformance._operations import ApiProfile, logical_operations, space_variant
-from conformance.checks._context import NOT_JSON
 from conformance.checks._registry import check
 from conformance.checks.consistency import walk
 from conformance.findings import Finding, Severity, short
 
 if TYPE_CHECKING:
+    from conformance._context import Context, Exchange
     from conformance._specs import Operation
-    from conformance.checks._context import Context, Exchange
 
 OTHER_SPACE = "stepspec-isolation-probe"
 HIDDEN = frozenset({403, 404})

@@ -14,12 +14,12 @@ import pytest
 
 from conformance import _specs
 from conformance._client import HttpResponse, HttpResult
+from conformance._context import Exchange
 from conformance._problems import merge_findings, problem_key
+from conformance._ratelimit import RateLimits, reset_after
 from conformance.checks import _vendors, semantics
-from conformance.checks._context import Exchange
 from conformance.checks._lifecycle_vendors import candidates
 from conformance.checks._polling import ProgressRules
-from conformance.checks._ratelimit import RateLimits, reset_after
 from conformance.findings import Finding, RecordedRequest, Severity
 
 RUN = "6f1c2a9e-0b7d-4c55-9a43-2f8e61d0b7aa"

@@ -37,13 +37,13 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from conformance._client import ErrorKind, HttpResult
 from conformance._operations import SPACE_SUFFIX, ApiProfile, IdKind, space_variant
-from conformance.checks._ratelimit import RateLimits
+from conformance._ratelimit import RateLimits
 from conformance.findings import Finding, Severity
 
 if TYPE_CHECKING:
     from conformance._client import BoundedClient
+    from conformance._config import RunConfig
     from conformance._specs import Operation
-    from conformance.runner import RunConfig
 
 Credential = Literal["default", "none", "wrong"]
 Pool = Literal["run", "lifecycle", "fuzz"]
