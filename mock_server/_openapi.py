@@ -22,7 +22,6 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-import yaml
 from flask import has_request_context, request
 
 _METHODS = ("get", "put", "post", "delete", "patch")
@@ -91,10 +90,6 @@ class ApiIndex:
                 return operation, found.groupdict()
         return None
 
-    def allowed_methods(self, path: str) -> list[str]:
-        """The methods documented for ``path`` (for 405 ``Allow``)."""
-        return sorted({op.method.upper() for op in self.operations if op.pattern.fullmatch(path)})
-
     def by_id(self, operation_id: str) -> OperationSpec:
         """The operation ``operation_id``; an unknown id lists the known ones."""
         for operation in self.operations:
@@ -116,14 +111,9 @@ def has_spec(api: str) -> bool:
 @cache
 def openapi_document(api: str) -> Mapping[str, Any]:
     """The parsed ``openapi.yaml`` of ``api``."""
-    try:
-        from conformance import _specs
+    from conformance import _specs
 
-        return _specs.openapi(api)
-    except ImportError:  # pragma: no cover - conformance._specs ships with this package
-        text = (_spec_dir(api) / "openapi.yaml").read_text(encoding="utf-8")
-        loaded: Mapping[str, Any] = yaml.safe_load(text)
-        return loaded
+    return _specs.openapi(api)
 
 
 @cache
