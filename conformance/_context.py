@@ -224,6 +224,22 @@ class Context:
         """Whether inferred rules count as errors."""
         return self.config.strict
 
+    def finding(
+        self,
+        exchange: Exchange,
+        title: str,
+        path: str,
+        expected: str,
+        found: str,
+        *,
+        inferred: bool = False,
+        detail: str = "",
+    ) -> Finding:
+        """A finding of the running check about ``exchange`` (it names the check itself)."""
+        return exchange.finding(
+            self.current, title, path, expected, found, inferred=inferred, detail=detail
+        )
+
     def skip(self, operation_id: str, reason: str) -> None:
         """Record that the current check could not test ``operation_id``, and why."""
         self.skips.setdefault((self.current, operation_id), reason)

@@ -127,14 +127,12 @@ def path_ids_echoed(ctx: Context, exchange: Exchange) -> Iterator[Finding]:
             continue
         for where, value in walk(exchange.json, path):
             if value != asked:
-                yield Finding(
-                    check="path_ids_echoed",
-                    title="body names another id than the path",
-                    operation=exchange.operation.operation_id,
-                    path=where,
-                    expected=f"{asked!r} (the {param} in the path)",
-                    found=short(value),
-                    request=exchange.result.request,
+                yield ctx.finding(
+                    exchange,
+                    "body names another id than the path",
+                    where,
+                    f"{asked!r} (the {param} in the path)",
+                    short(value),
                 )
 
 

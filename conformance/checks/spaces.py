@@ -162,14 +162,12 @@ def _space_ids(ctx: Context) -> Iterator[Finding]:
         for path in SPACE_IDS[base]:
             for where, value in walk(exchange.json, path):
                 if value != asked:
-                    yield Finding(
-                        check="space_isolation",
-                        title="entity of another space in the response",
-                        operation=exchange.operation.operation_id,
-                        path=where,
-                        expected=f"spaceId {asked!r} (the space asked for)",
-                        found=short(value),
-                        request=exchange.result.request,
+                    yield ctx.finding(
+                        exchange,
+                        "entity of another space in the response",
+                        where,
+                        f"spaceId {asked!r} (the space asked for)",
+                        short(value),
                     )
                     break
 
