@@ -15,6 +15,7 @@ from typing import Any
 
 import click
 
+from conformance._config import EXIT_COULD_NOT_TEST, EXIT_USAGE, RunConfig, default
 from conformance.errors import StepspecError, UsageError
 
 FORMATS = ("text", "json", "junit")
@@ -123,7 +124,7 @@ def scrub(text: str, secrets: Mapping[str, str]) -> str:
 @click.option(
     "--fuzz",
     type=click.IntRange(min=0),
-    default=0,
+    default=default("fuzz"),
     show_default=True,
     metavar="N",
     help="schemathesis cases per readable operation (0: no fuzzing).",
@@ -139,7 +140,7 @@ def scrub(text: str, secrets: Mapping[str, str]) -> str:
 @click.option(
     "--max-fuzz-requests",
     type=click.IntRange(min=1),
-    default=500,
+    default=default("max_fuzz_requests"),
     show_default=True,
     metavar="N",
     help="Bound on the requests of fuzzing, apart from --max-requests (so fuzzing cannot "
@@ -161,7 +162,7 @@ def scrub(text: str, secrets: Mapping[str, str]) -> str:
 @click.option(
     "--timeout",
     type=click.FloatRange(min=0, min_open=True),
-    default=10.0,
+    default=default("timeout"),
     show_default=True,
     metavar="SECONDS",
     help="Bound on each request, body included.",
@@ -169,7 +170,7 @@ def scrub(text: str, secrets: Mapping[str, str]) -> str:
 @click.option(
     "--max-requests",
     type=click.IntRange(min=1),
-    default=400,
+    default=default("max_requests"),
     show_default=True,
     metavar="N",
     help="Bound on the requests of the whole run.",
@@ -177,7 +178,7 @@ def scrub(text: str, secrets: Mapping[str, str]) -> str:
 @click.option(
     "--max-rate-limit-wait",
     type=click.FloatRange(min=0),
-    default=120.0,
+    default=default("rate_limit_budget"),
     show_default=True,
     metavar="SECONDS",
     help="Longest total time the run waits for rate-limit windows (429) to reset; each wait is "
@@ -193,7 +194,7 @@ def scrub(text: str, secrets: Mapping[str, str]) -> str:
 @click.option(
     "--lifecycle-timeout",
     type=click.FloatRange(min=0, min_open=True),
-    default=60.0,
+    default=default("lifecycle_timeout"),
     show_default=True,
     metavar="SECONDS",
     help="How long each lifecycle check waits for a run (to end, to wait for input).",
@@ -201,7 +202,7 @@ def scrub(text: str, secrets: Mapping[str, str]) -> str:
 @click.option(
     "--max-lifecycle-requests",
     type=click.IntRange(min=1),
-    default=300,
+    default=default("lifecycle_max_requests"),
     show_default=True,
     metavar="N",
     help="Bound on the requests of the lifecycle checks (polling included), apart from "
@@ -257,10 +258,10 @@ def check_command(**options: Any) -> None:
             report = _live(config, options["record"], quiet=options["quiet"])
     except UsageError as error:
         click.echo(scrub(f"stepspec check: usage error: {error}", secrets), err=True)
-        sys.exit(2)
+        sys.exit(EXIT_USAGE)
     except StepspecError as error:
         click.echo(scrub(f"stepspec check: could not test: {error}", secrets), err=True)
-        sys.exit(3)
+        sys.exit(EXIT_COULD_NOT_TEST)
     except Exception as error:  # a bug in stepspec: one line unless debugging is asked for
         if os.environ.get("STEPSPEC_DEBUG"):
             raise
@@ -272,7 +273,7 @@ def check_command(**options: Any) -> None:
             ),
             err=True,
         )
-        sys.exit(3)
+        sys.exit(EXIT_COULD_NOT_TEST)
     text = scrub(render(report, options["fmt"]), secrets)
     warning = report.untested_warning()
     if warning:  # also on stderr: a CI log shows it even when the report goes to a file
@@ -287,7 +288,7 @@ def check_command(**options: Any) -> None:
                 f"{error.strerror or error}",
                 err=True,
             )
-            sys.exit(3)
+            sys.exit(EXIT_COULD_NOT_TEST)
         verdict = "conforms" if report.exit_code == 0 else f"{len(report.errors)} errors"
         click.echo(f"stepspec check: {verdict}; report written to {options['output']}", err=True)
     else:
@@ -365,9 +366,7 @@ def _offline(options: Mapping[str, Any]) -> Any:
     )
 
 
-def _config(options: Mapping[str, Any]) -> Any:
-    from conformance.runner import RunConfig
-
+def _config(options: Mapping[str, Any]) -> RunConfig:
     if not options["api"]:
         raise UsageError("--api is required (kibana, arcee or trigify); see --help")
     if not options["base_url"]:

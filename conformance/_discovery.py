@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from conformance.checks._context import Context, Exchange
+    from conformance._context import Context, Exchange
 
 DISCOVERY_BUDGET = 24
 """Most requests discovery may spend."""

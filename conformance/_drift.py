@@ -26,13 +26,13 @@ from typing import TYPE_CHECKING, Any
 from jsonschema import Draft202012Validator, FormatChecker
 
 from conformance import _operations, _specs
+from conformance._context import NOT_JSON
 from conformance._provenance import INFERRED, SOURCE, _walk
 from conformance._traffic import to_exchange
-from conformance.checks._context import NOT_JSON
 from conformance.findings import short
 
 if TYPE_CHECKING:
-    from conformance.checks._context import Exchange
+    from conformance._context import Exchange
     from conformance.har import HarEntry
 
 __all__ = ["DriftReport", "drift", "render_html", "render_json", "render_text"]

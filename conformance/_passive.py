@@ -22,7 +22,7 @@ No rule is re-implemented here; the registered checks run as they are:
 - ``response`` checks judge every recorded exchange of the API (schema of the matched
   response, status, media type, error envelope, semantics, ids echoed);
 - ``target`` checks (consistency, pagination, spaces) run against an ``OfflineContext``: a
-  ``checks._context.Context`` whose ``get`` answers from the recording (same operation, path
+  ``_context.Context`` whose ``get`` answers from the recording (same operation, path
   parameters, query and space) and sends nothing. What a check asks for that was not recorded
   makes its case "not tested: offline";
 - ``operation`` checks (auth, unknown ids), write checks and fuzzing need requests of their own,
@@ -43,9 +43,9 @@ from typing import TYPE_CHECKING, Any
 
 from conformance import _operations
 from conformance._client import BoundedClient
+from conformance._context import Context, Exchange, _query_pairs
 from conformance._problems import merge_findings, problem_key
 from conformance._traffic import to_exchange
-from conformance.checks._context import Context, Exchange, _query_pairs
 from conformance.errors import StepspecError
 from conformance.findings import Finding, finding_sort_key
 from conformance.runner import Report, RunConfig, _cases, _matches, _safely

@@ -27,7 +27,7 @@ from conformance._client import ErrorKind
 from conformance.errors import TargetUnreachable, UsageError
 
 if TYPE_CHECKING:
-    from conformance.checks._context import Context, Exchange
+    from conformance._context import Context, Exchange
 
 VENDORS = {"kibana": "Kibana", "arcee": "Arcee Orchestra", "trigify": "Trigify"}
 _CONTAINER: dict[str, tuple[type, ...]] = {
@@ -95,7 +95,7 @@ def _judge_root(ctx: Context, exchange: Exchange, path: str) -> None:
             f"the server refused the first request with {status} (GET {shown}); {hint}"
         )
     body = exchange.json
-    from conformance.checks._context import NOT_JSON
+    from conformance._context import NOT_JSON
 
     if 200 <= status < 300 and isinstance(body, _CONTAINER[profile.api]):
         return

@@ -3,8 +3,8 @@
 ``match(api, method, path)`` finds the operation a request addresses (the candidate with the
 most literal path segments wins, so ``/executions/steps`` is not read as an execution id) and
 its path parameters; Kibana's ``/s/{space_id}/...`` twins are folded into their base operation
-with the space kept apart, exactly as ``checks._context.Context.get`` names what it sends.
-``to_exchange(api, entry)`` turns a ``HarEntry`` into the ``checks._context.Exchange`` every
+with the space kept apart, exactly as ``_context.Context.get`` names what it sends.
+``to_exchange(api, entry)`` turns a ``HarEntry`` into the ``_context.Exchange`` every
 check judges, with the request masked for reports (credential headers and query parameters
 read ``[redacted]``); it returns None for traffic that is not this API's (another path, an
 ``OPTIONS`` preflight, a redirect hop).
@@ -26,8 +26,8 @@ from conformance.findings import RecordedRequest
 from conformance.har import REDACTED, HarEntry, is_secret_header, redact_url
 
 if TYPE_CHECKING:
+    from conformance._context import Exchange
     from conformance._specs import Operation
-    from conformance.checks._context import Exchange
     from conformance.har import HarWriter
 
 __all__ = ["Match", "exchange_to_entry", "match", "record_exchanges", "to_exchange"]
@@ -102,7 +102,7 @@ def _error(entry: HarEntry) -> TransportError | None:
 
 def to_exchange(api: str, entry: HarEntry, *, purpose: str = "recorded") -> Exchange | None:
     """``entry`` as the checks' ``Exchange``, or None when it is not a call of ``api``."""
-    from conformance.checks._context import Exchange
+    from conformance._context import Exchange
 
     found = match(api, entry.method, entry.path)
     if found is None:

@@ -13,10 +13,9 @@ from typing import Any
 
 import click
 
+from conformance._config import EXIT_COULD_NOT_TEST, EXIT_USAGE
 from conformance.errors import InvalidSpec, StepspecError, TargetUnreachable, UsageError
 
-EXIT_USAGE = 2
-EXIT_COULD_NOT_TEST = 3
 _NO_ARGS_IS_HELP: type[click.UsageError] = getattr(
     click.exceptions, "NoArgsIsHelpError", type("_Never", (click.UsageError,), {})
 )

@@ -38,9 +38,12 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from conformance.runner import CaseResult, Report, RunConfig
+    from conformance._config import RunConfig
+    from conformance.runner import CaseResult, Report
 
-# setting -> (help, is_flag)
+# setting -> (help, is_flag). The defaults named in the help texts are RunConfig's
+# (``conformance._config``); they are written out so that importing the plugin stays cheap, and
+# tests/conformance/test_plugin_usage.py holds them equal to ``conformance._config.default``.
 _SETTINGS: dict[str, tuple[str, bool]] = {
     "api": ("API of the server under test: kibana, arcee or trigify.", False),
     "base_url": ("Base URL of the server under test; without it the plugin does nothing.", False),
@@ -110,8 +113,8 @@ def _run_config(config: pytest.Config) -> RunConfig | None:
             "stepspec: --stepspec-api (kibana, arcee or trigify) is required with "
             "--stepspec-base-url"
         )
+    from conformance._config import RunConfig, default
     from conformance.errors import UsageError
-    from conformance.runner import RunConfig
 
     checks = _setting(config, "checks")
     try:
@@ -128,16 +131,22 @@ def _run_config(config: pytest.Config) -> RunConfig | None:
             if checks
             else None,
             strict=bool(_setting(config, "strict")),
-            fuzz=_number(config, "fuzz", int, 0),
+            fuzz=_number(config, "fuzz", int, default("fuzz")),
             fuzz_negative=bool(_setting(config, "fuzz_negative")),
             fuzz_seed=_number(config, "fuzz_seed", int, None),
-            max_fuzz_requests=_number(config, "max_fuzz_requests", int, 500),
-            timeout=_number(config, "timeout", float, 10.0),
-            max_requests=_number(config, "max_requests", int, 400),
+            max_fuzz_requests=_number(
+                config, "max_fuzz_requests", int, default("max_fuzz_requests")
+            ),
+            timeout=_number(config, "timeout", float, default("timeout")),
+            max_requests=_number(config, "max_requests", int, default("max_requests")),
             expect_key_enforcement=bool(_setting(config, "expect_key_enforcement")),
             allow_writes=bool(_setting(config, "allow_writes")),
-            lifecycle_timeout=_number(config, "lifecycle_timeout", float, 60.0),
-            lifecycle_max_requests=_number(config, "max_lifecycle_requests", int, 300),
+            lifecycle_timeout=_number(
+                config, "lifecycle_timeout", float, default("lifecycle_timeout")
+            ),
+            lifecycle_max_requests=_number(
+                config, "max_lifecycle_requests", int, default("lifecycle_max_requests")
+            ),
             option_prefix="--stepspec-",
         )
     except UsageError as error:
@@ -228,8 +237,9 @@ class _Session:
 
     def result(self, check: str, operation: str) -> CaseResult | None:
         if self.report is None and self.error is None:
+            from conformance._config import EXIT_COULD_NOT_TEST, EXIT_USAGE
             from conformance.errors import StepspecError, UsageError
-            from conformance.runner import EXIT_COULD_NOT_TEST, EXIT_USAGE, run
+            from conformance.runner import run
 
             try:
                 self.report = run(self.config)

@@ -149,7 +149,7 @@ def create_app(
     app.url_map.merge_slashes = False
     app.config["STEPSPEC_CONFIG"] = cfg
     mounted = tuple(vendors) if vendors is not None else load_vendors()
-    indexes = {v.name: api_index(v.spec_name) for v in mounted if has_spec(v.spec_name)}
+    indexes = {v.name: api_index(v.name) for v in mounted if has_spec(v.name)}
     for vendor in mounted:
         blueprint = vendor.blueprint(context)
         app.register_blueprint(blueprint)

@@ -22,10 +22,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
-from functools import lru_cache
 from typing import Any
+
+from mock_server._stamp import iso_millis
 
 Json = Any
 """Any JSON value (dicts, lists, strings, numbers, booleans, None)."""
@@ -354,27 +355,6 @@ def waiting_position(timeline: RunTimeline) -> int | None:
 def with_response(events: RunEvents, position: int, response: HitlResponse) -> RunEvents:
     """Return ``events`` plus a human's answer to the step at ``position``."""
     return replace(events, responses={**events.responses, position: response})
-
-
-@lru_cache(maxsize=4096)
-def _date(days: int) -> str:
-    """``YYYY-MM-DD`` of a day number since the epoch (cached: formatting dominates otherwise)."""
-    return f"{datetime.fromtimestamp(days * 86_400, UTC):%Y-%m-%d}"
-
-
-def iso_millis(us: int) -> str:
-    """``2025-11-20T12:00:01.000Z`` (Kibana, Trigify)."""
-    seconds, micros = divmod(us, 1_000_000)
-    days, rest = divmod(seconds, 86_400)
-    hours, rest = divmod(rest, 3_600)
-    minutes, secs = divmod(rest, 60)
-    return f"{_date(days)}T{hours:02d}:{minutes:02d}:{secs:02d}.{micros // 1000:03d}Z"
-
-
-def iso_micros(us: int) -> str:
-    """``2025-03-13T02:41:15.144470Z`` (Arcee)."""
-    moment = datetime.fromtimestamp(us // 1_000_000, UTC)
-    return f"{moment:%Y-%m-%dT%H:%M:%S}.{us % 1_000_000:06d}Z"
 
 
 def parse_iso(text: str) -> int:

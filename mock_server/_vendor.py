@@ -7,7 +7,7 @@ A vendor package exposes ``VENDOR: Vendor``. The app uses it to:
   one of its ``base_paths``, wrong methods, request-validation failures, injected faults,
   ``Prefer: code=...`` and genuine bugs;
 - check credentials before any of the vendor's views run (``authenticate``);
-- validate query strings against the vendor's OpenAPI document (``spec_api``), formatting the
+- validate query strings against the vendor's OpenAPI document (named ``name``), formatting the
   problems in the vendor's style (``query_errors``) and, if ``reject_unknown_query``, rejecting
   undocumented query keys as the vendor does.
 
@@ -57,13 +57,6 @@ class Vendor:
     """Render query-validation problems; None: ``error_response(400, first problem)``."""
     reject_unknown_query: bool = False
     """Whether an undocumented query key is a 400 (Kibana) or ignored (FastAPI, Express)."""
-    spec_api: str | None = None
-    """The OpenAPI document to validate requests against (default: ``name``); "" for none."""
-
-    @property
-    def spec_name(self) -> str:
-        """The API name of this vendor's OpenAPI document."""
-        return self.name if self.spec_api is None else self.spec_api
 
     def owns(self, path: str) -> int:
         """Length of the longest base path that prefixes ``path`` (0: not this vendor's)."""

@@ -4,6 +4,8 @@
 - ``app_factory(**config)``: a fresh ``create_app`` with its own SQLite file under ``tmp_path``
   and the test clock; ``app.testing`` is on, so a bug in a view raises instead of becoming a 500.
 - ``app`` / ``client``: ``app_factory()`` with the defaults (seed 0) and its test client.
+- ``make_app(seed, clock, **config)``: a plain function (not a fixture) for module-scoped
+  clients; ``app.testing`` is on.
 - ``live_server``: one real HTTP server per session on ``127.0.0.1:<free port>`` (werkzeug's
   threaded server in a thread), with ``.url`` and ``.app``; shut down at teardown. Its
   ``EnvelopeRequestHandler`` answers an over-long request line as ``stepspec mock`` does.
@@ -68,6 +70,13 @@ class TestClock:
 def clock() -> TestClock:
     """A test clock an hour after the seeded world's "now"."""
     return TestClock()
+
+
+def make_app(seed: int = 0, clock: Callable[[], int] | None = None, **config: Any) -> Flask:
+    """A ``create_app`` outside any fixture (for module-scoped clients), ``app.testing`` on."""
+    app = create_app({"seed": seed, **config}, clock=clock)
+    app.testing = True
+    return app
 
 
 def _factory(state_dir: Path, clock: TestClock | None) -> AppFactory:

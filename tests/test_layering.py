@@ -151,3 +151,24 @@ def test_vendors_and_the_viewer_never_import_the_app_factory() -> None:
                 offenders.append(str(relative))
     assert checked > 20, f"only {checked} modules scanned: did the packages move?"
     assert not offenders, f"these modules import {FACTORY} (read mock_server._state): {offenders}"
+
+
+@pytest.mark.parametrize("module", ["conformance._discovery", "conformance._context"])
+def test_kit_level_modules_import_nothing_from_checks(module: str) -> None:
+    """Discovery and the check context sit below ``checks/``: no import of it, typed or lazy."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    tree = ast.parse((root / Path(*module.split("."))).with_suffix(".py").read_text())
+    imported = [
+        node.module if isinstance(node, ast.ImportFrom) else alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in node.names
+    ]
+    upward = [name for name in imported if name and name.startswith("conformance.checks")]
+    assert not upward, f"{module} imports {upward}"
+    assert not {
+        name for name in _modules_after_import(module) if name.startswith("conformance.checks")
+    }

@@ -31,7 +31,7 @@ from conformance.checks._lifecycle_vendors import path_values
 from conformance.findings import Finding, short
 
 if TYPE_CHECKING:
-    from conformance.checks._context import Context, Exchange
+    from conformance._context import Context, Exchange
 
 FIRST_INTERVAL = 0.05
 """Seconds before the second poll (and after a poll that saw a change, at the least)."""

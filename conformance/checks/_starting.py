@@ -27,7 +27,7 @@ from conformance.checks._lifecycle_vendors import (
 from conformance.findings import Finding, schema_findings, short
 
 if TYPE_CHECKING:
-    from conformance.checks._context import Context, Exchange
+    from conformance._context import Context, Exchange
 
 _WORKFLOWS_KEY = "lifecycle.workflows"
 WIDE_PAGE = {"kibana": {"size": "100"}}
@@ -102,9 +102,8 @@ def start_run(ctx: Context, candidate: Candidate, check: str) -> Started:
     started = Started(candidate, exchange, None)
     if exchange.object is None:  # not a 2xx JSON object (an undocumented 2xx is reported apart)
         started.findings.append(
-            _finding(
+            exchange.finding(
                 check,
-                exchange,
                 "starting a run was refused",
                 "$",
                 f"2xx with a JSON object holding {lifecycle.started_id!r} (request body "
@@ -131,9 +130,8 @@ def start_run(ctx: Context, candidate: Candidate, check: str) -> Started:
     if not isinstance(run_id, str) or not run_id:
         where = ".".join(("$", *lifecycle.started_in, lifecycle.started_id))
         started.findings.append(
-            _finding(
+            exchange.finding(
                 check,
-                exchange,
                 "start response without a run id",
                 where,
                 "the id of the run just started (a non-empty string)",
@@ -144,17 +142,3 @@ def start_run(ctx: Context, candidate: Candidate, check: str) -> Started:
         return started
     started.run_id = run_id
     return started
-
-
-def _finding(
-    check: str, exchange: Exchange, title: str, path: str, expected: str, found: str
-) -> Finding:
-    return Finding(
-        check=check,
-        title=title,
-        operation=exchange.operation.operation_id,
-        path=path,
-        expected=expected,
-        found=found,
-        request=exchange.result.request,
-    )

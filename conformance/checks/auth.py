@@ -12,13 +12,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from conformance.checks._context import WRONG_KEY
+from conformance._context import WRONG_KEY
 from conformance.checks._registry import check
 from conformance.findings import Finding
 
 if TYPE_CHECKING:
+    from conformance._context import Context, Credential, Exchange
     from conformance._specs import Operation
-    from conformance.checks._context import Context, Credential, Exchange
 
 
 def _probe(ctx: Context, operation: Operation, credential: Credential) -> Exchange | None:

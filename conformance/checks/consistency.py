@@ -19,16 +19,16 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from conformance._context import NOT_JSON
 from conformance._discovery import LIST_QUERY, items
 from conformance._operations import ApiProfile
 from conformance.checks import _vendors
-from conformance.checks._context import NOT_JSON
 from conformance.checks._registry import check
 from conformance.findings import Finding, short
 
 if TYPE_CHECKING:
+    from conformance._context import Context, Exchange
     from conformance._specs import Operation
-    from conformance.checks._context import Context, Exchange
 
 # operationId -> [(path in the body, "*" = every item), path parameter it must equal]
 ECHOES: dict[str, dict[str, list[tuple[tuple[str, ...], str]]]] = {
@@ -127,14 +127,12 @@ def path_ids_echoed(ctx: Context, exchange: Exchange) -> Iterator[Finding]:
             continue
         for where, value in walk(exchange.json, path):
             if value != asked:
-                yield Finding(
-                    check="path_ids_echoed",
-                    title="body names another id than the path",
-                    operation=exchange.operation.operation_id,
-                    path=where,
-                    expected=f"{asked!r} (the {param} in the path)",
-                    found=short(value),
-                    request=exchange.result.request,
+                yield ctx.finding(
+                    exchange,
+                    "body names another id than the path",
+                    where,
+                    f"{asked!r} (the {param} in the path)",
+                    short(value),
                 )
 
 

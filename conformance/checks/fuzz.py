@@ -35,8 +35,8 @@ from conformance.errors import InvalidSpec
 from conformance.findings import Finding, RecordedRequest
 
 if TYPE_CHECKING:
+    from conformance._context import Context
     from conformance._specs import Operation
-    from conformance.checks._context import Context
 
 
 FRAMING_HEADERS = frozenset(

@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING
 
 from conformance import _operations
 from conformance._client import ErrorKind
-from conformance.checks._context import NOT_JSON
+from conformance._context import NOT_JSON
 from conformance.checks._registry import check
 from conformance.findings import Finding, schema_findings, short
 
 if TYPE_CHECKING:
-    from conformance.checks._context import Context, Exchange
+    from conformance._context import Context, Exchange
 
 _TRANSPORT_TITLES = {
     ErrorKind.TIMEOUT: "no complete response within the timeout",

@@ -27,8 +27,8 @@ from conformance.checks._starting import Started, start_operation, start_run, wo
 from conformance.findings import Finding, short
 
 if TYPE_CHECKING:
+    from conformance._context import Context
     from conformance._specs import Operation
-    from conformance.checks._context import Context
     from conformance.checks._polling import Observation
 
 RESOLVE_POLLS = 3

@@ -40,9 +40,9 @@ from conformance.checks.lifecycle import (
 from conformance.findings import Finding, schema_findings, short
 
 if TYPE_CHECKING:
+    from conformance._context import Context
     from conformance._operations import ApiProfile
     from conformance._specs import Operation
-    from conformance.checks._context import Context
     from conformance.checks._polling import Observation
 
 CONFLICT = re.compile(

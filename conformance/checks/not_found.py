@@ -21,8 +21,8 @@ from conformance.checks._registry import check
 from conformance.findings import Finding, Severity
 
 if TYPE_CHECKING:
+    from conformance._context import Context, Exchange
     from conformance._specs import Operation
-    from conformance.checks._context import Context, Exchange
 
 UNKNOWN_ID = "stepspec-unknown-id-0000"
 KIBANA_SEARCHES = frozenset({"getWorkflowExecutions", "getWorkflowStepExecutions"})

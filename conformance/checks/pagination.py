@@ -16,15 +16,15 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from conformance._context import NOT_JSON
 from conformance._operations import ApiProfile
-from conformance.checks._context import NOT_JSON
 from conformance.checks._registry import check
 from conformance.checks.consistency import walk
 from conformance.findings import Finding, Severity, short
 
 if TYPE_CHECKING:
+    from conformance._context import Context, Exchange
     from conformance._specs import Operation
-    from conformance.checks._context import Context, Exchange
 
 
 @dataclass(frozen=True)

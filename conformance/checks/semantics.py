@@ -12,15 +12,15 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from conformance._context import NOT_JSON
 from conformance._operations import ApiProfile
 from conformance.checks import _vendors
-from conformance.checks._context import NOT_JSON
 from conformance.checks._registry import check
 from conformance.findings import Finding, short
 
 if TYPE_CHECKING:
+    from conformance._context import Context, Exchange
     from conformance._specs import Operation
-    from conformance.checks._context import Context, Exchange
 
 
 def _has_entities(profile: ApiProfile, operation: Operation) -> bool:
@@ -66,8 +66,8 @@ def timestamps_ordered(ctx: Context, exchange: Exchange) -> Iterator[Finding]:
         start = _vendors.timestamp(entity.value.get(f.start))
         end = _vendors.timestamp(entity.value.get(f.end))
         if start is not None and end is not None and end < start:
-            yield exchange.finding(
-                "timestamps_ordered",
+            yield ctx.finding(
+                exchange,
                 "ends before it starts",
                 f"{entity.path}.{f.end}",
                 f"{f.end} >= {f.start} ({entity.value.get(f.start)})",
@@ -80,8 +80,8 @@ def timestamps_ordered(ctx: Context, exchange: Exchange) -> Iterator[Finding]:
         run_start = _vendors.timestamp(parent.value.get(parent.fields.start))
         run_end = _vendors.timestamp(parent.value.get(parent.fields.end))
         if run_start is not None and start < run_start:
-            yield exchange.finding(
-                "timestamps_ordered",
+            yield ctx.finding(
+                exchange,
                 "step starts before its run",
                 f"{entity.path}.{f.start}",
                 f">= the run's {parent.fields.start} {parent.value.get(parent.fields.start)}",
@@ -91,8 +91,8 @@ def timestamps_ordered(ctx: Context, exchange: Exchange) -> Iterator[Finding]:
         if run_end is not None and end is not None and end > run_end:
             if ctx.profile.api == "kibana" and _vendors.recovered(entity):
                 continue  # task recovery stamps the run, then its steps (see RECOVERY_ERRORS)
-            yield exchange.finding(
-                "timestamps_ordered",
+            yield ctx.finding(
+                exchange,
                 "step ends after its run",
                 f"{entity.path}.{f.end}",
                 f"<= the run's {parent.fields.end} {parent.value.get(parent.fields.end)}",
@@ -134,8 +134,8 @@ def durations_agree(ctx: Context, exchange: Exchange) -> Iterator[Finding]:
         tolerance = 1 if f.rule == "ms" else 0
         if abs(duration - expected) > tolerance:
             unit = "ms" if f.rule == "ms" else "whole seconds, rounded down"
-            yield exchange.finding(
-                "durations_agree",
+            yield ctx.finding(
+                exchange,
                 "duration contradicts the timestamps",
                 f"{entity.path}.{f.duration}",
                 f"{expected} ({f.end} - {f.start} in {unit})",
@@ -169,8 +169,8 @@ def status_error_coherent(ctx: Context, exchange: Exchange) -> Iterator[Finding]
         has_error = _vendors.has_value(entity, f.error)
         if status == "failed" and not has_error:
             inferred = entity.kind == "step" or _vendors.INFERRED[("failed_has_error", api)]
-            yield exchange.finding(
-                "status_error_coherent",
+            yield ctx.finding(
+                exchange,
                 "failed without an error",
                 f"{entity.path}.{f.error}",
                 "an error describing the failure",
@@ -178,8 +178,8 @@ def status_error_coherent(ctx: Context, exchange: Exchange) -> Iterator[Finding]
                 inferred=inferred,
             )
         elif status == "completed" and has_error:
-            yield exchange.finding(
-                "status_error_coherent",
+            yield ctx.finding(
+                exchange,
                 "completed with an error",
                 f"{entity.path}.{f.error}",
                 "no error (null or absent)",
@@ -226,8 +226,8 @@ def terminal_has_end_time(ctx: Context, exchange: Exchange) -> Iterator[Finding]
         if status in terminal and not has_end:
             if _vendors.end_time_optional(api, entity, status):
                 continue  # never ran, or a Kibana cancel that writes no end time
-            yield exchange.finding(
-                "terminal_has_end_time",
+            yield ctx.finding(
+                exchange,
                 "terminal state without an end time",
                 f"{entity.path}.{f.end}",
                 f"an end time for status {status!r}",
@@ -235,8 +235,8 @@ def terminal_has_end_time(ctx: Context, exchange: Exchange) -> Iterator[Finding]
                 inferred=_vendors.end_rule_inferred(api, entity.kind),
             )
         elif status in ("running", "pending", "queued") and has_end:
-            yield exchange.finding(
-                "terminal_has_end_time",
+            yield ctx.finding(
+                exchange,
                 "end time while still running",
                 f"{entity.path}.{f.end}",
                 f"no end time for status {status!r}",
@@ -266,13 +266,14 @@ def indexes_ordered(ctx: Context, exchange: Exchange) -> Iterator[Finding]:
     for steps in _vendors.steps_of(_entities(ctx, exchange)):
         if ctx.profile.api == "kibana":
             yield from _kibana_indexes(
+                ctx,
                 exchange,
                 steps,
                 ordered=operation_id != "getWorkflowStepExecutions",
                 whole=_whole_step_set(exchange.json, steps),
             )
         elif (steps and steps[0].parent is not None) or operation_id == "getRunSteps":
-            yield from _start_order(exchange, steps)
+            yield from _start_order(ctx, exchange, steps)
 
 
 def _whole_step_set(body: object, steps: list[_vendors.Entity]) -> bool:
@@ -291,7 +292,7 @@ def _whole_step_set(body: object, steps: list[_vendors.Entity]) -> bool:
 
 
 def _kibana_indexes(
-    exchange: Exchange, steps: list[_vendors.Entity], *, ordered: bool, whole: bool
+    ctx: Context, exchange: Exchange, steps: list[_vendors.Entity], *, ordered: bool, whole: bool
 ) -> Iterator[Finding]:
     by_run: dict[object, list[_vendors.Entity]] = defaultdict(list)
     for step in steps:
@@ -305,8 +306,8 @@ def _kibana_indexes(
             if index is None:
                 continue  # absent: nothing to order (the schema check judges whether it may be)
             if index in seen:
-                yield exchange.finding(
-                    "indexes_ordered",
+                yield ctx.finding(
+                    exchange,
                     "globalExecutionIndex repeated within a run",
                     f"{step.path}.globalExecutionIndex",
                     f"unique (also used at {seen[index]})",
@@ -315,8 +316,8 @@ def _kibana_indexes(
                 )
             seen[index] = step.path
             if ordered and isinstance(index, int) and previous is not None and index < previous:
-                yield exchange.finding(
-                    "indexes_ordered",
+                yield ctx.finding(
+                    exchange,
                     "steps not in execution order",
                     f"{step.path}.globalExecutionIndex",
                     f"> {previous} (the previous step's)",
@@ -331,8 +332,8 @@ def _kibana_indexes(
             continue
         for step_id, indexes in per_step.items():
             if indexes != list(range(len(indexes))):
-                yield exchange.finding(
-                    "indexes_ordered",
+                yield ctx.finding(
+                    exchange,
                     "stepExecutionIndex does not count up from 0 for one stepId",
                     "$",
                     f"{list(range(len(indexes)))} for stepId {step_id!r}",
@@ -341,15 +342,17 @@ def _kibana_indexes(
                 )
 
 
-def _start_order(exchange: Exchange, steps: list[_vendors.Entity]) -> Iterator[Finding]:
+def _start_order(
+    ctx: Context, exchange: Exchange, steps: list[_vendors.Entity]
+) -> Iterator[Finding]:
     previous = None
     for step in steps:
         start = _vendors.timestamp(step.value.get(step.fields.start))
         if start is None:
             continue
         if previous is not None and start < previous:
-            yield exchange.finding(
-                "indexes_ordered",
+            yield ctx.finding(
+                exchange,
                 "steps not in start order",
                 f"{step.path}.{step.fields.start}",
                 f">= {previous.isoformat()} (the previous step's start)",

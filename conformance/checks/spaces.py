@@ -14,15 +14,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from conformance._context import NOT_JSON
 from conformance._operations import ApiProfile, logical_operations, space_variant
-from conformance.checks._context import NOT_JSON
 from conformance.checks._registry import check
 from conformance.checks.consistency import walk
 from conformance.findings import Finding, Severity, short
 
 if TYPE_CHECKING:
+    from conformance._context import Context, Exchange
     from conformance._specs import Operation
-    from conformance.checks._context import Context, Exchange
 
 OTHER_SPACE = "stepspec-isolation-probe"
 HIDDEN = frozenset({403, 404})
@@ -162,14 +162,12 @@ def _space_ids(ctx: Context) -> Iterator[Finding]:
         for path in SPACE_IDS[base]:
             for where, value in walk(exchange.json, path):
                 if value != asked:
-                    yield Finding(
-                        check="space_isolation",
-                        title="entity of another space in the response",
-                        operation=exchange.operation.operation_id,
-                        path=where,
-                        expected=f"spaceId {asked!r} (the space asked for)",
-                        found=short(value),
-                        request=exchange.result.request,
+                    yield ctx.finding(
+                        exchange,
+                        "entity of another space in the response",
+                        where,
+                        f"spaceId {asked!r} (the space asked for)",
+                        short(value),
                     )
                     break
 

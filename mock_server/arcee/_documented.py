@@ -17,10 +17,10 @@ from typing import Any
 
 import orjson
 
+from mock_server._stamp import iso_micros
 from mock_server._timeline import parse_iso
 from mock_server.arcee._graph import END, START, Node, NodeKind, Workflow
 from mock_server.arcee._render import Tenant, elapsed_seconds
-from mock_server.arcee._stamp import iso_micros
 
 Json = Any
 DOCUMENTED_WORKFLOW_ID = "4a1d7e52-9c3b-4f8e-a6d0-5b2c8e1f9a37"

@@ -24,10 +24,10 @@ from typing import Any
 
 import orjson
 
+from mock_server._stamp import iso_micros, space_timestamp
 from mock_server._timeline import RunTimeline, Status, StepRun
 from mock_server.arcee._graph import END, START, Workflow
 from mock_server.arcee._naming import uuid_text
-from mock_server.arcee._stamp import iso_micros, space_timestamp
 
 Json = Any
 _STATUS = {

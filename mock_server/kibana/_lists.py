@@ -21,7 +21,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from mock_server._timeline import iso_millis
+from mock_server._stamp import iso_millis
 from mock_server.kibana import _documented as documented
 from mock_server.kibana import _render as render
 from mock_server.kibana._list_query import (

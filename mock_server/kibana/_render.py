@@ -28,13 +28,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from mock_server._stamp import iso_millis
+from mock_server._stamp import millis as ms
 from mock_server._timeline import (
     ErrorInfo,
     RunTimeline,
     ScopeFrame,
     Status,
     StepRun,
-    iso_millis,
 )
 from mock_server.kibana._templates import HITL_TYPES
 
@@ -47,11 +48,6 @@ RECOVERY_MESSAGE = (
 )
 RECOVERY_LAG_US = 24_000
 """Task recovery stamps the run, then searches its unfinished steps and stamps them later."""
-
-
-def ms(us: int) -> int:
-    """Whole milliseconds of a microsecond timestamp (what ``iso_millis`` shows)."""
-    return us // 1000
 
 
 def error(info: ErrorInfo | None) -> dict[str, Json] | None:

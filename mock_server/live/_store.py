@@ -367,10 +367,6 @@ class SqliteStore:
             db.execute("DELETE FROM claims WHERE at_us < ?", (cutoff_us,))
         return len(doomed)
 
-    def has_anchors(self) -> bool:
-        """Whether any static run was ever thawed (lets readers skip per-run lookups)."""
-        return self._db().execute("SELECT 1 FROM anchors LIMIT 1").fetchone() is not None
-
 
 def _run(row: tuple[Any, ...]) -> LiveRun:
     seq, run_id, api, workflow_id, started_us, spec = row

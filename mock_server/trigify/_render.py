@@ -26,11 +26,11 @@ from typing import Any
 
 import orjson
 
+from mock_server._stamp import iso_millis, millis
 from mock_server._timeline import RunTimeline, Status, StepRun
 from mock_server.trigify._actions import lookup
 from mock_server.trigify._definition import Column, Workflow
 from mock_server.trigify._naming import TrigifyIds
-from mock_server.trigify._stamp import iso_millis, millis
 from mock_server.trigify._world import PlannedExecution, WorkflowState
 
 Json = Any

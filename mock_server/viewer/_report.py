@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from conformance.checks._context import WRONG_KEY
+from conformance._context import WRONG_KEY
 from mock_server._coverage import ANONYMOUS, fingerprint
 from mock_server._openapi import ApiIndex, schema_file
 

@@ -14,12 +14,12 @@ import pytest
 
 from conformance import _specs
 from conformance._client import HttpResponse, HttpResult
+from conformance._context import Context, Exchange
 from conformance._problems import merge_findings, problem_key
+from conformance._ratelimit import RateLimits, reset_after
 from conformance.checks import _vendors, semantics
-from conformance.checks._context import Exchange
 from conformance.checks._lifecycle_vendors import candidates
 from conformance.checks._polling import ProgressRules
-from conformance.checks._ratelimit import RateLimits, reset_after
 from conformance.findings import Finding, RecordedRequest, Severity
 
 RUN = "6f1c2a9e-0b7d-4c55-9a43-2f8e61d0b7aa"
@@ -41,6 +41,9 @@ class _Ctx:
 
         self.profile = profile(api)
         self.strict = strict
+        self.current = ""
+
+    finding = Context.finding
 
 
 def _exchange(api: str, operation_id: str, body: Any, query: str = "") -> Exchange:
@@ -62,7 +65,11 @@ def _exchange(api: str, operation_id: str, body: Any, query: str = "") -> Exchan
 
 def _judge(api: str, exchange: Exchange) -> list[Finding]:
     ctx: Any = _Ctx(api)
-    return [finding for check in SEMANTIC_CHECKS for finding in check(ctx, exchange)]
+    found: list[Finding] = []
+    for check in SEMANTIC_CHECKS:
+        ctx.current = check.__name__  # each semantic check is registered under its name
+        found += check(ctx, exchange)
+    return found
 
 
 def _kibana_step(step_id: str, index: int, global_index: int, **extra: Any) -> dict[str, Any]:

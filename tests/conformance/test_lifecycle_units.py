@@ -9,8 +9,8 @@ import pytest
 
 from conformance import _specs
 from conformance._client import HttpResult
+from conformance._context import Exchange
 from conformance.checks import _vendors
-from conformance.checks._context import Exchange
 from conformance.checks._lifecycle_vendors import (
     SAMPLE_TEXT,
     candidates,

@@ -108,3 +108,24 @@ def test_plugin_options_match_the_cli(tmp_path: Path, live_server: Any) -> None:
     # The session header names the seed that generates the same cases again.
     assert "--stepspec-fuzz 2 --stepspec-fuzz-seed 5" in result.stdout
     assert "X-Trace" not in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("setting", "field"),
+    [
+        ("timeout", "timeout"),
+        ("lifecycle_timeout", "lifecycle_timeout"),
+        ("max_requests", "max_requests"),
+        ("max_lifecycle_requests", "lifecycle_max_requests"),
+        ("max_fuzz_requests", "max_fuzz_requests"),
+        ("fuzz", "fuzz"),
+    ],
+)
+def test_plugin_help_names_the_run_config_default(setting: str, field: str) -> None:
+    """The help texts spell the defaults out (a cheap import); they are RunConfig's own."""
+    from conformance._config import default
+    from conformance.pytest_plugin import _SETTINGS
+
+    value = default(field)
+    shown = f"{value:g}" if isinstance(value, float) else str(value)
+    assert f"(default {shown}" in _SETTINGS[setting][0]

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import pytest
 import requests
 
-from conformance.checks._context import WRONG_KEY
+from conformance._context import WRONG_KEY
 from mock_server._coverage import fingerprint
 from tests.frontend.conftest import MockServer, ServeMock
 

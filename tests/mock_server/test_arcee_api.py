@@ -9,42 +9,28 @@ vendor's.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from functools import partial
 from importlib import resources
 from typing import Any
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conformance._validation import validator
-from mock_server import create_app
 from mock_server._context import WORLD_NOW_US
 from mock_server._timeline import parse_iso
 from mock_server.arcee import DOCUMENTED_RUN_ID, DOCUMENTED_WORKFLOW_ID
+from tests.conftest import TestClock
+from tests.conftest import make_app as shared_make_app
 
 BASE = "/api/v1/workflow"
 AUTH = {"Authorization": "Bearer test-key"}
 SEEDS = [0, 1, 7, 42, 2**40 + 3]
 
 
-class Clock:
-    """A test clock in microseconds that only moves when told to."""
-
-    def __init__(self, now_us: int) -> None:
-        self.now_us = now_us
-
-    def __call__(self) -> int:
-        return self.now_us
-
-
-def make_app(seed: int = 0, clock: Callable[[], int] | None = None, **config: Any) -> Flask:
-    settings_ = {"seed": seed, "workflows_per_api": 6, "runs_per_workflow": 12, **config}
-    app = create_app(settings_, clock=clock)
-    app.testing = True
-    return app
+make_app = partial(shared_make_app, workflows_per_api=6, runs_per_workflow=12)
 
 
 @pytest.fixture(scope="module")
@@ -185,7 +171,7 @@ def test_the_documented_run_is_served_verbatim(client: FlaskClient) -> None:
 
 
 def test_an_executed_run_progresses_with_the_clock() -> None:
-    clock = Clock(WORLD_NOW_US + 60_000_000)
+    clock = TestClock(WORLD_NOW_US + 60_000_000)
     client = make_app(4, clock=clock).test_client()
     workflow_id = workflow_ids(client)[2]  # a single model node
     started = client.post(f"{BASE}/workflows/{workflow_id}/execute", json={"query": "Hello"},

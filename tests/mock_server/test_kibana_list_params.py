@@ -15,7 +15,8 @@ import pytest
 from flask.testing import FlaskClient
 
 from conformance._validation import validator
-from mock_server._timeline import iso_millis, parse_iso
+from mock_server._stamp import iso_millis
+from mock_server._timeline import parse_iso
 from mock_server.kibana._list_query import BadQuery, ExecutionSearch, date_bound, window
 from tests.conftest import AppFactory
 

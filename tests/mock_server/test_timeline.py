@@ -7,6 +7,7 @@ import itertools
 from hypothesis import given
 from hypothesis import strategies as st
 
+from mock_server._stamp import iso_micros, iso_millis
 from mock_server._timeline import (
     TERMINAL,
     ErrorInfo,
@@ -18,8 +19,6 @@ from mock_server._timeline import (
     Status,
     StepPlan,
     compress,
-    iso_micros,
-    iso_millis,
     observe,
     parse_iso,
     waiting_position,

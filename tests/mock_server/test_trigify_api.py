@@ -5,42 +5,28 @@ rate limits.
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Callable
+from functools import partial
 from importlib import resources
 from typing import Any
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conformance._validation import validator
-from mock_server import create_app
 from mock_server._context import WORLD_NOW_US
 from mock_server.trigify import DOCUMENTED_RUN_ID, DOCUMENTED_WORKFLOW_ID
 from mock_server.trigify._ratelimit import SqliteCounter
+from tests.conftest import TestClock
+from tests.conftest import make_app as shared_make_app
 
 KEY = {"x-api-key": "test-key"}
 SEEDS = [0, 1, 7, 42, 2**40 + 3]
 RATE_HEADERS = ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset")
 
 
-class Clock:
-    """A test clock in microseconds that only moves when told to."""
-
-    def __init__(self, now_us: int) -> None:
-        self.now_us = now_us
-
-    def __call__(self) -> int:
-        return self.now_us
-
-
-def make_app(seed: int = 0, clock: Callable[[], int] | None = None, **config: Any) -> Flask:
-    settings_ = {"seed": seed, "workflows_per_api": 8, "runs_per_workflow": 30, **config}
-    app = create_app(settings_, clock=clock)
-    app.testing = True
-    return app
+make_app = partial(shared_make_app, workflows_per_api=8, runs_per_workflow=30)
 
 
 @pytest.fixture(scope="module")
@@ -281,7 +267,7 @@ def test_bad_query_values_are_400(client: FlaskClient, path: str) -> None:
 
 
 def test_headers_count_down_without_enforcement() -> None:
-    clock = Clock(WORLD_NOW_US + 15_000_000)  # 15 s into a minute
+    clock = TestClock(WORLD_NOW_US + 15_000_000)  # 15 s into a minute
     client = make_app(0, clock=clock).test_client()
     remaining = [int(client.get("/v1/workflows", headers=KEY).headers["RateLimit-Remaining"])
                  for _ in range(120)]  # fmt: skip
@@ -291,7 +277,7 @@ def test_headers_count_down_without_enforcement() -> None:
 
 
 def test_the_limit_is_enforced_per_key_and_window(tmp_path: Any) -> None:
-    clock = Clock(WORLD_NOW_US + 50_000_000)
+    clock = TestClock(WORLD_NOW_US + 50_000_000)
     state = str(tmp_path / "state.sqlite3")
     app = make_app(0, clock=clock, rate_limit=True, state_path=state)
     client = app.test_client()

@@ -37,13 +37,13 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from conformance._client import ErrorKind, HttpResult
 from conformance._operations import SPACE_SUFFIX, ApiProfile, IdKind, space_variant
-from conformance.checks._ratelimit import RateLimits
+from conformance._ratelimit import RateLimits
 from conformance.findings import Finding, Severity
 
 if TYPE_CHECKING:
     from conformance._client import BoundedClient
+    from conformance._config import RunConfig
     from conformance._specs import Operation
-    from conformance.runner import RunConfig
 
 Credential = Literal["default", "none", "wrong"]
 Pool = Literal["run", "lifecycle", "fuzz"]
@@ -223,6 +223,22 @@ class Context:
     def strict(self) -> bool:
         """Whether inferred rules count as errors."""
         return self.config.strict
+
+    def finding(
+        self,
+        exchange: Exchange,
+        title: str,
+        path: str,
+        expected: str,
+        found: str,
+        *,
+        inferred: bool = False,
+        detail: str = "",
+    ) -> Finding:
+        """A finding of the running check about ``exchange`` (it names the check itself)."""
+        return exchange.finding(
+            self.current, title, path, expected, found, inferred=inferred, detail=detail
+        )
 
     def skip(self, operation_id: str, reason: str) -> None:
         """Record that the current check could not test ``operation_id``, and why."""

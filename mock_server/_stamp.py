@@ -1,0 +1,59 @@
+"""Timestamps as the vendors print them, formatted in one place for all three.
+
+- ``iso_millis``: ``2025-11-20T12:00:01.000Z`` (Kibana, Trigify);
+- ``iso_micros``: ``2025-03-13T02:41:15.144470Z`` (Arcee runs and steps);
+- ``space_timestamp``: ``2025-03-12 00:59:55.465508+00:00`` (Arcee's workflow list);
+- ``millis``: the millisecond an instant falls in, which is what ``iso_millis`` shows; durations
+  are computed from these values (finished - started), so a client recomputing them agrees.
+
+Inputs are microseconds since the epoch. Large runs format thousands of timestamps, so the date
+part is memoised per day and the time of day is integer arithmetic instead of a ``datetime``
+per call; the output is the same as ``datetime``'s formatting.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+
+__all__ = ["iso_micros", "iso_millis", "millis", "space_timestamp"]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_DAY_US = 86_400_000_000
+
+
+@lru_cache(maxsize=4096)
+def _date(days: int) -> str:
+    """``YYYY-MM-DD`` of a day number since the epoch."""
+    return f"{_EPOCH + timedelta(days=days):%Y-%m-%d}"
+
+
+def _split(us: int) -> tuple[str, int, int, int, int]:
+    days, rest = divmod(us, _DAY_US)
+    seconds, micros = divmod(rest, 1_000_000)
+    hours, seconds = divmod(seconds, 3600)
+    minutes, seconds = divmod(seconds, 60)
+    return _date(days), hours, minutes, seconds, micros
+
+
+def millis(us: int) -> int:
+    """The millisecond a microsecond instant falls in (what the rendered timestamp shows)."""
+    return us // 1000
+
+
+def iso_millis(us: int) -> str:
+    """``2025-11-20T12:00:01.000Z`` (Kibana, Trigify)."""
+    date, hours, minutes, seconds, micros = _split(us)
+    return f"{date}T{hours:02d}:{minutes:02d}:{seconds:02d}.{micros // 1000:03d}Z"
+
+
+def iso_micros(us: int) -> str:
+    """``2025-03-13T02:41:15.144470Z`` (Arcee runs and steps)."""
+    date, hours, minutes, seconds, micros = _split(us)
+    return f"{date}T{hours:02d}:{minutes:02d}:{seconds:02d}.{micros:06d}Z"
+
+
+def space_timestamp(us: int) -> str:
+    """``2025-03-12 00:59:55.465508+00:00`` (Arcee's workflow list, its documented format)."""
+    date, hours, minutes, seconds, micros = _split(us)
+    return f"{date} {hours:02d}:{minutes:02d}:{seconds:02d}.{micros:06d}+00:00"
