@@ -133,7 +133,9 @@ def poll(mock: MockProcess, execution_id: str, until: set[str]) -> list[dict[str
 def test_a_started_run_progresses_to_completion(mock: MockProcess) -> None:
     seen = poll(mock, start(mock, "llm-then-slack"), {"completed", "failed"})
     assert seen[-1]["status"] == "completed"
-    assert {detail["status"] for detail in seen} <= {"running", "completed"}
+    statuses = [detail["status"] for detail in seen]
+    assert set(statuses) <= {"pending", "running", "completed"}  # pending until picked up
+    assert statuses == sorted(statuses, key=["pending", "running", "completed"].index)
     done = [sum(s["status"] == "completed" for s in d["stepExecutions"]) for d in seen]
     assert done == sorted(done)  # progress never goes backwards, whichever worker answers
     assert [s["stepId"] for s in seen[-1]["stepExecutions"]] == [
