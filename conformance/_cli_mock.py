@@ -77,8 +77,15 @@ SERVED_AUTO_RUNS = 2
     "--state",
     "state_path",
     default=None,
-    metavar="PATH",
-    help="SQLite file for live runs (shared by all workers, survives restarts).",
+    metavar="PATH|URL",
+    help="Live-run store: a SQLite file (shared by all workers, survives restarts), or "
+    "redis://[user:password@]host:port/db (rediss:// for TLS) shared by several mock hosts.",
+)
+@click.option(
+    "--store-prefix",
+    default=None,
+    metavar="PREFIX",
+    help="First part of every Redis key, so worlds can share one Redis.  [default: stepspec]",
 )
 @click.option(
     "--auto-runs",
@@ -126,4 +133,19 @@ def mock_command(**options: Any) -> None:
         config = MockConfig.from_env(os.environ).replace(**given)
     except ConfigError as error:
         raise UsageError(str(error)) from None
+    _check_store(config)
     serve(config)
+
+
+def _check_store(config: Any) -> None:
+    """A Redis store must answer before gunicorn starts: else one line and exit 2."""
+    from mock_server.live import RedisStore, StoreUnavailable, is_redis_url, open_store
+
+    if not is_redis_url(config.state_path):
+        return
+    try:
+        store = open_store(config)
+    except StoreUnavailable as error:
+        raise UsageError(f"cannot reach the live-run store {error}") from None
+    if isinstance(store, RedisStore):
+        store.close()

@@ -29,6 +29,7 @@ from gunicorn.app.base import BaseApplication
 
 from mock_server._app import create_app
 from mock_server._config import MockConfig
+from mock_server.live import describe_store
 
 WORKER_CLASS = "gthread"
 """As fast as ``sync`` here, and keeps connections alive (see the module docstring)."""
@@ -72,7 +73,7 @@ def banner(config: MockConfig) -> str:
     origin = f"http://{_bracket(config.host)}:{config.port}"
     return (
         f"stepspec mock: listening on {origin} (seed {config.seed}, {config.workers} workers, "
-        f"live state in {config.state_path})\n"
+        f"live state in {describe_store(config.state_path)})\n"
         f"  Kibana   {origin}/api/workflows            Authorization: ApiKey <key>\n"
         f"  Arcee    {origin}/api/v1/workflow/workflows Authorization: Bearer <key>\n"
         f"  Trigify  {origin}/v1/workflows              x-api-key: <key>\n"
