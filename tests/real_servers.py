@@ -167,14 +167,15 @@ def start_nginx(directory: Path, replicas: list[int]) -> Nginx:
     command = [
         executable, "-p", f"{directory}/", "-c", str(config), "-e", str(log), "-g", "daemon off;"
     ]  # fmt: skip
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    with (directory / "stderr.log").open("wb") as stderr:  # the child keeps its own descriptor
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=stderr)
     server = Nginx(f"http://127.0.0.1:{port}", process, log)
     import socket
 
     deadline = time.monotonic() + 20
     while True:
         if process.poll() is not None:
-            errors = process.stderr.read().decode(errors="replace") if process.stderr else ""
+            errors = (directory / "stderr.log").read_text(errors="replace")
             raise AssertionError(f"nginx exited early: {errors} {server.stop()}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1):
