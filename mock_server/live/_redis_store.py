@@ -10,9 +10,12 @@ Semantics are SQLite's (``SqliteStore``), operation by operation, and the store 
   number (``INCR``; a number drawn by a replica that dies is skipped, as SQLite's AUTOINCREMENT
   skips a rolled-back insert), then stores the run, its place in the API's and the workflow's
   sorted sets and the API's name in one transaction.
-- **Exactly once.** ``record_response`` is ``HSETNX`` (one answer per wait and position),
-  ``record_cancel`` and ``claim`` are ``SET NX``, ``anchor`` is ``SET NX`` then ``GET`` in one
-  script: of any number of concurrent callers on any host exactly one wins.
+- **Exactly once.** ``record_response`` is ``HSETNX`` (one answer per wait and position; who
+  and when in field ``<position>``, the input beside it in ``<position>:input``, both set by one
+  script), ``record_cancel`` and ``claim`` are ``SET NX``, ``anchor`` is ``SET NX`` then ``GET``
+  in one script: of any number of concurrent callers on any host exactly one wins.
+  ``replace_input`` overwrites the input of a recorded answer (last writer wins; False when there
+  is none), as ``SqliteStore`` does where Kibana's resume semantics need it.
 - **Expiry.** Every key gets a Redis TTL of ``ttl_s`` (``--run-ttl``), so an abandoned world
   empties itself; ``prune`` (called by ``_expiry`` as with SQLite) applies the exact rule in one
   script: runs started before the cut-off and all but the newest ``keep`` (``--max-live-runs``)
@@ -125,6 +128,25 @@ end
 return {0, redis.call('GET', KEYS[1])}
 """
 
+# KEYS[1]: the run's responses hash; ARGV: position, [by, at, channel] JSON, input JSON, ttl_ms.
+_ANSWER_ONCE = """
+if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then
+  return 0
+end
+redis.call('HSET', KEYS[1], ARGV[1] .. ':input', ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return 1
+"""
+
+# KEYS[1]: the run's responses hash; ARGV: position, input JSON.
+_REPLACE_INPUT = """
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then
+  return 0
+end
+redis.call('HSET', KEYS[1], ARGV[1] .. ':input', ARGV[2])
+return 1
+"""
+
 
 def is_redis_url(location: str | None) -> bool:
     """Whether ``--store`` names a Redis server rather than a SQLite file."""
@@ -176,6 +198,8 @@ class RedisStore:
         self.redis = connect(url)
         self._prune = self.redis.register_script(_PRUNE)
         self._set_once = self.redis.register_script(_SET_ONCE)
+        self._answer_once = self.redis.register_script(_ANSWER_ONCE)
+        self._replace_input = self.redis.register_script(_REPLACE_INPUT)
         try:
             self.redis.ping()
         except redis.exceptions.RedisError as error:  # refused, auth, TLS, no such database ...
@@ -250,27 +274,32 @@ class RedisStore:
             tx.get(self.key("cancel", run_id))
             answers, cancel = tx.execute()
         responses = {}
-        for position, blob in answers.items():
-            by, at, channel, payload = orjson.loads(blob)
-            responses[int(position)] = HitlResponse(by, int(at), channel, payload)
+        for field, blob in answers.items():
+            name = _text(field)
+            if name.isdigit():  # "<position>" holds who and when; "<position>:input" the input
+                by, at, channel = orjson.loads(blob)
+                payload = orjson.loads(answers[f"{name}:input".encode()])
+                responses[int(name)] = HitlResponse(by, int(at), channel, payload)
         return RunEvents(responses=responses, cancelled_us=int(cancel) if cancel else None)
 
     def record_response(self, run_id: str, position: int, response: HitlResponse) -> bool:
         """Record a human's answer; True for exactly one of any number of concurrent calls."""
-        blob = orjson.dumps(
-            [
-                response.responded_by,
-                response.responded_us,
-                response.channel,
-                dict(response.input),
-            ]
-        )
-        key = self.key("responses", run_id)
-        with self.guard(), self.redis.pipeline(transaction=True) as tx:
-            tx.hsetnx(key, str(position), blob)
-            tx.pexpire(key, self.ttl_ms)
-            stored, _ = tx.execute()
-        return bool(stored)
+        head = orjson.dumps([response.responded_by, response.responded_us, response.channel])
+        with self.guard():
+            won = self._answer_once(
+                keys=[self.key("responses", run_id)],
+                args=[position, head, orjson.dumps(dict(response.input)), self.ttl_ms],
+            )
+        return bool(won)
+
+    def replace_input(self, run_id: str, position: int, payload: Mapping[str, Any]) -> bool:
+        """Overwrite the input of a recorded answer (the last writer wins); False if none."""
+        with self.guard():
+            replaced = self._replace_input(
+                keys=[self.key("responses", run_id)],
+                args=[position, orjson.dumps(dict(payload))],
+            )
+        return bool(replaced)
 
     def record_cancel(self, run_id: str, cancelled_us: int) -> bool:
         """Record a cancel; True only for the first."""

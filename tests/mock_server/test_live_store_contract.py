@@ -204,6 +204,10 @@ def _script(store: LiveStore) -> list[Any]:
     seen += [store.events(b.run_id), store.events("never")]
     seen += [store.anchor("s", 1, 2), store.anchor("s", 3, 4), store.get_anchor("s")]
     seen += [store.record_response("s", 0, answer("v", 5)), store.events("s")]
+    if hasattr(SqliteStore, "replace_input"):  # Kibana's last-answer-wins resume (branch kmock)
+        replace = store.replace_input  # type: ignore[attr-defined]
+        seen += [replace(a.run_id, 1, {"last": True}), replace(a.run_id, 9, {})]
+        seen.append(store.events(a.run_id))
     seen += [store.claim("k", 1), store.claim("k", 2), store.get_anchor("none")]
     seen += [store.prune(cutoff_us=101, keep=1), store.runs_for_workflow(API, "wf")]
     seen += [store.get_run(a.run_id), store.get_run(b.run_id), store.events(a.run_id)]
@@ -243,6 +247,21 @@ def test_redis_keys_carry_a_ttl_and_the_namespace(redis_server: RedisServer) -> 
     other_seed = _redis_store(redis_server, seed=8, prefix="ns-test")
     assert other_seed.get_run(run.run_id) is None
     assert other_seed.create_run(API, "wf", 1, {}, _name).seq == 1  # a world of its own
+
+
+def test_replacing_the_input_of_a_recorded_answer_keeps_who_and_when(
+    redis_server: RedisServer,
+) -> None:
+    store = _redis_store(redis_server)
+    run = store.create_run(API, "wf", 1, {}, _name)
+    assert store.replace_input(run.run_id, 0, {"late": True}) is False  # nothing recorded yet
+    assert store.events(run.run_id).responses == {}
+    assert store.record_response(run.run_id, 0, answer("ann", 10, approved=True)) is True
+    assert store.replace_input(run.run_id, 0, {"approved": False, "comment": "no"}) is True
+    assert store.replace_input(run.run_id, 0, {"approved": True, "comment": "last"}) is True
+    assert store.events(run.run_id).responses == {
+        0: answer("ann", 10, approved=True, comment="last")
+    }
 
 
 def test_a_run_whose_key_expired_is_no_longer_listed(redis_server: RedisServer) -> None:
