@@ -4,8 +4,9 @@ With a Redis live-run store (``--store redis://...``) ``_coverage`` keeps its fa
 of a SQLite file beside the store: one hash per client (``<ns>:coverage:<client>``; field: the
 fact's JSON ``[api, kind, operation, status, detail]``; value: ``count first_us last_us``) and
 the set of clients (``<ns>:coverage:clients``). ``add`` merges a batch in one Lua script (counts
-add up, first/last take the min/max), so concurrent flushes of many processes on many hosts
-never lose a count. Rows come back in the order and shape of the SQLite table's ``SELECT *``.
+add up, the first time stays, the last takes the max: as the SQLite upsert), so concurrent
+flushes of many processes on many hosts never lose a count. Rows come back in the order and
+shape of the SQLite table's ``SELECT *``.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ for i = 2, #ARGV, 5 do
   if old then
     local c, f, l = string.match(old, '^(%d+) (%d+) (%d+)$')
     count = count + tonumber(c)
-    if #f < #first or (#f == #first and f < first) then first = f end
+    first = f
     if #l > #last or (#l == #last and l > last) then last = l end
   end
   redis.call('HSET', key, field, string.format('%d', count) .. ' ' .. first .. ' ' .. last)
