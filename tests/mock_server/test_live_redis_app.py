@@ -6,6 +6,7 @@ these tests pin the pieces cheaply.
 
 from __future__ import annotations
 
+import time
 import uuid
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from mock_server._coverage import CoverageStore
 from mock_server._coverage_redis import RedisCoverageStore
 from mock_server._serve import banner
 from mock_server.live import RedisStore, SqliteStore, open_store
+from mock_server.live._auto import RETRY_S
 from tests.conftest import TestClock
 from tests.real_servers import RedisServer, start_redis
 
@@ -104,10 +106,8 @@ def test_auto_runs_wait_for_the_store_and_start_when_it_returns(
         clock.advance(5)
         assert client.get("/api/workflows", headers=KIBANA).status_code == 200  # still served
         server = server.restart()
-        clock.advance(2)  # also past the pause after a fault
-        import time
-
-        time.sleep(1.1)
+        clock.advance(2)
+        time.sleep(RETRY_S + 0.1)  # the pause after a fault is on the real clock
         assert client.get("/api/workflows", headers=KIBANA).status_code == 200
         now = len(list(server.client().scan_iter(store.key("claim", "auto:kibana:*"))))
         assert now == claimed + 7  # the slots due while Redis was away, and the ones after
