@@ -27,8 +27,9 @@ Semantics are SQLite's (``SqliteStore``), operation by operation, and the store 
   own prefix) share one Redis without seeing each other.
 - **Faults.** Connection losses and timeouts raise ``StoreUnavailable`` (the app answers 503 in
   the vendor's envelope); nothing is cached across calls, so service resumes with the first call
-  after Redis returns. A connection is retried once at once (a pooled connection may be stale
-  after Redis restarted); timeouts are not retried, so a write is never sent twice.
+  after Redis returns (redis-py's pool replaces a pooled connection that Redis closed before
+  handing it out). Commands are never retried: a write whose reply was lost may have been
+  applied, and sending it again could tell its own sender that someone else won.
 - **Fork rule.** ``__init__`` checks that Redis answers, then closes its connection: gunicorn's
   master builds the store, and each worker opens its own connections (redis-py's pool also
   starts afresh in a forked child).
@@ -172,7 +173,7 @@ def connect(url: str) -> redis.Redis:
         url,
         socket_connect_timeout=CONNECT_TIMEOUT_S,
         socket_timeout=COMMAND_TIMEOUT_S,
-        retry=Retry(NoBackoff(), 1, supported_errors=(redis.exceptions.ConnectionError,)),
+        retry=Retry(NoBackoff(), 0),  # never resend a command (see the module docstring)
         health_check_interval=0,
     )
 
