@@ -148,6 +148,44 @@ def test_fifty_concurrent_resumes_through_the_balancer_record_one_answer(
         assert late.json()["statusCode"] == 409
 
 
+def _waiting_seeded_run(url: str) -> tuple[str, str]:
+    """(execution id, waiting step id) of a run of the seeded world that waits for input."""
+    workflows = body(
+        "workflow-list", requests.get(url + "/api/workflows", headers=KIBANA, timeout=30)
+    )
+    for workflow in workflows["results"]:
+        path = f"{url}/api/workflows/workflow/{workflow['id']}/executions?size=100"
+        runs = body("execution-list", requests.get(path, headers=KIBANA, timeout=30))["results"]
+        for run in runs:
+            if run["status"] == "waiting_for_input" and not run.get("isTestRun"):
+                execution = body("execution", detail(url, run["id"]))
+                waiting = [
+                    s for s in execution["stepExecutions"] if s["status"] == "waiting_for_input"
+                ]
+                if waiting:
+                    return run["id"], waiting[-1]["id"]
+    raise AssertionError("the seeded world has no run waiting for input")
+
+
+def test_a_seeded_run_thawed_through_one_replica_moves_on_both(cluster: Cluster) -> None:
+    execution_id, step_id = _waiting_seeded_run(cluster.url)
+    answer = requests.post(
+        f"{cluster.a.url}/api/workflows/executions/{execution_id}/resume",
+        headers=KIBANA,
+        json={"input": {"approved": True}, "stepExecutionId": step_id},
+        timeout=30,
+    )
+    assert body("resume-execution-response", answer)["success"] is True
+    seen = []
+    for url in cluster.replicas:  # B knows the run was thawed and answered through A
+        path = f"{url}/api/workflows/executions/{execution_id}/step/{step_id}"
+        seen.append(body("step-execution", requests.get(path, headers=KIBANA, timeout=30)))
+    assert seen[0]["hitl"] == seen[1]["hitl"]
+    assert seen[0]["hitl"]["respondedBy"] == "elastic"  # the answer, the same on both
+    # answered on the thawed run's clock, anchored at the world's "now" (2025-11-21T09:30Z)
+    assert seen[0]["hitl"]["respondedAt"].startswith("2025-11-21T09:30:")
+
+
 def _wait_for_a_fresh_window(margin_s: float = 15.0) -> None:
     """Sleep into the next minute if this one ends within ``margin_s`` (windows are minutes)."""
     left = 60 - time.time() % 60
