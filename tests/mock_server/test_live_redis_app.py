@@ -20,7 +20,7 @@ from mock_server._serve import banner
 from mock_server.live import RedisStore, SqliteStore, open_store
 from mock_server.live._auto import RETRY_S
 from tests.conftest import TestClock
-from tests.real_servers import RedisServer, start_redis
+from tests.real_servers import RedisServer, binary, start_redis
 
 KIBANA = {"Authorization": "ApiKey dGVzdDprZXk=", "kbn-xsrf": "true"}
 
@@ -113,3 +113,15 @@ def test_auto_runs_wait_for_the_store_and_start_when_it_returns(
         assert now == claimed + 7  # the slots due while Redis was away, and the ones after
     finally:
         server.stop()
+
+
+def test_a_missing_server_binary_skips_locally_and_fails_in_ci(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PATH", "/nonexistent")
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="not installed"):
+        binary("stepspec-no-such-server")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match=r"\.ci/run installs it"):
+        binary("stepspec-no-such-server")
