@@ -150,20 +150,16 @@ def test_fifty_concurrent_resumes_through_the_balancer_record_one_answer(
 
 def _waiting_seeded_run(url: str) -> tuple[str, str]:
     """(execution id, waiting step id) of a run of the seeded world that waits for input."""
-    workflows = body(
-        "workflow-list", requests.get(url + "/api/workflows", headers=KIBANA, timeout=30)
-    )
-    for workflow in workflows["results"]:
+    listed = requests.get(url + "/api/workflows", headers=KIBANA, timeout=30)
+    for workflow in body("workflow-list", listed)["results"]:
         path = f"{url}/api/workflows/workflow/{workflow['id']}/executions?size=100"
         runs = body("execution-list", requests.get(path, headers=KIBANA, timeout=30))["results"]
-        for run in runs:
-            if run["status"] == "waiting_for_input" and not run.get("isTestRun"):
-                execution = body("execution", detail(url, run["id"]))
-                waiting = [
-                    s for s in execution["stepExecutions"] if s["status"] == "waiting_for_input"
-                ]
+        for run in runs:  # seeded runs started before the world's "now" (live ones: today)
+            if run["status"] == "waiting_for_input" and run.get("startedAt", "~") < "2025-11-22":
+                steps = body("execution", detail(url, run["id"]))["stepExecutions"]
+                waiting = [s["id"] for s in steps if s["status"] == "waiting_for_input"]
                 if waiting:
-                    return run["id"], waiting[-1]["id"]
+                    return run["id"], waiting[-1]
     raise AssertionError("the seeded world has no run waiting for input")
 
 
