@@ -10,11 +10,14 @@ The mock server is imported inside the command: the conformance package never de
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from conformance.errors import UsageError
+
+if TYPE_CHECKING:
+    from mock_server._config import MockConfig
 
 SERVED_AUTO_RUNS = 2
 """``--auto-runs`` of ``stepspec mock`` (the library default, for tests, is 0)."""
@@ -137,7 +140,7 @@ def mock_command(**options: Any) -> None:
     serve(config)
 
 
-def _check_store(config: Any) -> None:
+def _check_store(config: MockConfig) -> None:
     """A Redis store must answer before gunicorn starts: else one line and exit 2."""
     from mock_server.live import RedisStore, StoreUnavailable, is_redis_url, open_store
 

@@ -19,7 +19,8 @@ the request through one context lookup each and are only registered when configu
 request (a new id every time, nothing cached) pays for Flask's routing and the view, little
 else (``benchmarks/README.md`` has the measurements). Any exception
 that escapes a view is a bug: it is logged and answered with the vendor's 500 (re-raised when
-``app.testing``, so tests see the traceback).
+``app.testing``, so tests see the traceback), except ``StoreUnavailable``: a networked live-run
+store that cannot be reached is answered 503 in the vendor's envelope, with ``Retry-After``.
 """
 
 from __future__ import annotations
