@@ -6,6 +6,7 @@
 - ``app`` / ``client``: ``app_factory()`` with the defaults (seed 0) and its test client.
 - ``live_server``: one real HTTP server per session on ``127.0.0.1:<free port>`` (werkzeug's
   threaded server in a thread), with ``.url`` and ``.app``; shut down at teardown.
+- ``redis_server``: one real ``redis-server`` per session (``tests/real_servers.py``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from flask.testing import FlaskClient
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from mock_server import WORLD_NOW_US, create_app
+
+pytest_plugins = ("tests.real_servers",)  # redis_server (and start_redis, start_nginx)
 
 AppFactory = Callable[..., Flask]
 
