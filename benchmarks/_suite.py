@@ -8,6 +8,7 @@
 4. the same baseline/warm/cold for the other WSGI servers (gunicorn sync and gthread, granian);
 5. the world-size memory comparison on two fresh servers;
 6. the proxy's added latency per request (``_proxy``: no wrk needed).
+7. the live-run store: a live-run read and a resume on SQLite and on Redis (``_live``).
 
 Every group can be selected with ``--only``; a group that cannot run (a vendor not mounted yet,
 granian not installed) leaves a line in ``problems`` instead of stopping the run.
@@ -22,7 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from benchmarks import _generation, _memory, _validation
+from benchmarks import _generation, _live, _memory, _validation
 from benchmarks._discover import APIS, DISCOVER, ApiAuth, Client, DiscoveryFailed, Targets
 from benchmarks._http import (
     COLD_URLS,
@@ -38,7 +39,7 @@ from benchmarks._http import (
 from benchmarks._procs import ServerConfig
 from benchmarks._report import Row
 
-GROUPS = ("generation", "validation", "http", "memory", "servers", "proxy")
+GROUPS = ("generation", "validation", "http", "memory", "servers", "proxy", "live")
 
 
 @dataclass
@@ -82,6 +83,16 @@ def run(options: Options, say: Callable[[str], None] | None = None) -> Run:
             _with_servers(options, result, workdir)
         if "proxy" in options.groups:
             _proxy_latency(options, result, workdir)
+        if "live" in options.groups:
+            result.say("live-run store: read and resume, SQLite and Redis interleaved")
+            try:
+                result.add(
+                    *_live.measure(
+                        default_server_config(), workdir, options.seconds, options.warmup_seconds
+                    )
+                )
+            except (RuntimeError, OSError, ValueError) as error:  # no redis-server, wrk failed
+                result.problems.append(f"live store not measured: {error}")
     return result
 
 

@@ -14,6 +14,7 @@ The mock server is imported inside the command: the conformance package never de
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import Any
 
 import click
@@ -101,8 +102,15 @@ an unusable --store or --coverage-report), named on one line."""
     "--state",
     "state_path",
     default=None,
-    metavar="PATH",
-    help="SQLite file for live runs (shared by all workers, survives restarts).",
+    metavar="PATH|URL",
+    help="Live-run store: a SQLite file (shared by all workers, survives restarts), or "
+    "redis://[user:password@]host:port/db (rediss:// for TLS) shared by several mock hosts.",
+)
+@click.option(
+    "--store-prefix",
+    default=None,
+    metavar="PREFIX",
+    help="First part of every Redis key, so worlds can share one Redis.  [default: stepspec]",
 )
 @click.option(
     "--auto-runs",
@@ -165,14 +173,26 @@ def mock_command(**options: Any) -> None:
     try:
         config = MockConfig.from_env(os.environ)
     except ConfigError as error:
-        variable = ENV_PREFIX + error.setting.upper() if error.setting else "environment"
-        raise UsageError(f"{variable}: {error.detail}") from None
+        raise UsageError(f"{_variable_name(error.setting, os.environ)}: {error.detail}") from None
     if "auto_runs" not in given and "STEPSPEC_AUTO_RUNS" not in os.environ:
         given["auto_runs"] = SERVED_AUTO_RUNS  # a served mock has moving runs by default
     try:
         serve(config.replace(**given))
     except ConfigError as error:
         raise UsageError(f"{_option_name(error.setting)}: {error.detail}") from None
+
+
+def _variable_name(setting: str | None, environ: Mapping[str, str]) -> str:
+    """``latency_ms`` -> ``STEPSPEC_LATENCY_MS``: the variable a setting was read from (the
+    store's is ``STEPSPEC_STORE``, named after ``--store``, unless ``STEPSPEC_STATE_PATH`` is
+    set)."""
+    from mock_server._config import ENV_PREFIX
+
+    if not setting:
+        return "environment"
+    if setting == "state_path" and ENV_PREFIX + "STATE_PATH" not in environ:
+        return ENV_PREFIX + "STORE"
+    return ENV_PREFIX + setting.upper()
 
 
 def _name_env_variables(command: click.Command) -> None:

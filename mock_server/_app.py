@@ -27,7 +27,8 @@ the request through one context lookup each and are only registered when configu
 request (a new id every time, nothing cached) pays for Flask's routing and the view, little
 else (``benchmarks/README.md`` has the measurements). Any exception
 that escapes a view is a bug: it is logged and answered with the vendor's 500 (re-raised when
-``app.testing``, so tests see the traceback).
+``app.testing``, so tests see the traceback), except ``StoreUnavailable``: a networked live-run
+store that cannot be reached is answered 503 in the vendor's envelope, with ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ from mock_server._state import (
 )
 from mock_server._state import state as state
 from mock_server._vendor import Vendor, vendor_for
-from mock_server.live import SqliteStore, temporary_store_path
+from mock_server.live import STORE_UNAVAILABLE, StoreUnavailable, note_outage, open_store
 
 if TYPE_CHECKING:
     from mock_server._replay import ReplayTable
@@ -83,6 +84,8 @@ CORS_EXPOSE_HEADERS = (
     "X-Stepspec-Validated", "X-Stepspec-Replayed",
 )  # fmt: skip
 _log = logging.getLogger("mock_server")
+RETRY_AFTER_S = 1
+"""``Retry-After`` of a 503 while the live-run store is unavailable."""
 _UNSEEN: Any = object()
 
 
@@ -141,8 +144,7 @@ def create_app(
     before gunicorn forks); without it they are read here (``ConfigError`` if one is not HAR).
     """
     cfg = as_config(config)
-    state_path = cfg.state_path or temporary_store_path()
-    context = MockContext(cfg, SqliteStore(state_path), clock or system_clock)
+    context = MockContext(cfg, open_store(cfg), clock or system_clock)
     app = MockFlask("mock_server")
     # An empty id (`/executions//steps`) is the vendor's 404, not Werkzeug's 308 redirect to
     # another resource with an HTML body; set before any blueprint adds its rules.
@@ -170,6 +172,7 @@ def create_app(
     if cfg.validate_responses:
         app.after_request(_validate)
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(StoreUnavailable, _store_unavailable)
     app.register_error_handler(Exception, _bug)
     if cfg.cors:
         _install_cors(app)
@@ -344,6 +347,19 @@ def _http_error(error: HTTPException) -> Response:
     if isinstance(error, MethodNotAllowed) and error.valid_methods:
         methods = sorted(set(error.valid_methods) - {"HEAD", "OPTIONS"})
         response.headers["Allow"] = ", ".join(methods)
+    return response
+
+
+def _store_unavailable(error: StoreUnavailable) -> Response:
+    """A networked live-run store is down: 503 in the vendor's envelope, one log line."""
+    note_outage(error)
+    vendor = current_vendor() or vendor_for(request.path, state().vendors)
+    response = (
+        vendor.error_response(503, STORE_UNAVAILABLE)
+        if vendor
+        else _neutral(503, STORE_UNAVAILABLE)
+    )
+    response.headers["Retry-After"] = str(RETRY_AFTER_S)
     return response
 
 

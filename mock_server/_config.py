@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 ENV_PREFIX = "STEPSPEC_"
 MAX_WORLD_RUNS = 10**6
@@ -61,7 +62,11 @@ class MockConfig:
     time_scale: float = 1.0
     """How fast live runs progress relative to the wall clock (2.0 = twice as fast)."""
     state_path: str | None = None
-    """SQLite file for live runs; None: a fresh file in a temporary directory per app."""
+    """Live-run store (``--store``, ``STEPSPEC_STORE``): a SQLite file, or
+    ``redis://[user:password@]host:port/db`` (``rediss://``: TLS) shared by several hosts; None:
+    a fresh SQLite file in a temporary directory per app."""
+    store_prefix: str = "stepspec"
+    """First part of every Redis key (``<prefix>:<seed>:...``): worlds sharing a Redis apart."""
     rate_limit: bool = False
     """Enforce Trigify's documented 100 requests/minute (429 beyond it)."""
     coverage_report: str | None = None
@@ -118,6 +123,13 @@ class MockConfig:
             raise ConfigError("replay_only", "needs at least one recording to replay (--replay)")
         if any(not isinstance(path, str) or not path for path in self.replay):
             raise ConfigError("replay", "expected HAR file names")
+        if self.state_path is not None:
+            _check_store(self.state_path)
+        if not _PREFIX.fullmatch(self.store_prefix):
+            raise ConfigError(
+                "store_prefix",
+                f"{self.store_prefix!r} must be 1-64 letters, digits, '.', '_' or '-'",
+            )
         if any(not key or key != key.strip() for key in self.api_keys):
             raise ConfigError("api_keys", "keys must be non-empty and have no surrounding spaces")
         for entry in self.api_keys:
@@ -169,6 +181,8 @@ class MockConfig:
             for name in cls.field_names()
             if ENV_PREFIX + name.upper() in environ
         }
+        if ENV_PREFIX + "STORE" in environ and "state_path" not in found:
+            found["state_path"] = environ[ENV_PREFIX + "STORE"]  # the name of ``--store``
         return cls.from_mapping(found)
 
     def replace(self, **changes: Any) -> MockConfig:
@@ -194,6 +208,8 @@ _INT_FIELDS = {
 _FLOAT_FIELDS = {"error_rate", "time_scale", "run_ttl"}
 _BOOL_FIELDS = {"validate_responses", "rate_limit", "cors", "replay_only"}
 _OPTIONAL_STR_FIELDS = {"state_path", "coverage_report"}
+_PREFIX = re.compile(r"[A-Za-z0-9._-]{1,64}")
+_STORE_SCHEMES = ("redis", "rediss")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -214,8 +230,8 @@ def _coerce(name: str, value: Any) -> Any:
         return parse_latency(value)
     if name in _OPTIONAL_STR_FIELDS:
         return None if value in (None, "") else str(value)
-    if name == "host" and not isinstance(value, str):
-        raise ConfigError("host", f"expected a string, got {value!r}")
+    if name in ("host", "store_prefix") and not isinstance(value, str):
+        raise ConfigError(name, f"expected a string, got {value!r}")
     return value
 
 
@@ -267,6 +283,28 @@ def _to_paths(value: Any) -> tuple[str, ...]:
     if isinstance(value, Iterable):
         return tuple(str(part) for part in value)
     raise ConfigError("replay", f"expected HAR file names, got {value!r}")
+
+
+def _check_store(location: str) -> None:
+    """A SQLite path, or a well-formed ``redis://``/``rediss://`` URL (any other ``x://`` is a
+    mistake: it would silently become a file of that name)."""
+    if "://" not in location:
+        return
+    parts = urlsplit(location)
+    shown = location if parts.password is None else location.replace(parts.password, "***", 1)
+    if parts.scheme not in _STORE_SCHEMES:
+        raise ConfigError(
+            "state_path", f"{shown!r} is neither a file path nor a redis:// or rediss:// URL"
+        )
+    try:
+        port = parts.port
+    except ValueError:
+        raise ConfigError("state_path", f"{shown!r} has an invalid port") from None
+    database = parts.path.lstrip("/")
+    if not parts.hostname or port == 0 or (database and not database.isdigit()):
+        raise ConfigError(
+            "state_path", f"{shown!r} must look like redis://[user:password@]host:port/db"
+        )
 
 
 def _check_int(name: str, value: int, low: int, high: int) -> None:

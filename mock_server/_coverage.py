@@ -12,12 +12,14 @@ never stored. Requests without credentials count as ``anonymous``; requests from
 (header ``X-Stepspec-Viewer``) are not recorded, so browsing the mock does not pollute coverage.
 
 Storage is SQLite beside the live-run store (``<state>.coverage.sqlite3``), so every gunicorn
-worker writes to, and reads the union from, one file. A fact seen for the first time in a process
-is written at once; repeats only bump in-memory counters, flushed at most ``FLUSH_DELAY_S`` later
-by a one-shot timer, before any report is read in that process and at exit. So sets are exact
-immediately and counts lag by at most ``FLUSH_DELAY_S`` across workers, while the hot path of a
-warm mock stays a few dictionary lookups. ``mock_server.viewer._report`` builds the report from
-the stored facts.
+worker writes to, and reads the union from, one file; with a Redis live-run store it is that
+Redis (``_coverage_redis``), so the report of any replica aggregates every replica. A fact seen
+for the first time in a process is written at once; repeats only bump in-memory counters,
+flushed at most ``FLUSH_DELAY_S`` later by a one-shot timer, before any report is read in that
+process and at exit. So sets are exact immediately and counts lag by at most ``FLUSH_DELAY_S``
+across workers, while the hot path of a warm mock stays a few dictionary lookups. While Redis is
+away, counts wait in memory and are written when it returns. ``mock_server.viewer._report``
+builds the report from the stored facts.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 
@@ -42,6 +44,7 @@ from mock_server._control import INJECTED_HEADER
 from mock_server._http import OPERATION_KEY, CachedResponse
 from mock_server._openapi import ApiIndex
 from mock_server._vendor import Vendor
+from mock_server.live import RedisStore, StoreUnavailable, note_outage
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -228,6 +231,24 @@ def canonical_operations(index: ApiIndex) -> dict[str, str]:
     }
 
 
+class FactStore(Protocol):
+    """Where facts are kept: ``CoverageStore`` (SQLite) or ``RedisCoverageStore``."""
+
+    path: str
+
+    def add(self, rows: Iterable[tuple[Fact, int, int, int]]) -> None:
+        """Add (fact, count, first_us, last_us) rows in one atomic step."""
+        ...
+
+    def rows(self, client: str | None = None) -> list[tuple[Any, ...]]:
+        """Every stored row (of one client), in a stable order."""
+        ...
+
+    def clear(self, client: str | None = None) -> None:
+        """Forget everything (or one client)."""
+        ...
+
+
 class CoverageStore:
     """The facts table in one SQLite file, shared by every process serving one mock."""
 
@@ -278,9 +299,9 @@ class CoverageStore:
 class Coverage:
     """Records observations per client and builds reports (see the module docstring)."""
 
-    def __init__(self, mock: MockState, path: str) -> None:
+    def __init__(self, mock: MockState, path: str | FactStore) -> None:
         self.mock = mock
-        self.store = CoverageStore(path)
+        self.store: FactStore = CoverageStore(path) if isinstance(path, str) else path
         self.canonical = {name: canonical_operations(index) for name, index in mock.indexes.items()}
         self._lock = threading.Lock()
         self._known: set[Fact] = set()
@@ -421,6 +442,10 @@ class Coverage:
         rows = [(fact, count, first, last) for fact, (count, first, last) in self._pending.items()]
         try:
             self.store.add(rows)
+        except StoreUnavailable as error:  # Redis is away: keep the counts for when it returns
+            note_outage(error, "coverage store unavailable")
+            self._schedule_locked()
+            return
         except sqlite3.Error:  # coverage must never break serving; keep counts for next time
             _log.exception("stepspec mock: could not write coverage to %s", self.store.path)
             return
@@ -508,7 +533,13 @@ def install(app: Flask) -> Coverage:
     from mock_server._app import EXTENSION as MOCK_EXTENSION
 
     mock: MockState = app.extensions[MOCK_EXTENSION]
-    coverage = Coverage(mock, coverage_path(getattr(mock.context.store, "path", None)))
+    live = mock.context.store
+    if isinstance(live, RedisStore):
+        from mock_server._coverage_redis import RedisCoverageStore
+
+        coverage = Coverage(mock, RedisCoverageStore(live))
+    else:
+        coverage = Coverage(mock, coverage_path(getattr(live, "path", None)))
 
     def learn_operation(environ: WSGIEnvironment, hit: CachedResponse) -> None:
         environ[OPERATION_KEY] = hit.operation

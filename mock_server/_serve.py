@@ -1,7 +1,8 @@
 """Serve the mock under gunicorn, the production WSGI server ``stepspec mock`` runs.
 
 ``serve(config)`` builds the app once in the master (``preload_app``), so every worker forks with
-the vocabulary and OpenAPI indexes already loaded, and shares one SQLite file for live runs.
+the vocabulary and OpenAPI indexes already loaded, and shares one live-run store (a SQLite file,
+or a Redis server shared with other hosts).
 
 The worker class is gunicorn's ``gthread`` with ``THREADS`` threads per worker, chosen by
 measurement (``python -m benchmarks``, servers group: wrk -t2 -c32, 2 workers, this 2-core
@@ -19,11 +20,12 @@ gracefully (workers finish their requests); SIGINT stops at once.
 
 Every mistake a user can make is found before gunicorn starts, so it is one line and exit 2 in
 the CLI instead of gunicorn's retries and tracebacks (``prepare``, raising ``ConfigError``): the
-store must be a SQLite file in an existing folder, the coverage report's folder must exist, and
-the address is bound here (a busy port or a host that is not local fails at once); gunicorn is
-handed the bound socket. ``--replay`` recordings are read here too, once, before gunicorn
-forks (a file that is not HAR fails at once), and shared read-only by the workers. A store
-the mock made up (``$TMPDIR/stepspec-mock-*``) is removed when the server exits.
+store must be a SQLite file in an existing folder or a Redis server that answers now, the
+coverage report's folder must exist, and the address is bound here (a busy port or a host that
+is not local fails at once); gunicorn is handed the bound socket. ``--replay`` recordings are
+read here too, once, before gunicorn forks (a file that is not HAR fails at once), and shared
+read-only by the workers. A store the mock made up (``$TMPDIR/stepspec-mock-*``) is removed when
+the server exits.
 """
 
 from __future__ import annotations
@@ -46,7 +48,15 @@ from mock_server._config import ConfigError, MockConfig
 from mock_server._coverage import EXTENSION as COVERAGE
 from mock_server._replay import ReplayTable
 from mock_server._wire import EnvelopeWorker
-from mock_server.live import SqliteStore, temporary_store_path
+from mock_server.live import (
+    RedisStore,
+    SqliteStore,
+    StoreUnavailable,
+    describe_store,
+    is_redis_url,
+    open_store,
+    temporary_store_path,
+)
 
 WORKER_CLASS = EnvelopeWorker
 """gunicorn's ``gthread``: as fast as ``sync`` here, and keeps connections alive (see above)."""
@@ -128,7 +138,7 @@ def banner(config: MockConfig) -> str:
     key = "<key>" if not config.api_keys else "<a --api-key>"
     lines = [
         f"stepspec mock: listening on {origin} (seed {config.seed}, {config.workers} workers, "
-        f"live state in {config.state_path})",
+        f"live state in {describe_store(config.state_path)})",
         f"  Kibana   {origin}/api/workflows            Authorization: ApiKey {key}",
         f"  Arcee    {origin}/api/v1/workflow/workflows Authorization: Bearer {key}",
         f"  Trigify  {origin}/v1/workflows              x-api-key: {key}",
@@ -201,6 +211,16 @@ def check_store(path: str) -> None:
         ) from None
 
 
+def check_redis(config: MockConfig) -> None:
+    """Raise ``ConfigError`` unless the Redis store ``config`` names answers now."""
+    try:
+        store = open_store(config)
+    except StoreUnavailable as error:
+        raise ConfigError("state_path", f"cannot reach the live-run store {error}") from None
+    if isinstance(store, RedisStore):
+        store.close()
+
+
 def check_report_path(path: str) -> None:
     """Raise ``ConfigError`` unless the coverage report can be written to ``path`` at exit."""
     folder = os.path.dirname(os.path.abspath(path))
@@ -243,7 +263,9 @@ def load_replay(config: MockConfig) -> ReplayTable | None:
 
 def prepare(config: MockConfig) -> tuple[MockConfig, socket.socket]:
     """Check everything a user can get wrong and bind the address, before any work starts."""
-    if config.state_path and config.state_path != ":memory:":
+    if is_redis_url(config.state_path):
+        check_redis(config)
+    elif config.state_path and config.state_path != ":memory:":
         check_store(config.state_path)
     if config.coverage_report:
         check_report_path(config.coverage_report)

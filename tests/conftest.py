@@ -9,6 +9,7 @@
 - ``live_server``: one real HTTP server per session on ``127.0.0.1:<free port>`` (werkzeug's
   threaded server in a thread), with ``.url`` and ``.app``; shut down at teardown. Its
   ``EnvelopeRequestHandler`` answers an over-long request line as ``stepspec mock`` does.
+- ``redis_server``: one real ``redis-server`` per session (``tests/real_servers.py``).
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from mock_server import WORLD_NOW_US, create_app
 from mock_server._app import load_vendors
 from mock_server._wire import REQUEST_LINE_BYTES, framing_error, path_of_head
+
+pytest_plugins = ("tests.real_servers",)  # redis_server (and start_redis, start_nginx)
 
 AppFactory = Callable[..., Flask]
 

@@ -128,6 +128,7 @@ NEWER_THAN_9_4 = {
     ),
     "getWorkflowStepExecutions": ("startedAfter", "startedBefore"),
     "getExecution": ("omitStepExecutions",),
+    "listWorkflows": ("managed", "visibilityContext", "sortField", "sortOrder"),
 }
 
 

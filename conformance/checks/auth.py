@@ -14,11 +14,17 @@ from typing import TYPE_CHECKING
 
 from conformance._context import WRONG_KEY
 from conformance.checks._registry import check
-from conformance.findings import Finding
+from conformance.findings import Finding, Severity
 
 if TYPE_CHECKING:
     from conformance._context import Context, Credential, Exchange
     from conformance._specs import Operation
+
+
+NOT_AUTHENTICATED = {"detail": "Not authenticated"}
+"""FastAPI's ``HTTPBearer`` body for a request without ``Authorization`` (403 before FastAPI
+PR #13786; Arcee's sibling services are FastAPI apps, see specs/arcee/openapi.yaml)."""
+ARCEE_403_SOURCE = "https://github.com/fastapi/fastapi/issues/10177"
 
 
 def _probe(ctx: Context, operation: Operation, credential: Credential) -> Exchange | None:
@@ -51,6 +57,21 @@ def _probe(ctx: Context, operation: Operation, credential: Credential) -> Exchan
 def auth_required(ctx: Context, operation: Operation) -> Iterator[Finding]:
     exchange = _probe(ctx, operation, "none")
     if exchange is None or exchange.status == 401:
+        return
+    if ctx.profile.api == "arcee" and exchange.status == 403 and exchange.json == NOT_AUTHENTICATED:
+        yield Finding(
+            check="auth_required",
+            title="403 instead of the documented 401 without a credential",
+            operation=operation.operation_id,
+            expected="401 Unauthorized (Arcee's API index: invalid or missing authentication)",
+            found='403 {"detail": "Not authenticated"}',
+            severity=Severity.WARNING,
+            inferred=True,
+            detail="FastAPI's HTTPBearer answered a request without Authorization this way until "
+            "FastAPI PR #13786 (fastapi/fastapi#10177): the credential is refused all the same",
+            request=exchange.result.request,
+            source=ARCEE_403_SOURCE,
+        )
         return
     served = exchange.status is not None and 200 <= exchange.status < 300
     yield Finding(

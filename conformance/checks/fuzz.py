@@ -206,6 +206,10 @@ def _fuzz_operation(
     return iter(found)
 
 
+_FRAMING_LIMITS = frozenset({413, 414, 431})
+"""Payload Too Large, URI Too Long, Request Header Fields Too Large: limits of the HTTP layer."""
+
+
 def _call(ctx: Context, case: Any, operation: Operation) -> list[Finding]:
     import requests
     from schemathesis.checks import not_a_server_error
@@ -229,6 +233,10 @@ def _call(ctx: Context, case: Any, operation: Operation) -> list[Finding]:
         return []
     except requests.RequestException as error:
         ctx.transport_failed(operation, timeout=False, message=type(error).__name__)
+        return []
+    if response.status_code in _FRAMING_LIMITS:
+        # The HTTP layer (the server's, or a proxy's in front of it) refused the request's size
+        # before the API saw it: a rejection of the generated input, not a verdict on the API.
         return []
     checks = [
         not_a_server_error,

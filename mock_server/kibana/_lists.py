@@ -6,7 +6,8 @@ index, whose start times decrease with the index), step executions ``startedAt``
 (``statuses``, ``executionTypes``, ``executedBy``) only need the runs' cheap headers; the 9.5
 parameters (date bounds, ``concurrencyGroupKey``, ``collapse``, ``sortField``/``sortOrder``,
 see ``_list_query``) are applied to the rendered list items. Workflows filter by ``enabled``,
-``createdBy`` and ``tags``. Like Elasticsearch's default
+``createdBy``, ``tags`` and ``managed`` (default ``unmanaged``: items flagged ``managed`` are left
+out) and sort by ``sortField``/``sortOrder`` when asked. Like Elasticsearch's default
 ``max_result_window``, a filtered scan and the step-executions search look at most at the newest
 ``SEARCH_WINDOW`` hits: within it, totals equal the items of all pages, without duplicates.
 
@@ -248,6 +249,7 @@ class Lists:
         if text:
             items = [i for i in items if text in _haystack(i)]
         items = [i for i in items if _workflow_matches(i, query)]
+        items = _sorted_workflows(items, query)
         start, stop = window(page, size)
         return {
             "page": page,
@@ -264,8 +266,9 @@ def _haystack(item: Mapping[str, Json]) -> str:
 
 
 def _workflow_matches(item: Mapping[str, Json], query: Mapping[str, Json]) -> bool:
-    """The ``enabled``, ``createdBy`` and ``tags`` filters of ``GET /api/workflows`` (terms
-    filters: a workflow matches when its value, or one of its tags, is among the sent ones)."""
+    """The ``enabled``, ``createdBy``, ``tags`` and ``managed`` filters of ``GET /api/workflows``
+    (terms filters: a workflow matches when its value, or one of its tags, is among the sent ones;
+    ``managed`` is tri-state, ``unmanaged`` by default, as ``buildWorkflowFilters`` reads it)."""
     enabled = listed_values(query, "enabled")
     if enabled is not None and item.get("enabled") not in enabled:
         return False
@@ -273,7 +276,27 @@ def _workflow_matches(item: Mapping[str, Json], query: Mapping[str, Json]) -> bo
     if creators is not None and item.get("createdBy") not in creators:
         return False
     tags = listed_values(query, "tags")
-    return tags is None or bool(set(tags) & set(item.get("tags") or ()))
+    if tags is not None and not set(tags) & set(item.get("tags") or ()):
+        return False
+    managed = query.get("managed", "unmanaged")
+    if managed == "all":
+        return True
+    return bool((item.get("managed") is True) == (managed == "managed"))
+
+
+def _sorted_workflows(
+    items: list[dict[str, Json]], query: Mapping[str, Json]
+) -> list[dict[str, Json]]:
+    """Items sorted by ``sortField`` (``name`` or ``enabled``), ascending unless ``sortOrder`` is
+    ``desc``; without ``sortField`` the order stays most recently updated first. The sort is
+    stable, so equal keys keep that order."""
+    field = query.get("sortField")
+    if field not in ("name", "enabled"):
+        return items
+    descending = query.get("sortOrder") == "desc"
+    if field == "name":
+        return sorted(items, key=lambda i: str(i.get("name") or ""), reverse=descending)
+    return sorted(items, key=lambda i: bool(i.get("enabled")), reverse=descending)
 
 
 def _searched(

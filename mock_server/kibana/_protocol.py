@@ -155,7 +155,9 @@ PRIVILEGES: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/api/workflows/workflow/{workflowId}/executions/steps"): (
         "workflowsManagement:readExecution",
     ),
-    ("GET", "/api/workflows"): ("workflowsManagement:read",),
+    # read OR readExecution (WORKFLOW_READ_OR_READ_EXECUTIONS_SECURITY): a key with neither is
+    # told both are missing, as api_authorization.ts lists every unmet privilege it checked.
+    ("GET", "/api/workflows"): ("workflowsManagement:read", "workflowsManagement:readExecution"),
     ("POST", "/api/workflows/workflow/{id}/run"): (
         "workflowsManagement:execute",
         "workflowsManagement:read",

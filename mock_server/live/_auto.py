@@ -10,6 +10,11 @@ the API saw no request at all are skipped (an idle mock does not pile up runs). 
 ordinary live runs: they appear in every list, can be resumed or cancelled, and expire by the
 same rule (``_expiry``).
 
+While a networked store is unavailable, ``tick`` starts nothing and asks again only after
+``RETRY_S`` (reads of the seeded world go on being answered, without waiting on the store); the
+slots still due are started by the first request after it returns. (A slot claimed just before
+the store went away, whose run could not be stored, stays empty: never started twice.)
+
 Scenarios of auto runs (``AUTO_SCENARIOS``) end by themselves (no open-ended wait), so auto runs
 never accumulate as waiting forever. Besides them, the frozen world keeps its newest runs in
 non-terminal states (running, waiting_for_input, ...), so something is always in progress.
@@ -19,15 +24,20 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from mock_server._rng import rng_for
+from mock_server.live._outage import note_outage
 from mock_server.live._scenarios import Scenario, scenario
+from mock_server.live._store import StoreUnavailable
 
 if TYPE_CHECKING:
     from mock_server._context import MockContext
 
+RETRY_S = 1.0
+"""After a store fault, how long ``tick`` leaves the store alone."""
 PERIOD_US = 60 * 1_000_000
 """Length of a bucket: N auto runs per API per minute of the clock."""
 AUTO_SCENARIOS = ("llm-then-slack", "approval-timeout", "foreach-fanout", "flaky-http")
@@ -53,6 +63,8 @@ class AutoRuns:
         self._lock = threading.Lock()
         self._done: tuple[int, int] = (-1, 0)
         """(bucket, slots of it already handled by this process)."""
+        self._retry_at = 0.0
+        """``time.monotonic()`` before which the store is not asked (after a fault)."""
 
     def tick(self) -> int:
         """Start the runs due now that no worker started yet; returns how many this call did."""
@@ -65,15 +77,22 @@ class AutoRuns:
         )
         if self._done == (bucket, due):
             return 0  # the common case: one comparison, no store access
+        if self._retry_at and time.monotonic() < self._retry_at:
+            return 0
         started = 0
         with self._lock:
             handled = self._done[1] if self._done[0] == bucket else 0
             for slot in range(handled, due):
                 key = f"auto:{self.api}:{self.ctx.seed}:{bucket}:{slot}"
-                if self.ctx.store.claim(key, now):
-                    rng = rng_for(self.ctx.seed, self.api, "auto-run", bucket, slot)
-                    chosen = scenario(AUTO_SCENARIOS[rng.randrange(len(AUTO_SCENARIOS))])
-                    self._start(rng, slot_start_us(bucket, slot, self.per_bucket), chosen)
-                    started += 1
+                try:
+                    if self.ctx.store.claim(key, now):
+                        rng = rng_for(self.ctx.seed, self.api, "auto-run", bucket, slot)
+                        chosen = scenario(AUTO_SCENARIOS[rng.randrange(len(AUTO_SCENARIOS))])
+                        self._start(rng, slot_start_us(bucket, slot, self.per_bucket), chosen)
+                        started += 1
+                except StoreUnavailable as error:  # try this slot again on a later request
+                    note_outage(error)
+                    self._done, self._retry_at = (bucket, slot), time.monotonic() + RETRY_S
+                    return started
             self._done = (bucket, due)
         return started

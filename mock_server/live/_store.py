@@ -91,6 +91,18 @@ def _remove_folder(folder: str, owner_pid: int) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+STORE_UNAVAILABLE = "live-run store unavailable"
+"""The message of the 503 every vendor answers while a networked store cannot be reached."""
+
+
+class StoreUnavailable(RuntimeError):
+    """A networked store cannot be reached (or timed out) right now; the app answers 503.
+
+    SQLite never raises it: a local file is available or the mock is broken. ``RedisStore``
+    raises it for connection losses and timeouts, which pass by themselves when Redis returns.
+    """
+
+
 @dataclass(frozen=True)
 class Anchor:
     """A thawed static run: world time ``world_us`` corresponds to real time ``real_us``."""
@@ -114,7 +126,9 @@ class LiveRun:
 
 
 class LiveStore(Protocol):
-    """What vendors need from a live-run store (SQLite today; a networked one may follow)."""
+    """What vendors need from a live-run store (``SqliteStore``, or ``RedisStore`` for several
+    hosts). Any method of a networked store may raise ``StoreUnavailable``; each write is one
+    atomic step, so a caller that dies half-way leaves either nothing or the whole write."""
 
     def create_run(
         self, api: str, workflow_id: str, started_us: int, spec: Mapping[str, Any], id_for: Any

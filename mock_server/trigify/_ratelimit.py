@@ -9,7 +9,12 @@ shared by all worker processes: they live in a small SQLite table in a file besi
 store (``<store path>-ratelimit``; one upsert per request in WAL mode, ``RETURNING`` the new
 count, so concurrent workers never lose a hit). SQLite was chosen over a lock file because it
 gives an atomic increment-and-read in one statement and is already how the mock shares live runs.
-With the limit off, counts are kept per process in memory (cheap) and only feed the headers.
+With a Redis store (several hosts) the counts are Redis keys of the world's namespace
+(``INCR`` and ``PEXPIRE`` in one transaction, the key expiring after two windows), so one key's
+limit is global across every replica; while Redis is unreachable each process counts alone
+(``LocalCounter``) rather than refuse Trigify's seeded world, and goes back to the shared counts
+when Redis returns. With the limit off, counts are kept per process in memory (cheap) and only
+feed the headers.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ import sqlite3
 import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
+
+from mock_server.live import RedisStore, StoreUnavailable, note_outage
 
 if TYPE_CHECKING:
     from mock_server._context import MockContext
@@ -118,6 +125,28 @@ class SqliteCounter:
         return int(row[0])
 
 
+class RedisCounter:
+    """Counts shared by every process and host that uses the same Redis store."""
+
+    def __init__(self, store: RedisStore) -> None:
+        self.store = store
+        self.fallback = LocalCounter()
+        """Used while Redis is unreachable (each process counts alone until it returns)."""
+
+    def hit(self, key: str, window: int) -> int:
+        """Record one hit and return the count so far in ``window`` (atomic across hosts)."""
+        name = self.store.key("trigify", "ratelimit", window, key)
+        try:
+            with self.store.guard(), self.store.redis.pipeline(transaction=True) as tx:
+                tx.incr(name)
+                tx.pexpire(name, 2 * WINDOW_S * 1000)
+                count, _ = tx.execute()
+        except StoreUnavailable as error:
+            note_outage(error, "rate-limit counts unavailable")
+            return self.fallback.hit(key, window)
+        return int(count)
+
+
 class RateLimiter:
     """The rate limit of one app."""
 
@@ -126,7 +155,9 @@ class RateLimiter:
         self.enforced = ctx.config.rate_limit
         store_path = getattr(ctx.store, "path", None)
         self.counter: Counter = LocalCounter()
-        if self.enforced and isinstance(store_path, str) and store_path != ":memory:":
+        if self.enforced and isinstance(ctx.store, RedisStore):
+            self.counter = RedisCounter(ctx.store)
+        elif self.enforced and isinstance(store_path, str) and store_path != ":memory:":
             self.counter = SqliteCounter(store_path + "-ratelimit")
 
     def hit(self, api_key: str | None, client_ip: str | None) -> Quota:

@@ -284,3 +284,52 @@ def test_a4_allow_writes_never_starts_an_inactive_arcee_workflow(
     assert not rewrite.refused  # type: ignore[attr-defined]
     assert _case(report, "run_starts", "executeWorkflow")["outcome"] == "passed"
     assert result.exit_code == 0
+
+
+def _fastapi_not_authenticated(exchange: Exchange) -> None:
+    """Arcee on a FastAPI older than PR #13786: no ``Authorization`` header gives 403 (A1)."""
+    if exchange.status == 401:
+        exchange.status, exchange.reason = 403, "Forbidden"
+        exchange.set_json({"detail": "Not authenticated"})
+
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_a1_a_fastapi_403_without_a_credential_is_a_warning(
+    fast_app_factory: Any, served: Any, run_check: Any, strict: bool
+) -> None:
+    result, report = _check(
+        _wrapped(fast_app_factory(), response=_fastapi_not_authenticated),
+        served,
+        run_check,
+        "--api",
+        "arcee",
+        "--checks",
+        "auth_required,status_code_documented",
+        *(("--strict",) if strict else ()),
+    )
+    found = report["findings"]
+    assert {f["check"] for f in found} == {"auth_required"}
+    assert {f["title"] for f in found} == {"403 instead of the documented 401 without a credential"}
+    assert {f["severity"] for f in found} == {"error" if strict else "warning"}
+    assert result.exit_code == (1 if strict else 0)
+
+
+def test_a1_any_other_403_without_a_credential_is_still_an_error(
+    fast_app_factory: Any, served: Any, run_check: Any
+) -> None:
+    def forbidden(exchange: Exchange) -> None:
+        if exchange.status == 401:
+            exchange.status, exchange.reason = 403, "Forbidden"
+            exchange.set_json({"detail": "Forbidden"})
+
+    result, report = _check(
+        _wrapped(fast_app_factory(), response=forbidden),
+        served,
+        run_check,
+        "--api",
+        "arcee",
+        "--checks",
+        "auth_required",
+    )
+    assert {f["severity"] for f in _findings(report, "auth_required")} == {"error"}
+    assert result.exit_code == 1

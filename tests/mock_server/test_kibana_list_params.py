@@ -1,10 +1,11 @@
 """The Kibana list parameters the mock documents are honoured, as Kibana's routes read them.
 
-``GET /api/workflows`` has no ``size`` cap and filters by ``enabled``/``createdBy``/``tags``;
-the executions list takes the 9.5 date bounds, ``concurrencyGroupKey``, ``collapse``,
-``sortField``/``sortOrder``; the step list takes ``startedAfter``/``startedBefore``; ``page`` and
-``size`` are numbers (``schema.number``); ``omitStepExecutions`` empties the embedded steps; the
-steps of an execution default to 5000 per page.
+``GET /api/workflows`` has no ``size`` cap, filters by ``enabled``/``createdBy``/``tags``/
+``managed`` and sorts by ``sortField``/``sortOrder``; the executions list takes the 9.5 date
+bounds, ``concurrencyGroupKey``, ``collapse``, ``sortField``/``sortOrder``; the step list takes
+``startedAfter``/``startedBefore``; ``page`` and ``size`` are numbers (``schema.number``);
+``omitStepExecutions`` empties the embedded steps; the steps of an execution default to 5000 per
+page.
 """
 
 from __future__ import annotations
@@ -118,6 +119,50 @@ def test_workflow_list_filters_by_enabled_created_by_and_tags(client: FlaskClien
 
 
 # --- GET .../workflow/{id}/executions ---------------------------------------------------------
+
+
+def test_workflow_list_managed_filter_defaults_to_unmanaged(client: FlaskClient) -> None:
+    every = get(client, "/api/workflows?size=500", "workflow-list")
+    assert every["total"] >= 2
+    assert not any(w.get("managed") is True for w in every["results"])
+    for value in ("unmanaged", "all"):
+        same = get(client, f"/api/workflows?size=500&managed={value}", "workflow-list")
+        assert [w["id"] for w in same["results"]] == [w["id"] for w in every["results"]]
+    only = get(client, "/api/workflows?managed=managed", "workflow-list")
+    assert (only["total"], only["results"]) == (0, [])
+    context = "/api/workflows?size=500&managed=all&visibilityContext=selector:rule_action"
+    assert get(client, context, "workflow-list")["total"] == every["total"]
+
+
+def test_workflow_list_sorts_by_name_and_enabled(client: FlaskClient) -> None:
+    every = get(client, "/api/workflows?size=500", "workflow-list")["results"]
+    names = [w["name"] for w in every]
+    assert names != sorted(names)  # the default order is not by name, so the sort shows
+    up = get(client, "/api/workflows?size=500&sortField=name", "workflow-list")["results"]
+    assert [w["name"] for w in up] == sorted(names)
+    down = "/api/workflows?size=500&sortField=name&sortOrder=desc"
+    assert [w["name"] for w in get(client, down, "workflow-list")["results"]] == sorted(
+        names, reverse=True
+    )
+    by_enabled = "/api/workflows?size=500&sortField=enabled&sortOrder=desc"
+    flags = [w["enabled"] for w in get(client, by_enabled, "workflow-list")["results"]]
+    assert flags == sorted(flags, reverse=True)
+    assert [
+        w["name"]
+        for w in get(client, "/api/workflows?size=500&sortOrder=desc", "workflow-list")["results"]
+    ] == names  # a direction without a field changes nothing
+
+
+@pytest.mark.parametrize(
+    "query", ["managed=yes", "visibilityContext=anywhere", "sortField=createdAt", "sortOrder=up"]
+)
+def test_workflow_list_new_parameters_refuse_other_values(client: FlaskClient, query: str) -> None:
+    response = client.get(f"/api/workflows?{query}", headers=AUTH)
+    assert response.status_code == 400
+    body = response.get_json()
+    assert body["statusCode"] == 400
+    assert query.split("=")[0] in body["message"]
+    assert validator("urn:stepspec:kibana:error").violations(body) == []
 
 
 def test_execution_date_bounds_are_inclusive(client: FlaskClient) -> None:

@@ -110,6 +110,8 @@ def test_a_folder_as_store_and_an_unwritable_report_are_one_line(tmp_path: Path)
         (("--port", "70000"), "--port: 70000 is outside"),
         (("--time-scale", "0"), "--time-scale:"),
         (("--workers", "x"), "--workers: expected an integer"),
+        (("--store", "http://h:1/0"), "--store: 'http://h:1/0' is neither a file path nor"),
+        (("--store-prefix", "a b"), "--store-prefix: 'a b' must be 1-64 letters"),
     ],
 )
 def test_a_bad_option_value_is_one_line_with_the_option_name(
@@ -124,6 +126,9 @@ def test_a_bad_option_value_is_one_line_with_the_option_name(
         ("STEPSPEC_PORT", "abc", "STEPSPEC_PORT: expected an integer, got 'abc'"),
         ("STEPSPEC_LATENCY_MS", "-5", "STEPSPEC_LATENCY_MS: expected MS or MS-MS"),
         ("STEPSPEC_ERROR_RATE", "2", "STEPSPEC_ERROR_RATE: 2.0 is not a share"),
+        ("STEPSPEC_STORE", "redis:///0", "STEPSPEC_STORE: 'redis:///0' must look like redis://"),
+        ("STEPSPEC_STATE_PATH", "ftp://x", "STEPSPEC_STATE_PATH: 'ftp://x' is neither"),
+        ("STEPSPEC_STORE_PREFIX", "a:b", "STEPSPEC_STORE_PREFIX: 'a:b' must be 1-64"),
     ],
 )
 def test_a_bad_environment_variable_is_named(variable: str, value: str, needle: str) -> None:
