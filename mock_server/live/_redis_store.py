@@ -342,11 +342,6 @@ class RedisStore:
         with self.guard():
             return int(self._prune(args=[self.namespace, int(cutoff_us), int(keep)]))
 
-    def has_anchors(self) -> bool:
-        """Whether any static run was ever thawed (lets readers skip per-run lookups)."""
-        with self.guard():
-            return bool(self.redis.exists(self.key("anchors")))
-
 
 def _one_line(error: BaseException) -> str:
     return " ".join(str(error).split()) or type(error).__name__
