@@ -174,11 +174,19 @@ def create_app(
     app.register_error_handler(Exception, _bug)
     if cfg.cors:
         _install_cors(app)
-    # -- run viewer (/_stepspec/) and per-client coverage: mock_server/viewer, _coverage --
-    from mock_server import _coverage, viewer
+    # -- run viewer (/_stepspec/) and per-client coverage: mock_server/viewer, coverage --
+    from mock_server import coverage, viewer
 
     app.register_blueprint(viewer.blueprint())
-    _coverage.install(app)
+    coverage.install(
+        app,
+        indexes=indexes,
+        vendors=mounted,
+        clock=context.clock,
+        on_hit=middleware.on_hit,
+        state_path=state_path,
+        report_path=cfg.coverage_report,
+    )
     if guarded(cfg.host):  # outermost: nothing (cache, coverage) sees a refused request
         guard = HostGuard(app.wsgi_app, cfg.allowed_hosts, _refusal(mounted))
         app.wsgi_app = guard  # type: ignore[method-assign]

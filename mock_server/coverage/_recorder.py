@@ -1,287 +1,87 @@
 """What each client exercised: operations, status codes, run and step states, error cases.
 
 A frontend team points its app at the mock and later asks "did we ever handle a 404, a
-``waiting_for_input`` step, a Trigify ``RATE_LIMITED``?". ``install(app)`` wraps the app in a WSGI
-layer that sees every vendor answer (including answers replayed by the response cache, whose
-operation it learns through ``CachingMiddleware.on_hit``) and records *facts*: for each client,
-API and documented operation, which status codes came back, which run and step states appeared in
+``waiting_for_input`` step, a Trigify ``RATE_LIMITED``?". ``install(app, ...)`` wraps the app in a
+WSGI layer that sees every vendor answer (including answers replayed by the response cache, whose
+operation it learns through ``CachingMiddleware.on_hit``) and records *facts*: for each client, API
+and documented operation, which status codes came back, which run and step states appeared in
 response bodies, and which error cases (the vendor's code or normalised message) were returned.
 
 A client is its credential's fingerprint, the first 12 hex digits of a SHA-256: the raw key is
 never stored. Requests without credentials count as ``anonymous``; requests from the run viewer
 (header ``X-Stepspec-Viewer``) are not recorded, so browsing the mock does not pollute coverage.
 
-Storage is SQLite beside the live-run store (``<state>.coverage.sqlite3``), so every gunicorn
-worker writes to, and reads the union from, one file. A fact seen for the first time in a process
+Storage is SQLite beside the live-run store (``_store``), so every gunicorn worker writes to,
+and reads the union from, one file. A fact seen for the first time in a process
 is written at once; repeats only bump in-memory counters, flushed at most ``FLUSH_DELAY_S`` later
 by a one-shot timer, before any report is read in that process and at exit. So sets are exact
 immediately and counts lag by at most ``FLUSH_DELAY_S`` across workers, while the hot path of a
-warm mock stays a few dictionary lookups. ``mock_server.viewer._report`` builds the report from
-the stored facts.
+warm mock stays a few dictionary lookups. ``_report`` builds the report from the stored facts.
+The app hands ``install`` what coverage needs (indexes, vendors, clock, paths): nothing here
+imports ``mock_server._app``.
 """
 
 from __future__ import annotations
 
 import atexit
-import hashlib
 import json
 import logging
 import os
-import re
 import sqlite3
-import tempfile
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from mock_server._control import INJECTED_HEADER
-from mock_server._http import OPERATION_KEY, CachedResponse
+from mock_server._http import OPERATION_KEY, CachedResponse, HitListener
 from mock_server._openapi import ApiIndex
 from mock_server._vendor import Vendor
+from mock_server.coverage._facts import (
+    ANONYMOUS,
+    Fact,
+    Observation,
+    body_states,
+    canonical_operations,
+    credential_of,
+    error_case,
+    fingerprint,
+)
+from mock_server.coverage._html import render_report
+from mock_server.coverage._store import CoverageStore, coverage_path
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
     from flask import Flask
 
-    from mock_server._app import MockState
-
 EXTENSION = "stepspec_coverage"
 VIEWER_HEADER = "X-Stepspec-Viewer"
 """Requests carrying this header (the run viewer's own) are not recorded."""
-ANONYMOUS = "anonymous"
 FLUSH_DELAY_S = 0.5
-_STEP_MARKERS = ("stepId", "node_id", "step_id")
-_RUN_MARKERS = ("startedAt", "start_time", "started_at")
 _SKIPPED_METHODS = frozenset({"OPTIONS", "HEAD"})
 _VIEWER_KEY = "HTTP_" + VIEWER_HEADER.upper().replace("-", "_")
 _INJECTED = INJECTED_HEADER.lower()
 _MAX_MEMO = 4096
 _MAX_KNOWN = 100_000
-_MAX_CASE = 120
-_MAX_DEPTH = 64
-_CONTAINERS = (dict, list)
-_QUOTED = re.compile(r"\"[^\"]*\"|'[^']*'|\[[^\]]*\]")
 _log = logging.getLogger("mock_server.coverage")
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS facts (
-    client TEXT NOT NULL,
-    api TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    operation TEXT NOT NULL,
-    status INTEGER NOT NULL,
-    detail TEXT NOT NULL,
-    count INTEGER NOT NULL,
-    first_us INTEGER NOT NULL,
-    last_us INTEGER NOT NULL,
-    PRIMARY KEY (client, api, kind, operation, status, detail)
-) WITHOUT ROWID;
-"""
-_UPSERT = (
-    "INSERT INTO facts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-    " ON CONFLICT (client, api, kind, operation, status, detail) DO UPDATE SET"
-    " count = count + excluded.count, last_us = max(last_us, excluded.last_us)"
-)
-
-Fact = tuple[str, str, str, str, int, str]
-"""(client, api, kind, operation, status, detail); kind: call | error | run_state | step_state."""
-
-
-def fingerprint(credential: str) -> str:
-    """The short, stable name of a credential in reports (never the credential itself)."""
-    return hashlib.sha256(f"stepspec-coverage:{credential}".encode()).hexdigest()[:12]
-
-
-def credential_of(headers: Mapping[str, str]) -> str | None:
-    """The secret a request presents: the token after the ``Authorization`` scheme, or
-    ``x-api-key``; None without credentials. One key used with every vendor is one client."""
-    for name in ("authorization", "authentication"):
-        value = (headers.get(name) or "").strip()
-        if value:
-            scheme, _, token = value.partition(" ")
-            return token.strip() or scheme
-    key = (headers.get("x-api-key") or "").strip()
-    return key or None
-
-
-@dataclass(frozen=True, slots=True)
-class Observation:
-    """What one vendor answer tells coverage, before it is attributed to a client."""
-
-    api: str
-    operation: str
-    """The canonical operationId ("" when no documented operation matches the request)."""
-    status: int
-    error_case: str | None
-    run_states: frozenset[str]
-    step_states: frozenset[str]
-
-    def facts(self, client: str) -> Iterator[Fact]:
-        """The rows this observation contributes for ``client``."""
-        yield (client, self.api, "call", self.operation, self.status, "")
-        if self.error_case is not None:
-            yield (client, self.api, "error", self.operation, self.status, self.error_case)
-        for state in self.run_states:
-            yield (client, self.api, "run_state", self.operation, 0, state)
-        for state in self.step_states:
-            yield (client, self.api, "step_state", self.operation, 0, state)
-
-
-def body_states(body: Any) -> tuple[frozenset[str], frozenset[str]]:
-    """(run states, step states) named in a JSON body.
-
-    A step is an object with a ``status`` and a step key (Kibana ``stepId``, Arcee ``node_id``,
-    Trigify ``step_id``); a run is one with a ``status`` and a start time. Workflows also carry a
-    ``status`` (``PUBLISHED``) but no start time, so they are not mistaken for runs.
-    """
-    runs: set[str] = set()
-    steps: set[str] = set()
-    # Only containers are visited (scalars cannot name a state): an explicit stack of
-    # (container, depth), and a container deeper than ``_MAX_DEPTH`` is ignored.
-    pending: list[tuple[Any, int]] = [(body, 0)] if type(body) in _CONTAINERS else []
-    if not pending and isinstance(body, (dict, list)):
-        _subclass_states(body, 0, runs, steps)
-    pop, push = pending.pop, pending.append
-    while pending:
-        node, depth = pop()
-        if depth > _MAX_DEPTH:
-            continue
-        depth += 1
-        if type(node) is dict:
-            status = node.get("status")
-            if isinstance(status, str):  # the markers are _STEP_MARKERS and _RUN_MARKERS
-                if "stepId" in node or "node_id" in node or "step_id" in node:
-                    steps.add(status)
-                elif "startedAt" in node or "start_time" in node or "started_at" in node:
-                    runs.add(status)
-            values: Iterable[Any] = node.values()
-        else:  # a list: only exact dicts and lists are pushed
-            values = node
-        for value in values:
-            if type(value) in _CONTAINERS:
-                push((value, depth))
-            elif isinstance(value, (dict, list)):  # a subclass (never from orjson)
-                _subclass_states(value, depth, runs, steps)
-    return frozenset(runs), frozenset(steps)
-
-
-def _subclass_states(node: Any, depth: int, runs: set[str], steps: set[str]) -> None:
-    """``body_states`` of a dict or list subclass at ``depth``, added to ``runs``/``steps``."""
-    pending: list[tuple[Any, int]] = [(node, depth)]
-    while pending:
-        node, depth = pending.pop()
-        if depth > _MAX_DEPTH:
-            continue
-        if isinstance(node, dict):
-            status = node.get("status")
-            if isinstance(status, str):
-                if any(key in node for key in _STEP_MARKERS):
-                    steps.add(status)
-                elif any(key in node for key in _RUN_MARKERS):
-                    runs.add(status)
-            pending.extend((value, depth + 1) for value in node.values())
-        elif isinstance(node, list):
-            pending.extend((value, depth + 1) for value in node)
-
-
-def error_case(body: Any, status: int) -> str:
-    """A short, stable name for an error answer: the vendor's code, else its normalised message.
-
-    Trigify: ``error.code``; Arcee: ``detail`` (validation errors by their ``type``s); Kibana:
-    ``error`` and ``message``. Quoted and bracketed values are elided so that one case does not
-    become one row per id.
-    """
-    if isinstance(body, dict):
-        inner = body.get("error")
-        if isinstance(inner, dict) and isinstance(inner.get("code"), str):
-            return str(inner["code"])
-        detail = body.get("detail")
-        if isinstance(detail, str):
-            return _normalise(detail)
-        if isinstance(detail, list):
-            kinds = sorted({str(item.get("type")) for item in detail if isinstance(item, dict)})
-            return "validation: " + ", ".join(kinds)
-        message = body.get("message")
-        if isinstance(inner, str) and isinstance(message, str):
-            return inner if message == inner else f"{inner}: {_normalise(message)}"
-    return f"HTTP {status}"
-
-
-def _normalise(text: str) -> str:
-    short = _QUOTED.sub(lambda m: m.group(0)[0] + "…" + m.group(0)[-1], text)
-    return short if len(short) <= _MAX_CASE else short[: _MAX_CASE - 1] + "…"
-
-
-def canonical_operations(index: ApiIndex) -> dict[str, str]:
-    """operationId -> the operation it is reported under.
-
-    Kibana documents every route twice (``getExecution`` and ``getExecutionInSpace`` for
-    ``/s/{space_id}/...``); a client exercised the operation whichever space it used.
-    """
-    ids = {op.operation_id for op in index.operations}
-    return {
-        op_id: base if (base := op_id.removesuffix("InSpace")) in ids else op_id for op_id in ids
-    }
-
-
-class CoverageStore:
-    """The facts table in one SQLite file, shared by every process serving one mock."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self._db: sqlite3.Connection | None = None
-        self._pid = 0
-
-    def connection(self) -> sqlite3.Connection:
-        """This process's connection (a connection must not cross a fork); callers lock."""
-        if self._db is None or self._pid != os.getpid():
-            db = sqlite3.connect(
-                self.path, timeout=10.0, isolation_level=None, check_same_thread=False
-            )
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.executescript(_SCHEMA)
-            self._db, self._pid = db, os.getpid()
-        return self._db
-
-    def add(self, rows: Iterable[tuple[Fact, int, int, int]]) -> None:
-        """Add (fact, count, first_us, last_us) rows in one transaction."""
-        db = self.connection()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            db.executemany(_UPSERT, [(*fact, *numbers) for fact, *numbers in rows])
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
-
-    def rows(self, client: str | None = None) -> list[tuple[Any, ...]]:
-        """Every stored row (of one client), in a stable order."""
-        query = "SELECT * FROM facts"
-        args: tuple[str, ...] = ()
-        if client is not None:
-            query, args = query + " WHERE client = ?", (client,)
-        return self.connection().execute(query + " ORDER BY 1, 2, 3, 4, 5, 6", args).fetchall()
-
-    def clear(self, client: str | None = None) -> None:
-        """Forget everything (or one client)."""
-        if client is None:
-            self.connection().execute("DELETE FROM facts")
-        else:
-            self.connection().execute("DELETE FROM facts WHERE client = ?", (client,))
 
 
 class Coverage:
     """Records observations per client and builds reports (see the module docstring)."""
 
-    def __init__(self, mock: MockState, path: str) -> None:
-        self.mock = mock
+    def __init__(
+        self,
+        indexes: Mapping[str, ApiIndex],
+        vendors: Sequence[Vendor],
+        clock: Callable[[], int],
+        path: str,
+    ) -> None:
+        self.indexes = indexes
+        self.clock = clock
         self.store = CoverageStore(path)
-        self.canonical = {name: canonical_operations(index) for name, index in mock.indexes.items()}
+        self.canonical = {name: canonical_operations(index) for name, index in indexes.items()}
         self._lock = threading.Lock()
         self._known: set[Fact] = set()
         self._pending: dict[Fact, list[int]] = {}
@@ -290,7 +90,7 @@ class Coverage:
         self._facts: dict[tuple[str, str, str, int, str, int, int], tuple[Fact, ...]] = {}
         self._clients: dict[str, str] = {}
         self._bases = sorted(
-            ((base, vendor) for vendor in mock.vendors for base in vendor.base_paths),
+            ((base, vendor) for vendor in vendors for base in vendor.base_paths),
             key=lambda item: -len(item[0]),
         )
 
@@ -310,7 +110,7 @@ class Coverage:
         """The canonical operationId of a request ("" when none is documented for it)."""
         found = environ.get(OPERATION_KEY)
         if not found:  # answered before the app matched an operation (401, injected fault ...)
-            index = self.mock.indexes.get(vendor.name)
+            index = self.indexes.get(vendor.name)
             match = index.match(environ["REQUEST_METHOD"], environ["PATH_INFO"]) if index else None
             found = match[0].operation_id if match else ""
         return self.canonical.get(vendor.name, {}).get(found, found)
@@ -385,7 +185,7 @@ class Coverage:
 
     def add(self, facts: Iterable[Fact]) -> None:
         """Count facts: new ones reach the shared store now, repeats within ``FLUSH_DELAY_S``."""
-        now = self.mock.context.clock()
+        now = self.clock()
         urgent = False
         with self._lock:
             for fact in facts:
@@ -433,12 +233,12 @@ class Coverage:
 
     def report(self, client: str | None = None) -> dict[str, Any]:
         """Everything recorded (for one client, or all), against what the specs document."""
-        from mock_server.viewer._report import build_report
+        from mock_server.coverage._report import build_report  # loads the kit's check registry
 
         self.flush()
         with self._lock:
             rows = self.store.rows(client)
-        return build_report(rows, self.mock.indexes, self.canonical)
+        return build_report(rows, self.indexes, self.canonical)
 
     def reset(self, client: str | None = None) -> None:
         """Forget what was recorded (for one client, or all) in every process."""
@@ -452,8 +252,6 @@ class Coverage:
         target = Path(path)
         report = self.report()
         if target.suffix.lower() in (".html", ".htm"):
-            from mock_server.viewer._report_html import render_report
-
             data = render_report(report).encode()
         else:
             data = json.dumps(report, indent=2, ensure_ascii=False).encode() + b"\n"
@@ -495,28 +293,28 @@ class CoverageMiddleware:
         return [body]
 
 
-def coverage_path(state_path: str | None) -> str:
-    """``<dir>/<name>.coverage.sqlite3`` beside the live-run store (a temp file without one)."""
-    if not state_path or state_path == ":memory:":
-        return os.path.join(tempfile.mkdtemp(prefix="stepspec-coverage-"), "coverage.sqlite3")
-    base, _ = os.path.splitext(state_path)
-    return base + ".coverage.sqlite3"
-
-
-def install(app: Flask) -> Coverage:
-    """Record coverage for ``app`` (a ``create_app`` app) and write the report at exit if asked."""
-    from mock_server._app import EXTENSION as MOCK_EXTENSION
-
-    mock: MockState = app.extensions[MOCK_EXTENSION]
-    coverage = Coverage(mock, coverage_path(getattr(mock.context.store, "path", None)))
+def install(
+    app: Flask,
+    *,
+    indexes: Mapping[str, ApiIndex],
+    vendors: Sequence[Vendor],
+    clock: Callable[[], int],
+    on_hit: list[HitListener],
+    state_path: str | None,
+    report_path: str | None,
+) -> Coverage:
+    """Record coverage for ``app``: wrap its WSGI app, learn the operations of replayed answers
+    (``on_hit`` of its response cache), keep the recorder in ``app.extensions[EXTENSION]`` and
+    write the report to ``report_path`` at exit if given. ``state_path`` is the live-run store's
+    file; the facts go beside it."""
+    coverage = Coverage(indexes, vendors, clock, coverage_path(state_path))
 
     def learn_operation(environ: WSGIEnvironment, hit: CachedResponse) -> None:
         environ[OPERATION_KEY] = hit.operation
 
-    mock.middleware.on_hit.append(learn_operation)
+    on_hit.append(learn_operation)
     app.wsgi_app = CoverageMiddleware(app.wsgi_app, coverage)  # type: ignore[method-assign]
     app.extensions[EXTENSION] = coverage
-    report_path = mock.context.config.coverage_report
     if report_path:
         atexit.register(_write_at_exit, coverage, report_path, os.getpid())
     return coverage
