@@ -94,3 +94,20 @@ def test_conformance_never_imports_mock_server_at_module_level() -> None:
         if line.startswith(("import mock_server", "from mock_server"))
     ]
     assert not offenders, f"conformance modules import mock_server at top level: {offenders}"
+
+
+def test_coverage_imports_neither_the_app_nor_the_viewer() -> None:
+    """``mock_server.coverage`` is handed what it needs by ``create_app``: no circle through
+    ``_app`` or the viewer blueprint (which imports coverage)."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "mock_server" / "coverage"
+    imported = {
+        f"{path.name}: {node.module}"
+        for path in root.rglob("*.py")
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.ImportFrom) and node.module
+        if node.module.startswith(("mock_server._app", "mock_server._state", "mock_server.viewer"))
+    }
+    assert not imported, f"mock_server.coverage imports upward: {sorted(imported)}"
