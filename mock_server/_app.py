@@ -143,7 +143,9 @@ def create_app(
     """
     cfg = as_config(config)
     state_path = cfg.state_path or temporary_store_path()
-    context = MockContext(cfg, SqliteStore(state_path), clock or system_clock)
+    context = MockContext(
+        cfg, SqliteStore(state_path), clock or system_clock, state_path=state_path
+    )
     app = MockFlask("mock_server")
     # An empty id (`/executions//steps`) is the vendor's 404, not Werkzeug's 308 redirect to
     # another resource with an HTML body; set before any blueprint adds its rules.

@@ -12,6 +12,7 @@ import tempfile
 from collections.abc import Iterable
 from typing import Any
 
+from mock_server._sqlite import SharedFile
 from mock_server.coverage._facts import Fact
 
 _SCHEMA = """
@@ -40,31 +41,16 @@ class CoverageStore:
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self._db: sqlite3.Connection | None = None
-        self._pid = 0
+        self._file = SharedFile(path, _SCHEMA, per_thread=False)
 
     def connection(self) -> sqlite3.Connection:
         """This process's connection (a connection must not cross a fork); callers lock."""
-        if self._db is None or self._pid != os.getpid():
-            db = sqlite3.connect(
-                self.path, timeout=10.0, isolation_level=None, check_same_thread=False
-            )
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.executescript(_SCHEMA)
-            self._db, self._pid = db, os.getpid()
-        return self._db
+        return self._file.connection()
 
     def add(self, rows: Iterable[tuple[Fact, int, int, int]]) -> None:
         """Add (fact, count, first_us, last_us) rows in one transaction."""
-        db = self.connection()
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._file.transaction() as db:
             db.executemany(_UPSERT, [(*fact, *numbers) for fact, *numbers in rows])
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
 
     def rows(self, client: str | None = None) -> list[tuple[Any, ...]]:
         """Every stored row (of one client), in a stable order."""
