@@ -59,8 +59,10 @@ def test_pytest_plugin_is_cheap_to_import() -> None:
 
 
 def test_cli_commands_import_the_servers_only_when_run() -> None:
-    loaded = _modules_after_import("conformance._cli_mock", "conformance._cli_proxy")
+    loaded = _modules_after_import("conformance.cli", "conformance._cli_proxy")
     assert not {"mock_server", "mock_server.proxy", "httpx", "gunicorn", "flask"} & loaded
+    loaded = _modules_after_import("mock_server._cli")
+    assert not {"mock_server._app", "mock_server.proxy", "httpx", "gunicorn", "flask"} & loaded
 
 
 def test_the_proxy_builds_on_the_conformance_core_and_the_mock() -> None:
