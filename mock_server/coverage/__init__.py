@@ -29,7 +29,7 @@ from mock_server.coverage._recorder import (
     CoverageMiddleware,
     install,
 )
-from mock_server.coverage._store import CoverageStore, coverage_path
+from mock_server.coverage._store import CoverageStore, FactStore, coverage_path
 
 __all__ = [
     "ANONYMOUS",
@@ -40,6 +40,7 @@ __all__ = [
     "CoverageMiddleware",
     "CoverageStore",
     "Fact",
+    "FactStore",
     "Observation",
     "body_states",
     "canonical_operations",

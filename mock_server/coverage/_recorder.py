@@ -50,7 +50,7 @@ from mock_server.coverage._facts import (
     fingerprint,
 )
 from mock_server.coverage._html import render_report
-from mock_server.coverage._store import CoverageStore, coverage_path
+from mock_server.coverage._store import CoverageStore, FactStore, coverage_path
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -76,11 +76,11 @@ class Coverage:
         indexes: Mapping[str, ApiIndex],
         vendors: Sequence[Vendor],
         clock: Callable[[], int],
-        path: str,
+        path: str | FactStore,
     ) -> None:
         self.indexes = indexes
         self.clock = clock
-        self.store = CoverageStore(path)
+        self.store: FactStore = CoverageStore(path) if isinstance(path, str) else path
         self.canonical = {name: canonical_operations(index) for name, index in indexes.items()}
         self._lock = threading.Lock()
         self._known: set[Fact] = set()
@@ -302,12 +302,13 @@ def install(
     on_hit: list[HitListener],
     state_path: str | None,
     report_path: str | None,
+    store: FactStore | None = None,
 ) -> Coverage:
     """Record coverage for ``app``: wrap its WSGI app, learn the operations of replayed answers
     (``on_hit`` of its response cache), keep the recorder in ``app.extensions[EXTENSION]`` and
     write the report to ``report_path`` at exit if given. ``state_path`` is the live-run store's
-    file; the facts go beside it."""
-    coverage = Coverage(indexes, vendors, clock, coverage_path(state_path))
+    file; the facts go beside it unless another ``store`` is given."""
+    coverage = Coverage(indexes, vendors, clock, store or coverage_path(state_path))
 
     def learn_operation(environ: WSGIEnvironment, hit: CachedResponse) -> None:
         environ[OPERATION_KEY] = hit.operation

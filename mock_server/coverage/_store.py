@@ -10,7 +10,7 @@ import os
 import sqlite3
 import tempfile
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Protocol
 
 from mock_server._sqlite import SharedFile
 from mock_server.coverage._facts import Fact
@@ -34,6 +34,24 @@ _UPSERT = (
     " ON CONFLICT (client, api, kind, operation, status, detail) DO UPDATE SET"
     " count = count + excluded.count, last_us = max(last_us, excluded.last_us)"
 )
+
+
+class FactStore(Protocol):
+    """Where facts are kept: ``CoverageStore`` (SQLite) or another shared store."""
+
+    path: str
+
+    def add(self, rows: Iterable[tuple[Fact, int, int, int]]) -> None:
+        """Add (fact, count, first_us, last_us) rows in one atomic step."""
+        ...
+
+    def rows(self, client: str | None = None) -> list[tuple[Any, ...]]:
+        """Every stored row (of one client), in a stable order."""
+        ...
+
+    def clear(self, client: str | None = None) -> None:
+        """Forget everything (or one client)."""
+        ...
 
 
 class CoverageStore:
