@@ -21,7 +21,8 @@ _NO_ARGS_IS_HELP: type[click.UsageError] = getattr(
 )
 """click >= 8.2 raises this for a bare group; older versions print the help themselves."""
 
-# name -> (module, attribute, one-line help shown by ``stepspec --help``)
+# name -> (module, attribute, one-line help shown by ``stepspec --help``); ``mock`` lives in
+# the mock server's package, named here by string only (conformance never imports mock_server)
 _COMMANDS: dict[str, tuple[str, str, str]] = {
     "validate": (
         "conformance._cli_spec",
@@ -35,7 +36,7 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
         "drift_command",
         "Compare recorded traffic (HAR) with the schemas.",
     ),
-    "mock": ("conformance._cli_mock", "mock_command", "Serve the three APIs from a seeded world."),
+    "mock": ("mock_server._cli", "mock_command", "Serve the three APIs from a seeded world."),
     "proxy": (
         "conformance._cli_proxy",
         "proxy_command",

@@ -72,7 +72,14 @@ from mock_server._state import (
 )
 from mock_server._state import state as state
 from mock_server._vendor import Vendor, vendor_for
-from mock_server.live import STORE_UNAVAILABLE, StoreUnavailable, note_outage, open_store
+from mock_server.live import (
+    STORE_UNAVAILABLE,
+    RedisStore,
+    SqliteStore,
+    StoreUnavailable,
+    note_outage,
+    open_store,
+)
 
 if TYPE_CHECKING:
     from mock_server._replay import ReplayTable
@@ -144,7 +151,9 @@ def create_app(
     before gunicorn forks); without it they are read here (``ConfigError`` if one is not HAR).
     """
     cfg = as_config(config)
-    context = MockContext(cfg, open_store(cfg), clock or system_clock)
+    store = open_store(cfg)
+    state_path = store.path if isinstance(store, SqliteStore) else None
+    context = MockContext(cfg, store, clock or system_clock, state_path=state_path)
     app = MockFlask("mock_server")
     # An empty id (`/executions//steps`) is the vendor's 404, not Werkzeug's 308 redirect to
     # another resource with an HTML body; set before any blueprint adds its rules.
@@ -176,11 +185,21 @@ def create_app(
     app.register_error_handler(Exception, _bug)
     if cfg.cors:
         _install_cors(app)
-    # -- run viewer (/_stepspec/) and per-client coverage: mock_server/viewer, _coverage --
-    from mock_server import _coverage, viewer
+    # -- run viewer (/_stepspec/) and per-client coverage: mock_server/viewer, coverage --
+    from mock_server import coverage, viewer
 
     app.register_blueprint(viewer.blueprint())
-    _coverage.install(app)
+    coverage.install(
+        app,
+        indexes=indexes,
+        vendors=mounted,
+        clock=context.clock,
+        on_hit=middleware.on_hit,
+        state_path=state_path,
+        report_path=cfg.coverage_report,
+        # several hosts on one Redis: the facts go there, so any replica reports them all
+        store=coverage.RedisCoverageStore(store) if isinstance(store, RedisStore) else None,
+    )
     if guarded(cfg.host):  # outermost: nothing (cache, coverage) sees a refused request
         guard = HostGuard(app.wsgi_app, cfg.allowed_hosts, _refusal(mounted))
         app.wsgi_app = guard  # type: ignore[method-assign]

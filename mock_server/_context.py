@@ -45,6 +45,9 @@ class MockContext:
     clock: Clock = system_clock
     world_now_us: int = WORLD_NOW_US
     vocab: Vocabulary = field(default_factory=vocabulary)
+    state_path: str | None = None
+    """The live-run store's file, beside which other shared SQLite files live (the enforced rate
+    limit's); None (or ``:memory:``) keeps those counts per process."""
 
     @property
     def seed(self) -> int:

@@ -45,9 +45,9 @@ from gunicorn.sock import TCP6Socket, TCPSocket
 
 from mock_server._app import create_app
 from mock_server._config import ConfigError, MockConfig
-from mock_server._coverage import EXTENSION as COVERAGE
 from mock_server._replay import ReplayTable
 from mock_server._wire import EnvelopeWorker
+from mock_server.coverage import EXTENSION as COVERAGE
 from mock_server.live import (
     RedisStore,
     SqliteStore,

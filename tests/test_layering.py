@@ -60,8 +60,10 @@ def test_pytest_plugin_is_cheap_to_import() -> None:
 
 
 def test_cli_commands_import_the_servers_only_when_run() -> None:
-    loaded = _modules_after_import("conformance._cli_mock", "conformance._cli_proxy")
+    loaded = _modules_after_import("conformance.cli", "conformance._cli_proxy")
     assert not {"mock_server", "mock_server.proxy", "httpx", "gunicorn", "flask"} & loaded
+    loaded = _modules_after_import("mock_server._cli")
+    assert not {"mock_server._app", "mock_server.proxy", "httpx", "gunicorn", "flask"} & loaded
 
 
 def test_the_proxy_builds_on_the_conformance_core_and_the_mock() -> None:
@@ -172,3 +174,20 @@ def test_kit_level_modules_import_nothing_from_checks(module: str) -> None:
     assert not {
         name for name in _modules_after_import(module) if name.startswith("conformance.checks")
     }
+
+
+def test_coverage_imports_neither_the_app_nor_the_viewer() -> None:
+    """``mock_server.coverage`` is handed what it needs by ``create_app``: no circle through
+    ``_app`` or the viewer blueprint (which imports coverage)."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "mock_server" / "coverage"
+    imported = {
+        f"{path.name}: {node.module}"
+        for path in root.rglob("*.py")
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.ImportFrom) and node.module
+        if node.module.startswith(("mock_server._app", "mock_server._state", "mock_server.viewer"))
+    }
+    assert not imported, f"mock_server.coverage imports upward: {sorted(imported)}"

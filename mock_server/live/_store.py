@@ -32,16 +32,14 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
-import sqlite3
 import tempfile
-import threading
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import orjson
 
+from mock_server._sqlite import SharedFile
 from mock_server._timeline import HitlResponse, RunEvents
 
 _SCHEMA = """
@@ -184,49 +182,13 @@ class SqliteStore:
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self._local = threading.local()
-        setup = self._connect()
-        try:
-            setup.executescript(_SCHEMA)  # idempotent; executescript manages its transaction
-        finally:
-            setup.close()  # never let a connection of the gunicorn master reach a worker
-
-    def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
-        db.execute("PRAGMA busy_timeout=10000")
-        return db
-
-    def _db(self) -> sqlite3.Connection:
-        # One connection per (thread, process). Connections inherited through a fork stay in
-        # ``by_pid`` under the parent's pid: referenced, so never closed (or used) by the child.
-        by_pid: dict[int, sqlite3.Connection] | None = getattr(self._local, "by_pid", None)
-        if by_pid is None:
-            by_pid = self._local.by_pid = {}
-        pid = os.getpid()
-        db = by_pid.get(pid)
-        if db is None:
-            db = by_pid[pid] = self._connect()
-        return db
+        self._file = SharedFile(path, _SCHEMA)
+        self._db = self._file.connection
+        self._write = self._file.transaction
 
     def close(self) -> None:
         """Close this thread's connection of this process (others close with their thread)."""
-        by_pid: dict[int, sqlite3.Connection] = getattr(self._local, "by_pid", {})
-        db = by_pid.pop(os.getpid(), None)
-        if db is not None:
-            db.close()
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        db = self._db()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+        self._file.close()
 
     def create_run(
         self, api: str, workflow_id: str, started_us: int, spec: Mapping[str, Any], id_for: Any

@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import hashlib
 import os
-import sqlite3
 import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from mock_server._sqlite import SharedFile
 from mock_server.live import RedisStore, StoreUnavailable, note_outage
 
 if TYPE_CHECKING:
@@ -88,39 +88,21 @@ class SqliteCounter:
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self._local = threading.local()
-        # A connection left open here would be inherited by forked workers, and SQLite's
-        # per-process lock bookkeeping must never cross a fork: create the table, then close.
-        setup = self._connect()
-        try:
-            setup.execute(_SCHEMA)
-        finally:
-            setup.close()
-
-    def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
-        db.execute("PRAGMA busy_timeout=10000")
-        return db
-
-    def _db(self) -> sqlite3.Connection:
-        db: sqlite3.Connection | None = getattr(self._local, "db", None)
-        if db is None or getattr(self._local, "pid", None) != os.getpid():
-            db = self._connect()
-            self._local.db, self._local.pid, self._local.window = db, os.getpid(), -1
-        return db
+        self._file = SharedFile(path, _SCHEMA)
+        self._window = threading.local()
+        """The last window this thread of this process saw, as (pid, window)."""
 
     def hit(self, key: str, window: int) -> int:
         """Record one hit and return the count so far in ``window`` (atomic across processes)."""
-        db = self._db()
+        db = self._file.connection()
         row = db.execute(
             "INSERT INTO hits (key, window, count) VALUES (?, ?, 1) "
             "ON CONFLICT (key, window) DO UPDATE SET count = count + 1 RETURNING count",
             (key, window),
         ).fetchone()
-        if self._local.window != window:  # first hit of a new window here: drop old rows
-            self._local.window = window
+        seen = (os.getpid(), window)
+        if getattr(self._window, "seen", None) != seen:  # a new window here: drop old rows
+            self._window.seen = seen
             db.execute("DELETE FROM hits WHERE window < ?", (window - 1,))
         return int(row[0])
 
@@ -153,12 +135,12 @@ class RateLimiter:
     def __init__(self, ctx: MockContext) -> None:
         self._clock = ctx.clock
         self.enforced = ctx.config.rate_limit
-        store_path = getattr(ctx.store, "path", None)
+        state_path = ctx.state_path
         self.counter: Counter = LocalCounter()
         if self.enforced and isinstance(ctx.store, RedisStore):
             self.counter = RedisCounter(ctx.store)
-        elif self.enforced and isinstance(store_path, str) and store_path != ":memory:":
-            self.counter = SqliteCounter(store_path + "-ratelimit")
+        elif self.enforced and state_path and state_path != ":memory:":
+            self.counter = SqliteCounter(state_path + "-ratelimit")
 
     def hit(self, api_key: str | None, client_ip: str | None) -> Quota:
         """Count one request of this client and say where it stands."""

@@ -2,7 +2,7 @@
 
 ``blueprint()`` serves static files (no build step, no CDN) whose script calls the mock's own
 vendor endpoints, same origin, with a key the user can change; plus ``/_stepspec/coverage``, the
-per-client coverage report recorded by ``mock_server._coverage``. ``python -m
+per-client coverage report recorded by ``mock_server.coverage``. ``python -m
 mock_server.viewer.screenshot FILE`` renders the viewer in headless Chromium (``make
 screenshots``).
 """

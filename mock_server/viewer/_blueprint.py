@@ -17,10 +17,16 @@ from importlib import resources
 
 from flask import Blueprint, Response, current_app, request
 
-from mock_server._coverage import EXTENSION, VIEWER_HEADER, Coverage, credential_of, fingerprint
 from mock_server._http import json_response
 from mock_server._state import state
-from mock_server.viewer._report_html import render_report
+from mock_server.coverage import (
+    EXTENSION,
+    VIEWER_HEADER,
+    Coverage,
+    credential_of,
+    fingerprint,
+    render_report,
+)
 
 PREFIX = "/_stepspec"
 POLL_MS = 1000

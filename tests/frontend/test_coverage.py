@@ -21,9 +21,9 @@ import requests
 from flask import Flask
 from flask.testing import FlaskClient
 
-from mock_server._coverage import EXTENSION, canonical_operations, fingerprint
+from mock_server._app import state
 from mock_server._openapi import api_index
-from mock_server._state import state
+from mock_server.coverage import EXTENSION, canonical_operations, fingerprint
 from mock_server.kibana import DOCUMENTED_EXECUTION_ID, DOCUMENTED_WORKFLOW_ID
 from tests.conftest import AppFactory, TestClock
 

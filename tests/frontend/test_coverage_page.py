@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from conformance._context import WRONG_KEY
-from mock_server._coverage import fingerprint
+from mock_server.coverage import fingerprint
 from tests.frontend.conftest import MockServer, ServeMock
 
 if TYPE_CHECKING:
@@ -117,7 +117,7 @@ def test_the_kit_probe_key_is_labelled_and_listed_after_real_clients(
 
 
 def test_a_written_report_has_no_controls(mock: MockServer) -> None:
-    from mock_server.viewer._report_html import render_report
+    from mock_server.coverage import render_report
 
     call(mock, MINE)
     report = requests.get(f"{mock.url}/_stepspec/coverage?format=json", timeout=10).json()

@@ -93,13 +93,12 @@ def test_a_mock_bound_elsewhere_or_allowing_the_name_answers(
 
 
 def test_stepspec_mock_takes_allowed_hosts(monkeypatch: pytest.MonkeyPatch) -> None:
-    from conformance import _cli_mock
-    from mock_server import _serve
+    from mock_server import _cli, _serve
 
     served: list[Any] = []
     monkeypatch.setattr(_serve, "serve", served.append)
     result = CliRunner().invoke(
-        _cli_mock.mock_command, ["--allowed-host", "a.test", "--allowed-host", "b.test"]
+        _cli.mock_command, ["--allowed-host", "a.test", "--allowed-host", "b.test"]
     )
     assert result.exit_code == 0, result.output
     assert served[0].allowed_hosts == ("a.test", "b.test")

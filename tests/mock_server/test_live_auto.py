@@ -6,8 +6,8 @@ import pytest
 from click.testing import CliRunner
 from flask import Flask
 
-from conformance._cli_mock import mock_command
 from mock_server import MockConfig
+from mock_server._cli import mock_command
 from mock_server.kibana._naming import LIVE, KibanaIds
 from mock_server.live._auto import PERIOD_US
 from tests.conftest import AppFactory, TestClock

@@ -14,9 +14,9 @@ import pytest
 
 from mock_server import create_app
 from mock_server._config import ConfigError, MockConfig
-from mock_server._coverage import CoverageStore
-from mock_server._coverage_redis import RedisCoverageStore
 from mock_server._serve import banner
+from mock_server.coverage import CoverageStore
+from mock_server.coverage._redis import RedisCoverageStore
 from mock_server.live import RedisStore, SqliteStore, open_store
 from mock_server.live._auto import RETRY_S
 from tests.conftest import TestClock

@@ -1,6 +1,6 @@
 """Coverage facts in Redis, so that the report of any replica aggregates every replica.
 
-With a Redis live-run store (``--store redis://...``) ``_coverage`` keeps its facts here instead
+With a Redis live-run store (``--store redis://...``) coverage keeps its facts here instead
 of a SQLite file beside the store: one hash per client (``<ns>:coverage:<client>``; field: the
 fact's JSON ``[api, kind, operation, status, detail]``; value: ``count first_us last_us``) and
 the set of clients (``<ns>:coverage:clients``). ``add`` merges a batch in one Lua script (counts
@@ -16,9 +16,8 @@ from typing import Any
 
 import orjson
 
+from mock_server.coverage._facts import Fact
 from mock_server.live import RedisStore
-
-Fact = tuple[str, str, str, str, int, str]
 
 # KEYS[1]: the clients set. ARGV: prefix, then (client, field, count, first, last) per row.
 _ADD = """

@@ -1,7 +1,7 @@
 """The coverage report document: what each client exercised, against what the specs declare.
 
-``build_report`` turns the stored facts (``mock_server._coverage``) into the document served as
-JSON at ``/_stepspec/coverage``, rendered as HTML by ``_report_html`` and written by ``stepspec
+``build_report`` turns the stored facts (``_store``) into the document served as
+JSON at ``/_stepspec/coverage``, rendered as HTML by ``_html`` and written by ``stepspec
 mock --coverage-report``: clients, then the APIs each used, then every documented operation with
 the status codes seen and missing, the run and step states seen and missing, and the error cases.
 ``docs/frontend.md`` shows its shape.
@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from conformance._context import WRONG_KEY
-from mock_server._coverage import ANONYMOUS, fingerprint
 from mock_server._openapi import ApiIndex, schema_file
+from mock_server.coverage._facts import ANONYMOUS, fingerprint
 
 REPORT_VERSION = 1
 KNOWN_CLIENTS: Mapping[str, str] = {fingerprint(WRONG_KEY): "stepspec check probe"}

@@ -8,7 +8,9 @@ it came from (``--latency: ...``, ``STEPSPEC_PORT: ...``) and exit 2.
 Unlike ``create_app`` (whose world stays still for tests), the served mock starts
 ``SERVED_AUTO_RUNS`` runs per API and minute by itself unless ``--auto-runs``/``STEPSPEC_AUTO_RUNS``
 says otherwise.
-The mock server is imported inside the command: the conformance package never depends on it.
+``conformance.cli`` names this module by string and imports it only when ``stepspec mock`` runs
+(the conformance package never imports the mock); the server itself (Flask, gunicorn) is
+imported inside the command, so ``stepspec mock --help`` stays light.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ COVERAGE_SCRIPT = "coverage.js"
 def render_report(
     report: Mapping[str, Any], *, stylesheet_url: str | None = None, stylesheet: str = ""
 ) -> str:
-    """A complete HTML document for ``report`` (``mock_server._coverage.build_report``).
+    """A complete HTML document for ``report`` (``_report.build_report``).
 
     Served by the mock (``stylesheet_url`` given: its files sit beside the page), the page also
     links ``coverage.js``, which brings the "only my key" filter and the reset button (they need
@@ -91,7 +91,10 @@ def _controls(client_filter: str | None) -> str:
 def _stylesheet() -> str:
     from importlib import resources
 
-    return (resources.files("mock_server.viewer") / "viewer.css").read_text(encoding="utf-8")
+    # The run viewer's stylesheet, read as a file: importing ``mock_server.viewer`` would load
+    # its blueprint and the app.
+    css = resources.files("mock_server") / "viewer" / "viewer.css"
+    return css.read_text(encoding="utf-8")
 
 
 def _client(client: Mapping[str, Any]) -> str:
