@@ -27,7 +27,7 @@ def test_check_help_marks_api_and_base_url_required() -> None:
 
 def test_mock_help_names_a_working_variable_for_every_option() -> None:
     text = _help("mock")
-    named = set(re.findall(r"\[env: (STEPSPEC_[A-Z_]+)\]", text))
+    named = set(re.findall(r"\[env:\s+(STEPSPEC_[A-Z_]+)\]", text))
     from mock_server._cli import mock_command
 
     options = [p for p in mock_command.params if isinstance(p, click.Option) and p.help]
