@@ -9,6 +9,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 LAUNCH = "from conformance.cli import main; main()"
 
@@ -66,3 +68,15 @@ class ServedMock:
     @property
     def stderr(self) -> str:
         return "".join(self.lines)
+
+
+@contextmanager
+def served(*args: str) -> Iterator[ServedMock]:
+    """A ``ServedMock`` for a block (a module fixture): interrupted at the end, which must leave
+    no traceback in its stderr."""
+    mock = ServedMock(*args)
+    try:
+        yield mock
+    finally:
+        mock.interrupt()
+        assert "Traceback" not in mock.stderr, mock.stderr

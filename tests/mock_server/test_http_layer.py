@@ -23,7 +23,7 @@ import requests
 
 from conformance import _specs
 from conformance._validation import validator
-from tests.mock_server._process import ServedMock
+from tests.mock_server._process import ServedMock, served
 
 pytestmark = pytest.mark.slow
 
@@ -48,15 +48,11 @@ LISTS = {
 
 @pytest.fixture(scope="module")
 def mock() -> Iterator[ServedMock]:
-    served = ServedMock(
+    with served(
         "--workers", "1", "--auto-runs", "0", "--api-key", KEY, "--seed", "21",
         "--workflows", "4", "--runs-per-workflow", "6",
-    )  # fmt: skip
-    try:
-        yield served
-    finally:
-        served.interrupt()
-        assert "Traceback" not in served.stderr, served.stderr
+    ) as mock:  # fmt: skip
+        yield mock
 
 
 def raw(mock: ServedMock, data: bytes) -> tuple[int, dict[str, str], bytes]:

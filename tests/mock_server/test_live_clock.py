@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.mock_server._process import ServedMock
+from tests.mock_server._process import ServedMock, served
 
 pytestmark = pytest.mark.slow
 
@@ -32,15 +32,11 @@ ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2
 
 @pytest.fixture(scope="module")
 def mock() -> Iterator[ServedMock]:
-    served = ServedMock(
+    with served(
         "--workers", "1", "--auto-runs", "0", "--api-key", KEY, "--time-scale", "10",
         "--workflows", "3", "--runs-per-workflow", "2",
-    )  # fmt: skip
-    try:
-        yield served
-    finally:
-        served.interrupt()
-        assert "Traceback" not in served.stderr, served.stderr
+    ) as mock:  # fmt: skip
+        yield mock
 
 
 def moment(text: str) -> float:
