@@ -199,12 +199,17 @@ def _sample_statuses(ctx: Context, start: int) -> None:
             operation = profile.operation(role)  # type: ignore[arg-type]
             if operation is None:
                 continue
-            overrides = {_param(ctx, role, "run"): run}
-            if workflow is not None:
-                overrides[_param(ctx, role, "workflow")] = workflow
-            params = ctx.params_for(operation, **overrides)
+            params = ctx.params_for(operation, **_run_ids(ctx, role, workflow, run))
             if params is not None:
                 ctx.get(operation, params)
+
+
+def _run_ids(ctx: Context, role: str, workflow: str | None, run: str) -> dict[str, str]:
+    """The path parameters of ``role``'s operation that address ``run`` (and its workflow)."""
+    ids = {_param(ctx, role, "run"): run}
+    if workflow is not None:
+        ids[_param(ctx, role, "workflow")] = workflow
+    return ids
 
 
 def _param(ctx: Context, role: str, kind: str) -> str:
@@ -227,10 +232,7 @@ def _find_steps(ctx: Context, start: int) -> None:
         operation = profile.operation(role)  # type: ignore[arg-type]
         if operation is None:
             return
-        overrides = {_param(ctx, role, "run"): run}
-        if workflow is not None:
-            overrides[_param(ctx, role, "workflow")] = workflow
-        params = ctx.params_for(operation, **overrides)
+        params = ctx.params_for(operation, **_run_ids(ctx, role, workflow, run))
         exchange = _fetch(ctx, role, params or {})
         if exchange is None:
             continue
