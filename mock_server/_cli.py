@@ -3,14 +3,14 @@
 Settings come from ``STEPSPEC_*`` environment variables first, then from the options given here.
 Every value is checked by ``MockConfig`` (options are read as text, so a bad number gets the same
 one-line message as a bad environment variable), and ``serve`` checks the store, the report path
-and the address before gunicorn starts: a mistake is one line naming the option or the variable
+and the address before the server starts: a mistake is one line naming the option or the variable
 it came from (``--latency: ...``, ``STEPSPEC_PORT: ...``) and exit 2.
 Unlike ``create_app`` (whose world stays still for tests), the served mock starts
 ``SERVED_AUTO_RUNS`` runs per API and minute by itself unless ``--auto-runs``/``STEPSPEC_AUTO_RUNS``
 says otherwise.
 ``conformance.cli`` names this module by string and imports it only when ``stepspec mock`` runs
-(the conformance package never imports the mock); the server itself (Flask, gunicorn) is
-imported inside the command, so ``stepspec mock --help`` stays light.
+(the conformance package never imports the mock); the server itself (Flask, gunicorn or
+granian) is imported inside the command, so ``stepspec mock --help`` stays light.
 """
 
 from __future__ import annotations
@@ -43,7 +43,8 @@ Per request, on every API:
 
 \b
 Exit codes: 0 stopped (Ctrl-C), 2 usage error (a bad option or variable, a port in use,
-an unusable --store or --coverage-report), named on one line."""
+an unusable --store or --coverage-report, --server granian when it is not installed), named
+on one line."""
 
 
 @click.command("mock", epilog=EPILOG)
@@ -55,6 +56,13 @@ an unusable --store or --coverage-report), named on one line."""
     "--seed", default=None, metavar="N", help="World seed: same seed, same bytes.  [default: 0]"
 )
 @click.option("--workers", default=None, metavar="N", help="Worker processes.  [default: 2]")
+@click.option(
+    "--server",
+    default=None,
+    metavar="gunicorn|granian",
+    help="HTTP server: gunicorn, or granian (faster; pip install 'stepspec[fast]'; requests it "
+    "cannot parse get its bare 400, not the vendor's envelope).  [default: gunicorn]",
+)
 @click.option(
     "--api-key",
     "api_keys",

@@ -22,6 +22,8 @@ MAX_WORLD_RUNS = 10**6
 """The largest world (workflows x runs per API) the id codecs are sized for."""
 MAX_AUTO_RUNS = 60
 """At most one automatic run per second and API."""
+SERVERS = ("gunicorn", "granian")
+"""The HTTP servers ``serve`` can run the app under (the first is the default)."""
 
 
 class ConfigError(ValueError):
@@ -48,6 +50,9 @@ class MockConfig:
     """World seed: the same seed gives the same world, byte for byte, in every process."""
     workers: int = 2
     """WSGI worker processes (``serve`` only)."""
+    server: str = SERVERS[0]
+    """The HTTP server ``serve`` runs: ``gunicorn``, or ``granian`` (optional dependency, faster,
+    but framing errors get its own bare answers; ``mock_server._granian``)."""
     api_keys: tuple[str, ...] = ()
     """Accepted credentials; empty accepts any well-formed credential. ``KEY@space-a,space-b``
     accepts ``KEY`` with privileges in those Kibana spaces only (another space: 403)."""
@@ -119,6 +124,8 @@ class MockConfig:
             raise ConfigError("time_scale", f"{self.time_scale!r} must be > 0 and <= 1000000")
         if not self.host:
             raise ConfigError("host", "must not be empty")
+        if self.server not in SERVERS:
+            raise ConfigError("server", f"{self.server!r} is not one of {', '.join(SERVERS)}")
         if self.replay_only and not self.replay:
             raise ConfigError("replay_only", "needs at least one recording to replay (--replay)")
         if any(not isinstance(path, str) or not path for path in self.replay):
@@ -230,7 +237,7 @@ def _coerce(name: str, value: Any) -> Any:
         return parse_latency(value)
     if name in _OPTIONAL_STR_FIELDS:
         return None if value in (None, "") else str(value)
-    if name in ("host", "store_prefix") and not isinstance(value, str):
+    if name in ("host", "store_prefix", "server") and not isinstance(value, str):
         raise ConfigError(name, f"expected a string, got {value!r}")
     return value
 

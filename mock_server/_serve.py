@@ -176,6 +176,11 @@ def active_settings(config: MockConfig) -> list[str]:
             f"Replay   answers recorded in {', '.join(config.replay)} first; anything else: "
             + ("the vendor's 404 (--replay-only)" if config.replay_only else "the seeded world")
         )
+    if config.server == "granian":
+        found.append(
+            "Server   granian: a request it cannot parse gets its bare 400, not the vendor's "
+            "envelope"
+        )
     if config.time_scale != 1.0:
         found.append(
             f"Time     live runs progress {config.time_scale:g}x as fast as the wall clock"
@@ -275,11 +280,20 @@ def prepare(config: MockConfig) -> tuple[MockConfig, socket.socket]:
 
 
 def serve(config: MockConfig, options: Mapping[str, Any] | None = None) -> None:
-    """Run the mock until SIGTERM/SIGINT (blocks). ``options`` override gunicorn settings.
+    """Run the mock until SIGTERM/SIGINT (blocks) under ``config.server``. ``options`` override
+    gunicorn settings (granian's are fixed in ``mock_server._granian``).
 
     Raises ``ConfigError`` (and starts nothing) for a store, report path or address that
-    cannot be used.
+    cannot be used, or a server that is not installed.
     """
+    if config.server == "granian":
+        from mock_server._granian import require_granian, serve_granian
+
+        require_granian()
     table = load_replay(config)  # in the master, before the workers fork: read-only
     ready, listener = prepare(config)
+    if ready.server == "granian":
+        app = create_app(ready, replay=table)
+        serve_granian(ready, listener, app, lambda: sys.stderr.write(banner(ready)))
+        return
     MockServer(ready, options, listener, table).run()

@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 LAUNCH = "from conformance.cli import main; main()"
+SERVERS = ("gunicorn", "granian")
+"""``stepspec mock --server`` choices: tests of the served mock that matter run under both."""
 
 
 def free_port() -> int:
@@ -25,11 +27,12 @@ def free_port() -> int:
 class ServedMock:
     """A ``stepspec mock`` that came up; its stderr is collected by a thread."""
 
-    def __init__(self, *args: str) -> None:
+    def __init__(self, *args: str, server: str = "gunicorn") -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        chosen = ("--server", server) if server != SERVERS[0] else ()  # default: as users run it
         self.process = subprocess.Popen(
-            [sys.executable, "-c", LAUNCH, "mock", "--port", str(self.port), *args],
+            [sys.executable, "-c", LAUNCH, "mock", "--port", str(self.port), *chosen, *args],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
@@ -49,10 +52,14 @@ class ServedMock:
         for line in self.process.stderr:
             self.lines.append(line)
 
-    def interrupt(self) -> float:
-        """Ctrl-C in a terminal (SIGINT to the whole group); seconds until the mock exited."""
+    def interrupt(self, sig: signal.Signals = signal.SIGINT, *, group: bool = True) -> float:
+        """Ctrl-C in a terminal (SIGINT to the whole group; or ``sig`` to the master alone when
+        not ``group``); seconds until the mock exited."""
         began = time.monotonic()
-        os.killpg(self.process.pid, signal.SIGINT)
+        if group:
+            os.killpg(self.process.pid, sig)
+        else:
+            self.process.send_signal(sig)
         try:
             self.process.wait(timeout=15)
         finally:
@@ -71,10 +78,10 @@ class ServedMock:
 
 
 @contextmanager
-def served(*args: str) -> Iterator[ServedMock]:
+def served(*args: str, server: str = "gunicorn") -> Iterator[ServedMock]:
     """A ``ServedMock`` for a block (a module fixture): interrupted at the end, which must leave
     no traceback in its stderr."""
-    mock = ServedMock(*args)
+    mock = ServedMock(*args, server=server)
     try:
         yield mock
     finally:

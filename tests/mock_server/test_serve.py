@@ -1,4 +1,5 @@
-"""``serve``: the mock under gunicorn on 127.0.0.1, answering, and stopping cleanly on SIGTERM."""
+"""``serve``: the mock under gunicorn (and granian) on 127.0.0.1, answering, and stopping cleanly
+on SIGTERM."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 import requests
 
 from mock_server.kibana import DOCUMENTED_EXECUTION_ID
+from tests.mock_server._process import SERVERS
 
 pytestmark = pytest.mark.slow
 
@@ -20,7 +22,7 @@ SCRIPT = """
 import sys
 from mock_server import MockConfig
 from mock_server._serve import serve
-serve(MockConfig(port=int(sys.argv[1]), workers=2, state_path=sys.argv[2]))
+serve(MockConfig(port=int(sys.argv[1]), workers=2, state_path=sys.argv[2], server=sys.argv[3]))
 """
 
 
@@ -42,10 +44,11 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
     raise AssertionError(f"{url} did not come up")
 
 
-def test_real_server_answers_on_loopback_and_stops_on_sigterm(tmp_path: Path) -> None:
+@pytest.mark.parametrize("server", SERVERS)
+def test_real_server_answers_on_loopback_and_stops_on_sigterm(tmp_path: Path, server: str) -> None:
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-c", SCRIPT, str(port), str(tmp_path / "state.sqlite3")],
+        [sys.executable, "-c", SCRIPT, str(port), str(tmp_path / "state.sqlite3"), server],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )

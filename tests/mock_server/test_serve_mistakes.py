@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.mock_server._process import LAUNCH, ServedMock, free_port
+from tests.mock_server._process import LAUNCH, SERVERS, ServedMock, free_port
 
 pytestmark = pytest.mark.slow
 
@@ -57,8 +57,9 @@ def busy_port() -> Iterator[int]:
         yield int(other.getsockname()[1])
 
 
-def test_a_busy_port_is_one_line_naming_the_port(busy_port: int) -> None:
-    result = run_mock("--port", str(busy_port))
+@pytest.mark.parametrize("server", SERVERS)
+def test_a_busy_port_is_one_line_naming_the_port(busy_port: int, server: str) -> None:
+    result = run_mock("--port", str(busy_port), "--server", server)
     assert_one_line_usage_error(result, "--port", str(busy_port), "in use")
     assert "Connection in use" not in result.stderr  # no gunicorn retries
 
@@ -112,6 +113,7 @@ def test_a_folder_as_store_and_an_unwritable_report_are_one_line(tmp_path: Path)
         (("--workers", "x"), "--workers: expected an integer"),
         (("--store", "http://h:1/0"), "--store: 'http://h:1/0' is neither a file path nor"),
         (("--store-prefix", "a b"), "--store-prefix: 'a b' must be 1-64 letters"),
+        (("--server", "nginx"), "--server: 'nginx' is not one of gunicorn, granian"),
     ],
 )
 def test_a_bad_option_value_is_one_line_with_the_option_name(
@@ -129,22 +131,29 @@ def test_a_bad_option_value_is_one_line_with_the_option_name(
         ("STEPSPEC_STORE", "redis:///0", "STEPSPEC_STORE: 'redis:///0' must look like redis://"),
         ("STEPSPEC_STATE_PATH", "ftp://x", "STEPSPEC_STATE_PATH: 'ftp://x' is neither"),
         ("STEPSPEC_STORE_PREFIX", "a:b", "STEPSPEC_STORE_PREFIX: 'a:b' must be 1-64"),
+        ("STEPSPEC_SERVER", "uwsgi", "STEPSPEC_SERVER: 'uwsgi' is not one of gunicorn"),
     ],
 )
 def test_a_bad_environment_variable_is_named(variable: str, value: str, needle: str) -> None:
     assert_one_line_usage_error(run_mock(env={variable: value}), needle)
 
 
-def test_ctrl_c_stops_at_once_even_with_a_request_in_flight() -> None:
+@pytest.mark.parametrize(
+    ("server", "group"),
+    [("gunicorn", True), ("granian", True), ("granian", False)],
+    ids=["gunicorn", "granian", "granian-master-alone"],
+)
+def test_ctrl_c_stops_at_once_even_with_a_request_in_flight(server: str, group: bool) -> None:
     # A request that sleeps 30 s holds a worker thread: gunicorn's own quick exit would wait
-    # for that thread until the master kills the worker ("was sent SIGKILL").
-    mock = ServedMock("--latency", "30000", "--workers", "1")
+    # for that thread until the master kills the worker ("was sent SIGKILL"), granian's would
+    # let it finish. ``kill -INT`` of granian's master alone must stop its workers as quickly.
+    mock = ServedMock("--latency", "30000", "--workers", "1", server=server)
     try:
         slow = threading.Thread(target=_slow_request, args=(mock.url,), daemon=True)
         slow.start()
         time.sleep(0.5)  # the request is in the worker now
     finally:
-        elapsed = mock.interrupt()
+        elapsed = mock.interrupt(group=group)
     assert mock.process.returncode == 0, mock.stderr
     assert elapsed < 2.0, (elapsed, mock.stderr)
     assert "SIGKILL" not in mock.stderr
@@ -186,10 +195,13 @@ def test_a_given_store_is_kept_and_the_banner_lists_active_settings(tmp_path: Pa
     assert "only the 1 key given with --api-key" in banner
 
 
-def test_ctrl_c_keeps_every_counted_request_in_the_coverage_report(tmp_path: Path) -> None:
+@pytest.mark.parametrize("server", SERVERS)
+def test_ctrl_c_keeps_every_counted_request_in_the_coverage_report(
+    tmp_path: Path, server: str
+) -> None:
     """Workers leave at once on Ctrl-C, but first write the coverage counts they hold."""
     report = tmp_path / "coverage.json"
-    mock = ServedMock("--workers", "2", "--coverage-report", str(report))
+    mock = ServedMock("--workers", "2", "--coverage-report", str(report), server=server)
     try:
         for _ in range(30):  # repeats: counted in memory, written later or on the way out
             requests.get(
