@@ -62,12 +62,16 @@ class MockProcess:
         )
 
 
-def start_mock(store: Path, *, time_scale: float = TIME_SCALE, workers: int = 2) -> MockProcess:
-    """``stepspec mock --workers N --port <free> --store STORE --time-scale S --auto-runs 0``."""
+def start_mock(
+    store: Path, *, time_scale: float = TIME_SCALE, workers: int = 2, server: str = "gunicorn"
+) -> MockProcess:
+    """``stepspec mock --workers N --port <free> --store STORE --time-scale S --auto-runs 0``
+    (and ``--server SERVER``)."""
     port = free_port()
     command = [
         sys.executable, "-c", _LAUNCH, "mock", "--workers", str(workers), "--port", str(port),
         "--store", str(store), "--time-scale", str(time_scale), "--auto-runs", "0",
+        "--server", server,
     ]  # fmt: skip
     process = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
