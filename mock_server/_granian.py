@@ -25,8 +25,9 @@ What stays different (documented in the README and tested in ``test_granian.py``
 hyper cannot parse (an invalid ``Content-Length`` or ``Transfer-Encoding``, a malformed header
 line, no HTTP request line) gets hyper's bare 400 with an empty body, not the vendor's envelope
 (gunicorn's worker is replaced by ``_wire.EnvelopeWorker`` for that; granian has no such hook),
-a request line over 64 KB a bare 414, and every answer carries ``server: granian`` (set by
-granian for every response; it has no option to leave it out).
+a request line over 64 KB a bare 414, more than 100 header fields a bare 431 (gunicorn, as
+``_serve`` sets it, takes 256), and every answer carries ``server: granian`` (set by granian for
+every response; it has no option to leave it out).
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ if TYPE_CHECKING:
 
 BLOCKING_THREADS = 4
 """Python threads per granian worker: the best arm of the benchmark's server block (granian's
-default, half its backpressure, is 256 threads on two workers and served 0.7-0.9x of this)."""
+default, half its backpressure, is 256 threads per worker here and served 0.71-0.95x of this)."""
 GRACEFUL_TIMEOUT_S = 5
 """How long SIGTERM waits for a worker's requests before it is killed (gunicorn's is the same)."""
 QUIT_WAIT_S = 5.0
@@ -72,6 +73,22 @@ def require_granian() -> None:
         ) from None
 
 
+def options(workers: int) -> dict[str, Any]:
+    """granian's ``Server`` settings for ``workers`` workers, the way ``stepspec mock`` runs it
+    (plain values, so a benchmark can turn them into granian's command line)."""
+    return {
+        "interface": "wsgi",
+        "workers": workers,
+        "blocking_threads": BLOCKING_THREADS,
+        "http": "1",  # HTTP/1.1 only, as gunicorn
+        "websockets": False,
+        "backlog": BACKLOG,
+        "log_level": "warning",
+        "respawn_failed_workers": True,  # as gunicorn's arbiter does
+        "workers_kill_timeout": GRACEFUL_TIMEOUT_S,
+    }
+
+
 def serve_granian(
     config: MockConfig,
     listener: socket.socket,
@@ -89,20 +106,18 @@ def serve_granian(
     logging: dict[str, Any] = copy.deepcopy(LOGGING_CONFIG)
     for handler in logging["handlers"].values():
         handler["stream"] = "ext://sys.stderr"
+    settings = options(config.workers)
+    settings |= {
+        "interface": Interfaces(settings["interface"]),
+        "http": HTTPModes(settings["http"]),
+        "log_level": LogLevels(settings["log_level"]),
+    }
     server = _server_class()(
         "stepspec-mock",
         address=config.host,
         port=config.port,
-        interface=Interfaces.WSGI,
-        workers=config.workers,
-        blocking_threads=BLOCKING_THREADS,
-        http=HTTPModes.http1,
-        websockets=False,
-        backlog=BACKLOG,
-        log_level=LogLevels.warning,
         log_dictconfig=logging,
-        respawn_failed_workers=True,
-        workers_kill_timeout=GRACEFUL_TIMEOUT_S,
+        **settings,
     )
     server.listener = listener
     server.on_startup(announce)

@@ -1,4 +1,4 @@
-"""Serve the mock under gunicorn, the production WSGI server ``stepspec mock`` runs.
+"""Serve the mock under gunicorn, the production WSGI server ``stepspec mock`` runs by default.
 
 ``serve(config)`` builds the app once in the master (``preload_app``), so every worker forks with
 the vocabulary and OpenAPI indexes already loaded, and shares one live-run store (a SQLite file,
@@ -12,20 +12,21 @@ another, cache hits and cold requests alike), so the choice rests on behaviour: 
 connections alive and, with ``--latency``, a sleeping request holds one thread rather than one of
 the two workers (``sync`` would serve two requests at a time). ``sync`` had the lower p99.
 granian (Rust HTTP layer) served 1.3-1.9x the cold and ~4.8x the cached requests of this
-default, with a worse cold p99; it is the faster server, but not a dependency, and it imports
-the app in every worker instead of once before forking (so the live-run store must be safe to
-open from concurrent workers). The worker is ``_wire.EnvelopeWorker``: ``gthread`` that answers
-requests it cannot parse in the vendor's envelope and leaves at once on Ctrl-C. SIGTERM stops
-gracefully (workers finish their requests); SIGINT stops at once.
+default, with a worse cold p99; ``--server granian`` runs it (``mock_server._granian``, the
+optional ``fast`` extra), but it is not the default: hyper answers the requests it cannot parse
+with a bare status, outside the vendor's envelope. The worker is ``_wire.EnvelopeWorker``:
+``gthread`` that answers requests it cannot parse in the vendor's envelope and leaves at once on
+Ctrl-C. SIGTERM stops gracefully (workers finish their requests); SIGINT stops at once (under
+either server).
 
-Every mistake a user can make is found before gunicorn starts, so it is one line and exit 2 in
-the CLI instead of gunicorn's retries and tracebacks (``prepare``, raising ``ConfigError``): the
-store must be a SQLite file in an existing folder or a Redis server that answers now, the
-coverage report's folder must exist, and the address is bound here (a busy port or a host that
-is not local fails at once); gunicorn is handed the bound socket. ``--replay`` recordings are
-read here too, once, before gunicorn forks (a file that is not HAR fails at once), and shared
-read-only by the workers. A store the mock made up (``$TMPDIR/stepspec-mock-*``) is removed when
-the server exits.
+Every mistake a user can make is found before the server starts, so it is one line and exit 2
+in the CLI instead of gunicorn's retries and tracebacks (``prepare``, raising ``ConfigError``):
+granian must be installed when asked for, the store must be a SQLite file in an existing folder
+or a Redis server that answers now, the coverage report's folder must exist, and the address is
+bound here (a busy port or a host that is not local fails at once); the server is handed the
+bound socket. ``--replay`` recordings are read here too, once, before the workers fork (a file
+that is not HAR fails at once), and shared read-only by the workers. A store the mock made up
+(``$TMPDIR/stepspec-mock-*``) is removed when the server exits.
 """
 
 from __future__ import annotations
