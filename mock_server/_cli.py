@@ -60,8 +60,8 @@ on one line."""
     "--server",
     default=None,
     metavar="gunicorn|granian",
-    help="HTTP server: gunicorn, or granian (faster; pip install 'stepspec[fast]'; requests it "
-    "cannot parse get its bare 400, not the vendor's envelope).  [default: gunicorn]",
+    help="HTTP server: gunicorn, or granian (faster; pip install granian; requests it cannot "
+    "parse get its bare 400, not the vendor's envelope).  [default: gunicorn]",
 )
 @click.option(
     "--api-key",

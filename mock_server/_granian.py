@@ -62,13 +62,13 @@ _STOP = {signal.SIGINT, signal.SIGTERM}
 
 
 def require_granian() -> None:
-    """Raise ``ConfigError`` unless granian can be imported (``pip install 'stepspec[fast]'``)."""
+    """Raise ``ConfigError`` unless granian can be imported (the ``fast`` extra)."""
     try:
         import granian.server.mp  # noqa: F401
     except ImportError:
         raise ConfigError(
             "server",
-            "granian is not installed; pip install 'stepspec[fast]' (or granian), "
+            "granian is not installed (pip install granian, or stepspec's fast extra); "
             "or use --server gunicorn",
         ) from None
 

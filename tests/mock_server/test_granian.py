@@ -190,6 +190,6 @@ def test_granian_asked_for_but_not_installed_is_one_line(
     assert stopped.value.code == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert lines == [
-        "stepspec: usage error: --server: granian is not installed; "
-        "pip install 'stepspec[fast]' (or granian), or use --server gunicorn"
+        "stepspec: usage error: --server: granian is not installed (pip install granian, "
+        "or stepspec's fast extra); or use --server gunicorn"
     ]
