@@ -107,6 +107,14 @@ class MockFlask(Flask):
         super().__init__(import_name)
         self._sync_functions: dict[Callable[..., Any], Callable[..., Any]] = {}
 
+    def make_default_options_response(self) -> Response:
+        """Flask's answer to ``OPTIONS``, its ``Allow`` header in sorted order: Flask builds it
+        from a set, whose order changes with each process's string hashing, and the same seed
+        must give the same bytes on every worker and replica."""
+        response = super().make_default_options_response()
+        response.headers["Allow"] = ", ".join(sorted(response.allow))
+        return response
+
     def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
         """``Flask.ensure_sync``, cached for plain functions (bound methods are new each time)."""
         found = self._sync_functions.get(func)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from mock_server import ConfigError, MockConfig, create_app
@@ -77,3 +81,26 @@ def test_create_app_reads_the_environment_when_given_nothing(
     monkeypatch.setenv("STEPSPEC_STATE_PATH", f"{tmp_path}/state.sqlite3")
     app = create_app()
     assert app.config["STEPSPEC_CONFIG"].seed == 9
+
+
+def test_an_options_answer_lists_allowed_methods_in_the_same_order_in_every_process() -> None:
+    """Flask builds ``Allow`` from a set; string hashing differs per process, the bytes must not."""
+    script = (
+        "from mock_server import create_app\n"
+        "app = create_app({'seed': 0, 'state_path': ':memory:'})\n"
+        "print(app.test_client().options('/api/workflows').headers['Allow'])\n"
+    )
+    answers = {
+        subprocess.run(
+            [sys.executable, "-c", script],
+            env={**os.environ, "PYTHONHASHSEED": str(seed)},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in (1, 2, 3)
+    }
+    assert len(answers) == 1
+    methods = answers.pop().strip().split(", ")
+    assert methods == sorted(methods)
+    assert "GET" in methods
