@@ -71,6 +71,8 @@ class Run:
             met = "" if row.met is None else ("  [met]" if row.met else "  [NOT met]")
             rate = f"{row.rate:,.0f} {row.unit}" if row.rate is not None else ""
             ratio = f"  ratio {row.ratio:.2f}" if row.ratio is not None else ""
+            if row.nginx_ratio is not None:
+                ratio += f"  x nginx {row.nginx_ratio:.2f}"
             self.say(f"  {row.measure}: {rate}{ratio}{met}")
 
 
