@@ -520,3 +520,49 @@ def test_the_default_servers_worker_class_is_passed_by_its_dotted_path() -> None
     assert _procs.ServerConfig("gunicorn", "a.b.EnvelopeWorker", 2, 4).label == (
         "gunicorn EnvelopeWorker x2x4"
     )
+
+
+def test_the_server_comparison_has_one_nginx_arm_that_every_server_is_measured_against(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    ports = iter(range(20001, 20100))
+    rates: dict[int, float] = {}
+
+    class Fake(_procs.Server):
+        def start(self) -> _procs.Server:  # no process: a port and a rate
+            self.port = next(ports)
+            rates[self.port] = {"nginx": 40000.0, "baseline": 8000.0}.get(self.name, 4000.0)
+            return self
+
+    def fake_wrk(url: str, seconds: float, **options: Any) -> _wrk.WrkResult:
+        rate = rates[int(url.split(":")[2].split("/")[0])]
+        return _wrk.WrkResult(int(rate * seconds), seconds, rate, 1.0, 5.0)
+
+    def fake(name: str) -> Any:
+        return lambda config, *args, **kwargs: Fake(name, "", config)
+
+    monkeypatch.setattr(_http, "run_wrk", fake_wrk)
+    monkeypatch.setattr(_suite, "mock_server", fake("mock"))
+    monkeypatch.setattr(_suite, "baseline_server", fake("baseline"))
+    monkeypatch.setattr(_suite, "find_nginx", lambda: "nginx")
+    monkeypatch.setattr(
+        _suite, "nginx_server", lambda *args: Fake("nginx", "", _procs.ServerConfig())
+    )
+    monkeypatch.setattr(_suite, "verify", lambda server, bodies: None)
+    default = _procs.ServerConfig("gunicorn", "gthread", 2, 4)
+    monkeypatch.setattr(_suite, "alternatives", lambda config: [_procs.ServerConfig()])
+    result = _suite.Run(say=lambda text: None)
+    targets = {"kibana": _discover.Targets("kibana", warm="/step", warm_bytes=10, cold=["/a"])}
+    options = _suite.Options(seconds=2.0, warmup_seconds=0.0)
+    cold = {"kibana": tmp_path / "cold.txt"}
+    _suite._other_servers(options, result, tmp_path, targets, {}, cold, default)
+    measures = [row.measure for row in result.rows]
+    assert [m for m in measures if "nginx" in m] == [
+        "[gunicorn gthread x2x4 (default)] nginx: kibana, same bytes"
+    ]
+    warm = [row for row in result.rows if row.measure.endswith("] warm: kibana")]
+    assert [(row.measure, row.nginx_ratio, row.met) for row in warm] == [
+        ("[gunicorn gthread x2x4 (default)] warm: kibana", pytest.approx(0.1), False),
+        ("[gunicorn sync x2] warm: kibana", pytest.approx(0.1), False),
+    ]
+    assert not [problem for problem in result.problems if "nginx" in problem]
