@@ -56,14 +56,25 @@ def marginal_us(small: Mapping[str, Sequence[Any]], large: Mapping[str, Sequence
     return 1e6 * cpu / extra if extra > 0 else float("nan")
 
 
-def rows(api: str, figures: Mapping[str, Any], fresh_us: float | None = None) -> list[Row]:
-    """The offline and live rows of one API from the child's figures."""
+def body_bytes(har: Path) -> int:
+    """The response bodies' bytes in a HAR recording (``content.text``, as recorded)."""
+    entries = json.loads(har.read_text())["log"]["entries"]
+    return sum(len(str(entry["response"]["content"].get("text") or "")) for entry in entries)
+
+
+def rows(
+    api: str, figures: Mapping[str, Any], fresh_us: float | None = None, body_kib: float = 0.0
+) -> list[Row]:
+    """The offline and live rows of one API from the child's figures (``body_kib``: the
+    recording's response bodies, in KiB)."""
     offline, live = figures["offline"], figures["live"]
     judged = per_response_us(offline["cpu_s"], offline["responses"])
     extra = marginal_us(offline, figures["offline_repeated"])
     responses = int(statistics.median(offline["responses"]))
+    size = f" ({body_kib / max(1, responses):,.1f} KiB of body each on average)" if body_kib else ""
+    cpu_ms = 1e3 * statistics.median(offline["cpu_s"])
     notes = [
-        f"{responses} responses per run, {1e3 * statistics.median(offline['cpu_s']):.0f} ms CPU "
+        f"{responses} responses per run{size}, {cpu_ms:.0f} ms CPU "
         f"(median of {len(offline['cpu_s'])})",
         f"{extra:,.0f} µs per additional response (recording x{REPEAT})",
     ]
@@ -83,6 +94,7 @@ def rows(api: str, figures: Mapping[str, Any], fresh_us: float | None = None) ->
             "offline_repeated": dict(figures["offline_repeated"]),
             "marginal_us": extra,
             "fresh_process_us": fresh_us,
+            "body_kib": body_kib,
         },
     )
     live_us = per_response_us(live["cpu_s"], live["responses"])
@@ -146,6 +158,7 @@ def measure(workdir: Path, rounds: int = 3, apis: Sequence[str] = APIS) -> list[
         raise RuntimeError(f"the kit child printed no JSON: {output[-500:]!r}") from error
     for api in apis:
         responses = int(statistics.median(figures[api]["offline"]["responses"]))
-        fresh = fresh_process_us(api, workdir / f"kit-{api}.har", responses)
-        found += rows(api, figures[api], fresh)
+        har = workdir / f"kit-{api}.har"
+        fresh = fresh_process_us(api, har, responses)
+        found += rows(api, figures[api], fresh, body_bytes(har) / 1024)
     return found

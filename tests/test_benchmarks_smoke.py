@@ -487,7 +487,8 @@ def test_kit_rows_divide_cpu_by_responses_and_judge_one_millisecond() -> None:
         "offline": _runs([0.05, 0.04, 0.045], [50, 50, 50]),  # 900 µs/response
         "offline_repeated": _runs([0.35, 0.36, 0.34], [500, 500, 500]),  # +0.3 s for +450
     }
-    offline, live = _kit.rows("arcee", figures, fresh_us=5000.0)
+    offline, live = _kit.rows("arcee", figures, fresh_us=5000.0, body_kib=100.0)
+    assert "50 responses per run (2.0 KiB of body each on average)" in offline.note
     assert offline.rate == pytest.approx(900.0)
     assert offline.unit == "µs/resp"
     assert offline.met is True
@@ -510,6 +511,16 @@ def test_the_kit_child_repeats_a_recordings_entries(tmp_path: Path) -> None:
     har.write_text(json.dumps({"log": {"version": "1.2", "entries": [{"n": 1}, {"n": 2}]}}))
     big = _kit_child.repeated(har, 3, tmp_path / "b.har")
     assert json.loads(big.read_text())["log"]["entries"] == [{"n": 1}, {"n": 2}] * 3
+
+
+def test_the_kit_counts_the_recorded_body_bytes(tmp_path: Path) -> None:
+    from benchmarks import _kit
+
+    entries = [{"response": {"content": {"text": "x" * n}}} for n in (100, 24)]
+    entries.append({"response": {"content": {"size": 0}}})  # no body recorded
+    har = tmp_path / "a.har"
+    har.write_text(json.dumps({"log": {"entries": entries}}))
+    assert _kit.body_bytes(har) == 124
 
 
 def test_the_default_servers_worker_class_is_passed_by_its_dotted_path() -> None:
