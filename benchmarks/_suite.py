@@ -116,19 +116,21 @@ def start_ceiling(
     stack: contextlib.ExitStack, bodies: dict[str, Path], workdir: Path, problems: list[str]
 ) -> Server | None:
     """nginx serving ``bodies`` for the life of ``stack``; None (and a line in ``problems``)
-    when it is not installed or does not start."""
+    when it is not installed, does not start or does not answer exactly ``bodies``."""
     executable = find_nginx()
     if executable is None:
         missing = f"nginx: {INSTALL_HINT}; no 'x nginx' figures, HTTP targets not judged"
         problems.extend([] if missing in problems else [missing])
         return None
+    server = nginx_server(executable, bodies, workdir)
     try:
-        server = stack.enter_context(nginx_server(executable, bodies, workdir))
+        stack.enter_context(server)
         verify(server, bodies)
-        return server
-    except RuntimeError as error:  # ServerFailed
-        problems.append(f"nginx did not start: no 'x nginx' figures, targets not judged: {error}")
+    except RuntimeError as error:  # ServerFailed: it did not start, or not with the mock's bytes
+        server.stop()
+        problems.append(f"nginx left out: no 'x nginx' figures, targets not judged: {error}")
         return None
+    return server
 
 
 def _proxy_latency(options: Options, result: Run, workdir: Path) -> None:

@@ -5,6 +5,7 @@ No server is started and no timing is asserted (timings belong in ``benchmarks/`
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import json
@@ -399,8 +400,6 @@ def test_server_block_rows_take_nginx_from_the_block_and_missing_nginx_is_said_o
     monkeypatch.setattr(_nginx, "find_nginx", lambda: None)
     monkeypatch.setattr(_suite, "find_nginx", lambda: None)
     problems: list[str] = []
-    import contextlib
-
     with contextlib.ExitStack() as stack:
         for _ in range(2):
             assert _suite.start_ceiling(stack, {"/a": tmp_path / "a"}, tmp_path, problems) is None
@@ -577,3 +576,31 @@ def test_the_server_comparison_has_one_nginx_arm_that_every_server_is_measured_a
         ("[gunicorn sync x2] warm: kibana", pytest.approx(0.1), False),
     ]
     assert not [problem for problem in result.problems if "nginx" in problem]
+
+
+def test_an_nginx_that_does_not_answer_the_mocks_bytes_is_stopped_and_left_out(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    stopped: list[str] = []
+
+    class Started(_procs.Server):
+        def start(self) -> _procs.Server:
+            return self
+
+        def stop(self) -> None:
+            stopped.append(self.name)
+
+    def wrong_bytes(server: _procs.Server, bodies: dict[str, Path]) -> None:
+        raise _procs.ServerFailed("nginx: GET /a answered 403")
+
+    monkeypatch.setattr(_suite, "find_nginx", lambda: "nginx")
+    monkeypatch.setattr(
+        _suite, "nginx_server", lambda *args: Started("nginx", "", _procs.ServerConfig())
+    )
+    monkeypatch.setattr(_suite, "verify", wrong_bytes)
+    problems: list[str] = []
+    with contextlib.ExitStack() as stack:
+        assert _suite.start_ceiling(stack, {"/a": tmp_path / "a"}, tmp_path, problems) is None
+        assert stopped == ["nginx"]  # at once, not at the end of the block
+    assert len(problems) == 1
+    assert "answered 403" in problems[0]
