@@ -23,7 +23,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks",
         description="Benchmark the stepspec mock server and conformance kit against the "
-        "targets of issue 6; prints a table and writes benchmarks/results/<time>.json.",
+        "targets of issue 15 (nginx serving the same bytes is the ceiling); prints a table and "
+        "writes benchmarks/results/<time>.json.",
     )
     parser.add_argument(
         "--duration",

@@ -62,7 +62,8 @@ class ServerConfig:
         if self.server == "granian":
             return f"granian x{self.workers}" + (f"x{self.threads}" if self.threads > 1 else "")
         threads = f"x{self.threads}" if self.threads > 1 else ""
-        return f"gunicorn {self.worker_class} x{self.workers}{threads}"
+        worker = self.worker_class.rsplit(".", 1)[-1]  # a class's dotted path: its name
+        return f"gunicorn {worker} x{self.workers}{threads}"
 
     def command(self, app: str, port: int) -> list[str]:
         """The command line that serves ``app`` (``module:callable``) on 127.0.0.1:``port``."""

@@ -1,8 +1,9 @@
 """Results: one ``Row`` per measure, printed as a table and written as JSON.
 
-A row carries the figures (rate, p50, p99, peak RSS, ratio) and, when the issue sets a target
-for it, the target's text and whether it was met. The JSON file holds the same rows plus the run's
-context (command, machine, versions) so two runs can be compared later.
+A row carries the figures (rate, p50, p99, peak RSS, ratio to the Python baseline, ratio to
+nginx) and, when the issue sets a target for it, the target's text and whether it was met. The
+JSON file holds the same rows plus the run's context (command, machine, versions) so two runs
+can be compared later.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ class Row:
     peak_rss_mib: float | None = None
     ratio: float | None = None
     """To the baseline measured in the same run (HTTP), or to the reference value (memory)."""
+    nginx_ratio: float | None = None
+    """HTTP: throughput as a multiple of nginx serving the same bytes in the same block."""
     target: str = ""
     met: bool | None = None
     """None when the row has no target (context figures)."""
@@ -37,7 +40,7 @@ class Row:
     details: dict[str, Any] = field(default_factory=dict)
 
 
-HEADERS = ("measure", "rate", "p50", "p99", "peak RSS", "ratio", "target", "met?")
+HEADERS = ("measure", "rate", "p50", "p99", "peak RSS", "ratio", "x nginx", "target", "met?")
 
 
 def _number(value: float | None, unit: str = "") -> str:
@@ -62,6 +65,7 @@ def cells(row: Row) -> tuple[str, ...]:
         _number(row.p99_ms, "ms"),
         _number(row.peak_rss_mib, "MiB"),
         "-" if row.ratio is None else f"{row.ratio:.2f}",
+        "-" if row.nginx_ratio is None else f"{row.nginx_ratio:.2f}",
         row.target or "-",
         met,
     )
@@ -75,7 +79,7 @@ def table(rows: Iterable[Row], *, markdown: bool = False) -> str:
         out += ["| " + " | ".join(line) + " |" for line in lines[1:]]
         return "\n".join(out)
     widths = [max(len(line[i]) for line in lines) for i in range(len(HEADERS))]
-    numeric = {1, 2, 3, 4, 5}
+    numeric = {1, 2, 3, 4, 5, 6}
     rendered = []
     for n, line in enumerate(lines):
         parts = [

@@ -1,17 +1,18 @@
 """The whole run, in order: no-HTTP measures first (quiet machine), then the servers.
 
 1. generation and validation in this process (one core, nothing else of ours running);
-2. the mock (default WSGI configuration, a 10^5-run world) and its constant-bytes baseline:
-   discovery over HTTP, a warm-up, then per API baseline, warm and cold interleaved, then the
-   big payloads;
+2. the mock (default WSGI configuration, a 10^5-run world), its constant-bytes baseline and
+   nginx serving the same bytes (the ceiling, if installed): discovery over HTTP, a warm-up,
+   then per API baseline, nginx, warm and cold interleaved, then the big payloads;
 3. memory growth: a fresh mock, warmed up, then 100,000 cold requests;
 4. the same baseline/warm/cold for the other WSGI servers (gunicorn sync and gthread, granian);
 5. the world-size memory comparison on two fresh servers;
 6. the proxy's added latency per request (``_proxy``: no wrk needed).
-7. the live-run store: a live-run read and a resume on SQLite and on Redis (``_live``).
+7. the live-run store: a live-run read and a resume on SQLite and on Redis (``_live``);
+8. the kit: ``stepspec check``'s own CPU per response judged, live and offline (``_kit``).
 
 Every group can be selected with ``--only``; a group that cannot run (a vendor not mounted yet,
-granian not installed) leaves a line in ``problems`` instead of stopping the run.
+granian or nginx not installed) leaves a line in ``problems`` instead of stopping the run.
 """
 
 from __future__ import annotations
@@ -36,10 +37,11 @@ from benchmarks._http import (
     mock_server,
     write_paths,
 )
-from benchmarks._procs import ServerConfig
+from benchmarks._nginx import INSTALL_HINT, find_nginx, nginx_server, verify
+from benchmarks._procs import Server, ServerConfig
 from benchmarks._report import Row
 
-GROUPS = ("generation", "validation", "http", "memory", "servers", "proxy", "live")
+GROUPS = ("generation", "validation", "http", "memory", "servers", "proxy", "live", "kit")
 
 
 @dataclass
@@ -69,6 +71,8 @@ class Run:
             met = "" if row.met is None else ("  [met]" if row.met else "  [NOT met]")
             rate = f"{row.rate:,.0f} {row.unit}" if row.rate is not None else ""
             ratio = f"  ratio {row.ratio:.2f}" if row.ratio is not None else ""
+            if row.nginx_ratio is not None:
+                ratio += f"  x nginx {row.nginx_ratio:.2f}"
             self.say(f"  {row.measure}: {rate}{ratio}{met}")
 
 
@@ -93,7 +97,40 @@ def run(options: Options, say: Callable[[str], None] | None = None) -> Run:
                 )
             except (RuntimeError, OSError, ValueError) as error:  # no redis-server, wrk failed
                 result.problems.append(f"live store not measured: {error}")
+        if "kit" in options.groups:
+            _kit_cpu(options, result, workdir)
     return result
+
+
+def _kit_cpu(options: Options, result: Run, workdir: Path) -> None:
+    from benchmarks import _kit
+
+    result.say("kit: stepspec check's CPU per response, live and offline (HAR)")
+    try:
+        result.add(*_kit.measure(workdir, rounds=3 if options.seconds < 10 else 5))
+    except (RuntimeError, OSError, ValueError) as error:  # ServerFailed, a failed child
+        result.problems.append(f"kit CPU not measured: {error}")
+
+
+def start_ceiling(
+    stack: contextlib.ExitStack, bodies: dict[str, Path], workdir: Path, problems: list[str]
+) -> Server | None:
+    """nginx serving ``bodies`` for the life of ``stack``; None (and a line in ``problems``)
+    when it is not installed, does not start or does not answer exactly ``bodies``."""
+    executable = find_nginx()
+    if executable is None:
+        missing = f"nginx: {INSTALL_HINT}; no 'x nginx' figures, HTTP targets not judged"
+        problems.extend([] if missing in problems else [missing])
+        return None
+    server = nginx_server(executable, bodies, workdir)
+    try:
+        stack.enter_context(server)
+        verify(server, bodies)
+    except RuntimeError as error:  # ServerFailed: it did not start, or not with the mock's bytes
+        server.stop()
+        problems.append(f"nginx left out: no 'x nginx' figures, targets not judged: {error}")
+        return None
+    return server
 
 
 def _proxy_latency(options: Options, result: Run, workdir: Path) -> None:
@@ -173,8 +210,14 @@ def _with_servers(options: Options, result: Run, workdir: Path) -> None:
             if tree is not None
             else contextlib.nullcontext(None)
         )
-        with baseline_server(config, bodies, workdir) as base, other as other_mock:
+        with (
+            baseline_server(config, bodies, workdir) as base,
+            other as other_mock,
+            contextlib.ExitStack() as stack,
+        ):
             bench = HttpBench(mock, base, options.seconds, options.warmup_seconds)
+            if "http" in options.groups:
+                bench.nginx = start_ceiling(stack, bodies, workdir, result.problems)
             if other_mock is not None and tree is not None:
                 bench.other, bench.other_tag = other_mock, f" [{tree.name}]"
                 result.say(f"  also measuring the mock of {tree} (rows tagged [{tree.name}])")
@@ -280,6 +323,7 @@ def _other_servers(
         result.problems.append("servers: granian not installed (pip install granian)")
     with contextlib.ExitStack() as stack:
         benches: list[tuple[HttpBench, list[Arm]]] = []
+        ceiling = start_ceiling(stack, bodies, workdir, result.problems)
         for config in (default, *alternatives(default)):
             tag = " (default)" if config == default else ""
             result.say(f"server comparison: starting {config.label}{tag}")
@@ -291,13 +335,16 @@ def _other_servers(
                 continue
             label = f"[{config.label}{tag}] "
             bench = HttpBench(mock, base, options.seconds, options.warmup_seconds, label)
+            if not benches:  # one nginx arm in the block, the ceiling of every server's rows
+                bench.nginx = ceiling
             bench.warm_up(found, auth, cold)
             benches.append((bench, bench.api_arms(found, auth, cold)))
         result.say("server comparison: all servers interleaved")
         interleave(
             [arm for _, arms in benches for arm in arms], options.seconds, options.warmup_seconds
         )
-        rows = [bench.api_rows(found, arms) for bench, arms in benches]
+        nginx_rate = nginx_throughput([arm for _, arms in benches for arm in arms])
+        rows = [bench.api_rows(found, arms, nginx_rate) for bench, arms in benches]
     first = benches[0][0] if benches else None
     reference: dict[str, float | None] = {}
     if first is not None and "(default)" in first.label:
@@ -310,6 +357,12 @@ def _other_servers(
                 text = f"{row.rate / rate:.2f}x the default server ({default.label})"
                 row.note = f"{row.note}; {text}" if row.note else text
         result.add(*server_rows)
+
+
+def nginx_throughput(arms: Sequence[Arm]) -> float | None:
+    """The median-slice req/s of the measured nginx arm among ``arms`` (None: there is none)."""
+    ceiling = next((arm for arm in arms if arm.name == "nginx" and arm.slices), None)
+    return ceiling.total().requests_per_s if ceiling is not None else None
 
 
 def groups_from(text: str | None) -> tuple[str, ...]:

@@ -5,6 +5,7 @@ No server is started and no timing is asserted (timings belong in ``benchmarks/`
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import json
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 
 from benchmarks import __main__ as cli
-from benchmarks import _discover, _http, _procs, _report, _suite, _validation, _wrk
+from benchmarks import _discover, _http, _nginx, _procs, _report, _suite, _validation, _wrk
 
 WRK_REPORT = """\
 Running 2s test @ http://127.0.0.1:18765/nonexistent
@@ -238,13 +239,16 @@ def test_another_tree_adds_tagged_warm_and_cold_rows_to_a_block(tmp_path: Path) 
     for arm, rate in zip(arms, (1000.0, 900.0, 600.0, 700.0, 300.0), strict=True):
         arm.slices = [_wrk.WrkResult(int(rate * 2), 2.0, rate, 1.0, 5.0)]
     rows = bench.api_rows(targets, arms)
-    assert [(row.measure, row.ratio, row.met) for row in rows] == [
-        ("baseline: kibana (1,000 B)", None, None),
-        ("warm: kibana", pytest.approx(0.9), True),
-        ("cold: kibana", pytest.approx(0.6), True),
-        ("warm: kibana [before]", pytest.approx(0.7), False),
-        ("cold: kibana [before]", pytest.approx(0.3), False),
+    assert [(row.measure, row.ratio, row.nginx_ratio, row.met) for row in rows] == [
+        ("baseline: kibana (1,000 B)", None, None, None),
+        ("warm: kibana", pytest.approx(0.9), None, None),
+        ("cold: kibana", pytest.approx(0.6), None, None),
+        ("warm: kibana [before]", pytest.approx(0.7), None, None),
+        ("cold: kibana [before]", pytest.approx(0.3), None, None),
     ]
+    # Without an nginx arm the issue-15 targets (multiples of nginx) cannot be judged.
+    assert all("not judged" in row.note for row in rows[1:])
+    assert rows[1].target == "x nginx >= 0.3, p99 <= 10 ms"
 
 
 def test_a_compare_tree_without_the_mock_is_a_usage_error(
@@ -278,3 +282,325 @@ def test_proxy_benchmark_runs_the_proxy_command_in_front_of_the_target() -> None
     assert _proxy.ProxyCommand().workers == 1
     assert _proxy._quantile([5.0, 1.0, 3.0, 2.0, 4.0], 0.5) == 3.0
     assert "proxy" in _suite.GROUPS
+
+
+def test_nginx_config_answers_each_path_with_its_file(tmp_path: Path) -> None:
+    step, page = tmp_path / "step.json", tmp_path / "page.json"
+    bodies = {
+        "/api/workflows/executions/run%201/step/s%22x": step,
+        "/api/workflows/executions/r/steps?size=5000&page=1": page,
+        "/api/workflows/executions/r/steps?size=1": step,  # same path: the first body wins
+    }
+    conf = _nginx.nginx_conf(8123, bodies)
+    assert "listen 127.0.0.1:8123;" in conf
+    assert "worker_processes 2;" in conf
+    assert "default_type application/json;" in conf
+    assert "types { }" in conf
+    assert "keepalive_requests 1000000;" in conf
+    # nginx matches the decoded path without its query string, as PATH_INFO is
+    assert 'location = "/api/workflows/executions/run 1/step/s\\"x" {' in conf
+    assert conf.count('location = "/api/workflows/executions/r/steps"') == 1
+    assert f'alias "{page.resolve()}";' in conf
+    assert conf.count("alias ") == 2
+    assert "return 404;" in conf
+
+
+def test_nginx_runs_in_the_foreground_under_its_own_prefix(tmp_path: Path) -> None:
+    body = tmp_path / "b.json"
+    server = _nginx.nginx_server("/usr/sbin/nginx", {"/a": body}, tmp_path)
+    assert isinstance(server.config, _nginx.NginxConfig)
+    assert server.config.label == "nginx x2"
+    assert server.config.workers == 2
+    command = server.config.command("", 8124)
+    prefix = server.config.prefix
+    assert command[:3] == ["/usr/sbin/nginx", "-p", f"{prefix}/"]
+    assert command[-2:] == ["-g", "daemon off;"]
+    conf = Path(command[command.index("-c") + 1])
+    assert conf.parent == prefix
+    assert "listen 127.0.0.1:8124;" in conf.read_text()
+    assert (prefix / "logs").is_dir()
+    assert server.ready_path == "/a"
+
+
+def _arms_with_rates(arms: list[_http.Arm], rates: dict[str, tuple[float, float]]) -> None:
+    """Give each arm one slice: ``rates[name] = (req/s, p99 ms)``."""
+    for arm in arms:
+        rate, p99 = rates[arm.name]
+        arm.slices = [_wrk.WrkResult(int(rate * 2), 2.0, rate, 1.0, p99)]
+
+
+def test_every_row_gets_its_ratio_to_nginx_and_the_issue_15_targets(tmp_path: Path) -> None:
+    def server(name: str) -> _procs.Server:
+        return _procs.Server(name, "benchmarks.mock_app:app", _procs.ServerConfig())
+
+    bench = _http.HttpBench(server("mock"), server("baseline"), 2.0, 0.0)
+    bench.nginx = server("nginx")
+    targets = _discover.Targets(
+        "kibana", warm="/step", warm_bytes=1000, cold=["/a"], extra_warm={"running": "/r"}
+    )
+    arms = bench.api_arms(targets, _discover.KIBANA, tmp_path / "cold.txt")
+    assert [(arm.name, arm.server.name, arm.path) for arm in arms] == [
+        ("baseline", "baseline", "/step"),
+        ("nginx", "nginx", "/step"),
+        ("warm", "mock", "/step"),
+        ("running", "mock", "/r"),
+        ("cold", "mock", "/"),
+    ]
+    _arms_with_rates(
+        arms,
+        {
+            "baseline": (5000.0, 4.0),
+            "nginx": (20000.0, 2.0),
+            "warm": (6000.0, 10.0),  # 0.3x nginx, p99 10 ms: both bounds included
+            "running": (1000.0, 30.0),
+            "cold": (1800.0, 40.0),  # 0.09x nginx
+        },
+    )
+    rows = bench.api_rows(targets, arms)
+    assert [(row.measure, row.ratio, row.nginx_ratio, row.met) for row in rows] == [
+        ("baseline: kibana (1,000 B)", None, pytest.approx(0.25), None),
+        ("nginx: kibana, same bytes", pytest.approx(4.0), pytest.approx(1.0), None),
+        ("warm: kibana", pytest.approx(1.2), pytest.approx(0.3), True),
+        ("warm: kibana, running", pytest.approx(0.2), pytest.approx(0.05), None),
+        ("cold: kibana", pytest.approx(0.36), pytest.approx(0.09), False),
+    ]
+    assert rows[4].target == "x nginx >= 0.1, p99 <= 50 ms"
+    assert "x nginx" in _report.table(rows)
+    assert "| 0.30 |" in _report.table(rows, markdown=True)
+
+
+@pytest.mark.parametrize(
+    ("kind", "x_nginx", "p99_ms", "errors", "met"),
+    [
+        ("warm", 0.5, 10.1, 0, False),  # fast enough, tail too long
+        ("warm", 0.29, 2.0, 0, False),
+        ("warm", 0.31, 9.0, 30, False),  # 30 of 2,000 requests failed: over 1 %
+        ("warm", 0.31, 9.0, 20, True),
+        ("cold", 0.1, 50.0, 0, True),
+        ("cold", 0.5, 51.0, 0, False),
+        ("cold", 0.099, 5.0, 0, False),
+    ],
+)
+def test_targets_need_the_nginx_ratio_the_tail_and_answers(
+    kind: str, x_nginx: float, p99_ms: float, errors: int, met: bool
+) -> None:
+    row = _report.Row(f"{kind}: kibana", nginx_ratio=x_nginx)
+    _http.judge(row, kind, _wrk.WrkResult(2000, 2.0, 1000.0, 1.0, p99_ms, non_2xx=errors))
+    assert row.met is met
+
+
+def test_server_block_rows_take_nginx_from_the_block_and_missing_nginx_is_said_once(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    server = _procs.Server("nginx", "", _procs.ServerConfig())
+    arms = [_http.Arm("warm", server, "/"), _http.Arm("nginx", server, "/")]
+    assert _suite.nginx_throughput(arms) is None  # not measured yet
+    arms[1].slices = [_wrk.WrkResult(80000, 2.0, 40000.0, 0.5, 2.0)]
+    assert _suite.nginx_throughput(arms) == 40000.0
+    monkeypatch.setattr(_nginx, "find_nginx", lambda: None)
+    monkeypatch.setattr(_suite, "find_nginx", lambda: None)
+    problems: list[str] = []
+    with contextlib.ExitStack() as stack:
+        for _ in range(2):
+            assert _suite.start_ceiling(stack, {"/a": tmp_path / "a"}, tmp_path, problems) is None
+    assert len(problems) == 1
+    assert "apt-get install nginx" in problems[0]
+
+
+def test_big_payloads_are_interleaved_with_nginx_and_get_its_ratio(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def server(name: str) -> _procs.Server:
+        return _procs.Server(name, "benchmarks.mock_app:app", _procs.ServerConfig(), port=1)
+
+    rates = {"baseline": 100.0, "nginx": 400.0, "mock": 20.0}
+    order: list[str] = []
+
+    def fake_wrk(url: str, seconds: float, **options: Any) -> _wrk.WrkResult:
+        name = next(n for n, s in servers.items() if url.startswith(s.base_url + "/"))
+        order.append(name)
+        return _wrk.WrkResult(int(rates[name] * seconds), seconds, rates[name], 1.0, 5.0)
+
+    servers = {name: server(name) for name in rates}
+    servers["nginx"].port, servers["baseline"].port = 2, 3
+    monkeypatch.setattr(_http, "run_wrk", fake_wrk)
+    bench = _http.HttpBench(servers["mock"], servers["baseline"], 4.0, 0.0)
+    bench.nginx = servers["nginx"]
+    rows = bench.measure_big("big: x", "/big", _discover.KIBANA, 0.25)
+    assert order == ["baseline", "nginx", "mock"] * 2  # 4 s as two interleaved 2-s turns
+    assert [(row.measure, row.ratio, row.nginx_ratio) for row in rows] == [
+        ("baseline: same bytes as big: x", None, pytest.approx(0.25)),
+        ("nginx: same bytes as big: x", pytest.approx(4.0), pytest.approx(1.0)),
+        ("big: x", pytest.approx(0.2), pytest.approx(0.05)),
+    ]
+    assert "first (uncached) request 250 ms" in rows[2].note
+
+
+def test_nginx_serves_the_mocks_bytes(tmp_path: Path) -> None:
+    import os
+    import urllib.error
+    import urllib.request
+
+    executable = _nginx.find_nginx()
+    if executable is None:
+        message = "nginx is not installed (apt-get install nginx)"
+        if os.environ.get("CI"):
+            pytest.fail(f"{message}; .ci/run installs it, so CI must have it", pytrace=False)
+        pytest.skip(message)
+    body = tmp_path / "step.json"
+    body.write_bytes(b'{"id":"step 1","status":"completed"}')
+    path = "/api/workflows/executions/run%201/step/s1"
+    with _nginx.nginx_server(executable, {path + "?x=1": body}, tmp_path) as server:
+        assert len(server.worker_pids()) == 2
+        with urllib.request.urlopen(server.base_url + path + "?other=2") as response:
+            assert response.status == 200
+            assert response.headers["Content-Type"] == "application/json"
+            assert response.read() == body.read_bytes()
+        with pytest.raises(urllib.error.HTTPError) as missing:
+            urllib.request.urlopen(server.base_url + "/api/other")
+        assert missing.value.code == 404
+        missing.value.close()
+        _nginx.verify(server, {path: body})
+        other = tmp_path / "other.json"
+        other.write_bytes(b"{}")
+        with pytest.raises(_procs.ServerFailed, match="not the 2 bytes"):
+            _nginx.verify(server, {path: other})
+    assert server.process is None
+
+
+def _runs(cpu_s: list[float], responses: list[int]) -> dict[str, list[Any]]:
+    return {
+        "cpu_s": cpu_s,
+        "wall_s": [2 * c for c in cpu_s],
+        "responses": responses,
+        "exit": [0] * len(cpu_s),
+    }
+
+
+def test_kit_rows_divide_cpu_by_responses_and_judge_one_millisecond() -> None:
+    from benchmarks import _kit
+
+    figures = {
+        "record": _runs([0.3], [74]),
+        "live": _runs([0.09, 0.07, 0.08], [80, 80, 80]),  # median 1,000 µs/response: met
+        "offline": _runs([0.05, 0.04, 0.045], [50, 50, 50]),  # 900 µs/response
+        "offline_repeated": _runs([0.35, 0.36, 0.34], [500, 500, 500]),  # +0.3 s for +450
+    }
+    offline, live = _kit.rows("arcee", figures, fresh_us=5000.0, body_kib=100.0)
+    assert "50 responses per run (2.0 KiB of body each on average)" in offline.note
+    assert offline.rate == pytest.approx(900.0)
+    assert offline.unit == "µs/resp"
+    assert offline.met is True
+    assert offline.target == "<= 1,000 µs/resp"
+    assert offline.details["marginal_us"] == pytest.approx(1e6 * 0.305 / 450)
+    assert "678 µs per additional response" in offline.note
+    assert "5,000 µs/response as a fresh process" in offline.note
+    assert live.rate == pytest.approx(1000.0)
+    assert live.met is True
+    figures["offline"] = _runs([0.06], [50])
+    assert _kit.rows("arcee", figures)[0].met is False  # 1,200 µs
+    assert _kit.per_response_us([0.01], [0]) == pytest.approx(1e4)  # no division by zero
+    assert "kit" in _suite.GROUPS
+
+
+def test_the_kit_child_repeats_a_recordings_entries(tmp_path: Path) -> None:
+    from benchmarks import _kit_child
+
+    har = tmp_path / "a.har"
+    har.write_text(json.dumps({"log": {"version": "1.2", "entries": [{"n": 1}, {"n": 2}]}}))
+    big = _kit_child.repeated(har, 3, tmp_path / "b.har")
+    assert json.loads(big.read_text())["log"]["entries"] == [{"n": 1}, {"n": 2}] * 3
+
+
+def test_the_kit_counts_the_recorded_body_bytes(tmp_path: Path) -> None:
+    from benchmarks import _kit
+
+    entries = [{"response": {"content": {"text": "x" * n}}} for n in (100, 24)]
+    entries.append({"response": {"content": {"size": 0}}})  # no body recorded
+    har = tmp_path / "a.har"
+    har.write_text(json.dumps({"log": {"entries": entries}}))
+    assert _kit.body_bytes(har) == 124
+
+
+def test_the_default_servers_worker_class_is_passed_by_its_dotted_path() -> None:
+    config = _http.default_server_config()
+    assert config.worker_class in ("gthread", "sync") or "." in config.worker_class
+    assert _http.worker_class_name(_procs.ServerConfig) == "benchmarks._procs.ServerConfig"
+    assert _http.worker_class_name("gthread") == "gthread"
+    assert _procs.ServerConfig("gunicorn", "a.b.EnvelopeWorker", 2, 4).label == (
+        "gunicorn EnvelopeWorker x2x4"
+    )
+
+
+def test_the_server_comparison_has_one_nginx_arm_that_every_server_is_measured_against(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    ports = iter(range(20001, 20100))
+    rates: dict[int, float] = {}
+
+    class Fake(_procs.Server):
+        def start(self) -> _procs.Server:  # no process: a port and a rate
+            self.port = next(ports)
+            rates[self.port] = {"nginx": 40000.0, "baseline": 8000.0}.get(self.name, 4000.0)
+            return self
+
+    def fake_wrk(url: str, seconds: float, **options: Any) -> _wrk.WrkResult:
+        rate = rates[int(url.split(":")[2].split("/")[0])]
+        return _wrk.WrkResult(int(rate * seconds), seconds, rate, 1.0, 5.0)
+
+    def fake(name: str) -> Any:
+        return lambda config, *args, **kwargs: Fake(name, "", config)
+
+    monkeypatch.setattr(_http, "run_wrk", fake_wrk)
+    monkeypatch.setattr(_suite, "mock_server", fake("mock"))
+    monkeypatch.setattr(_suite, "baseline_server", fake("baseline"))
+    monkeypatch.setattr(_suite, "find_nginx", lambda: "nginx")
+    monkeypatch.setattr(
+        _suite, "nginx_server", lambda *args: Fake("nginx", "", _procs.ServerConfig())
+    )
+    monkeypatch.setattr(_suite, "verify", lambda server, bodies: None)
+    default = _procs.ServerConfig("gunicorn", "gthread", 2, 4)
+    monkeypatch.setattr(_suite, "alternatives", lambda config: [_procs.ServerConfig()])
+    result = _suite.Run(say=lambda text: None)
+    targets = {"kibana": _discover.Targets("kibana", warm="/step", warm_bytes=10, cold=["/a"])}
+    options = _suite.Options(seconds=2.0, warmup_seconds=0.0)
+    cold = {"kibana": tmp_path / "cold.txt"}
+    _suite._other_servers(options, result, tmp_path, targets, {}, cold, default)
+    measures = [row.measure for row in result.rows]
+    assert [m for m in measures if "nginx" in m] == [
+        "[gunicorn gthread x2x4 (default)] nginx: kibana, same bytes"
+    ]
+    warm = [row for row in result.rows if row.measure.endswith("] warm: kibana")]
+    assert [(row.measure, row.nginx_ratio, row.met) for row in warm] == [
+        ("[gunicorn gthread x2x4 (default)] warm: kibana", pytest.approx(0.1), False),
+        ("[gunicorn sync x2] warm: kibana", pytest.approx(0.1), False),
+    ]
+    assert not [problem for problem in result.problems if "nginx" in problem]
+
+
+def test_an_nginx_that_does_not_answer_the_mocks_bytes_is_stopped_and_left_out(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    stopped: list[str] = []
+
+    class Started(_procs.Server):
+        def start(self) -> _procs.Server:
+            return self
+
+        def stop(self) -> None:
+            stopped.append(self.name)
+
+    def wrong_bytes(server: _procs.Server, bodies: dict[str, Path]) -> None:
+        raise _procs.ServerFailed("nginx: GET /a answered 403")
+
+    monkeypatch.setattr(_suite, "find_nginx", lambda: "nginx")
+    monkeypatch.setattr(
+        _suite, "nginx_server", lambda *args: Started("nginx", "", _procs.ServerConfig())
+    )
+    monkeypatch.setattr(_suite, "verify", wrong_bytes)
+    problems: list[str] = []
+    with contextlib.ExitStack() as stack:
+        assert _suite.start_ceiling(stack, {"/a": tmp_path / "a"}, tmp_path, problems) is None
+        assert stopped == ["nginx"]  # at once, not at the end of the block
+    assert len(problems) == 1
+    assert "answered 403" in problems[0]
