@@ -205,11 +205,14 @@ def _with_servers(options: Options, result: Run, workdir: Path) -> None:
             return
         bodies, cold_files, first_s = _payloads(mock.base_url, targets, workdir)
         tree = options.compare_tree if "http" in options.groups else None
-        other = (
-            mock_server(config, workdir, name="mock-other-tree", tree=tree)
-            if tree is not None
-            else contextlib.nullcontext(None)
-        )
+        granian = granian_config(config) if tree is None and "http" in options.groups else None
+        other: contextlib.AbstractContextManager[Server | None]
+        if tree is not None:
+            other = mock_server(config, workdir, name="mock-other-tree", tree=tree)
+        elif granian is not None:
+            other = mock_server(granian, workdir, name="mock-granian")
+        else:
+            other = contextlib.nullcontext(None)
         with (
             baseline_server(config, bodies, workdir) as base,
             other as other_mock,
@@ -221,6 +224,9 @@ def _with_servers(options: Options, result: Run, workdir: Path) -> None:
             if other_mock is not None and tree is not None:
                 bench.other, bench.other_tag = other_mock, f" [{tree.name}]"
                 result.say(f"  also measuring the mock of {tree} (rows tagged [{tree.name}])")
+            elif other_mock is not None and granian is not None:
+                bench.other, bench.other_tag = other_mock, GRANIAN_TAG
+                result.say(f"  also measuring the mock under {granian.label} (--server granian)")
             if "http" in options.groups:
                 result.say("warm-up: every API's warm URL and cold list")
                 for api, found in targets.items():
@@ -290,6 +296,20 @@ def _big_rows(
         for measure, path in found.big.items():
             result.say(measure)
             result.add(*bench.measure_big(measure, path, _auth(api), first_s[measure]))
+
+
+GRANIAN_TAG = " [--server granian]"
+"""The tag of the rows of the mock as ``stepspec mock --server granian`` serves it."""
+
+
+def granian_config(default: ServerConfig) -> ServerConfig | None:
+    """``stepspec mock --server granian``'s configuration (workers as the default's, its
+    blocking threads), measured beside the default in every API's block; None without granian."""
+    if importlib.util.find_spec("granian") is None:
+        return None
+    from mock_server._granian import BLOCKING_THREADS
+
+    return ServerConfig("granian", "", default.workers, BLOCKING_THREADS)
 
 
 def alternatives(default: ServerConfig) -> list[ServerConfig]:

@@ -272,6 +272,21 @@ def test_the_server_comparison_leaves_granian_out_when_it_is_not_installed(
     assert [c.label for c in _suite.alternatives(default)][-2:] == ["granian x2", "granian x2x4"]
 
 
+def test_every_api_block_measures_the_mock_under_granian_as_the_cli_serves_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from mock_server._granian import BLOCKING_THREADS
+
+    default = _procs.ServerConfig("gunicorn", "gthread", 3, 4, ("--preload",))
+    granian = _suite.granian_config(default)
+    assert granian == _procs.ServerConfig("granian", "", 3, BLOCKING_THREADS)
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        "importlib.util.find_spec", lambda name, *a: None if name == "granian" else real(name)
+    )
+    assert _suite.granian_config(default) is None
+
+
 def test_proxy_benchmark_runs_the_proxy_command_in_front_of_the_target() -> None:
     from benchmarks import _proxy
 
