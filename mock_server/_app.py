@@ -48,6 +48,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from mock_server._config import MockConfig
 from mock_server._context import Clock, MockContext, system_clock
 from mock_server._control import Faults, apply_prefer, injected_error, parse_prefer
+from mock_server._fast import FastPath
 from mock_server._hosts import HostGuard, guarded
 from mock_server._http import (
     OPERATION_KEY,
@@ -168,7 +169,10 @@ def create_app(
         app.before_request_funcs.setdefault(blueprint.name, []).append(_operation_hook)
     faults = Faults(cfg.seed, cfg.latency_ms, cfg.error_rate)
     cache = ResponseCache(cfg.cache_size)
-    inner = CorsHeaders(app.wsgi_app, CORS_EXPOSE_HEADERS) if cfg.cors else app.wsgi_app
+    inner = app.wsgi_app
+    if not (faults.active or cfg.replay or cfg.validate_responses):  # read-only GETs: _fast
+        inner = FastPath(app, inner)
+    inner = CorsHeaders(inner, CORS_EXPOSE_HEADERS) if cfg.cors else inner
     middleware = CachingMiddleware(inner, cache, enabled=not faults.active)
     app.wsgi_app = middleware  # type: ignore[method-assign]
     app.extensions[EXTENSION] = MockState(context, mounted, indexes, cache, middleware, faults)

@@ -230,15 +230,17 @@ def check_version(route_path: str) -> Response | None:
     )
 
 
-def check_safe_integers() -> Response | None:
-    """400 for a ``page`` beyond JavaScript's exact integers (``2**53 - 1``).
+def check_safe_integers(req: Request | None = None) -> Response | None:
+    """400 for a ``page`` beyond JavaScript's exact integers (``2**53 - 1``) in the query of
+    ``req`` (default: the current request).
 
     Kibana parses query numbers into JavaScript numbers: a larger value is no longer the number
     the client sent, and a page that far computes an Elasticsearch ``from`` it rejects. The mock
     answers such values with config-schema's maximum message instead of echoing them.
     """
+    args = (req if req is not None else request).args
     for name in UNBOUNDED_INTEGER_QUERY_KEYS:
-        for text in request.args.getlist(name):
+        for text in args.getlist(name):
             if _beyond_safe_integers(text):
                 return error_response(
                     400,

@@ -1,0 +1,187 @@
+"""The fast path: read-only GETs of the vendors' documented routes answered in front of Flask.
+
+A cold request (a new entity every time, nothing in the response cache) used to spend more time
+in Flask and Werkzeug (request context, routing, hooks, response objects) than in the vendor's
+own code. ``FastPath`` is WSGI middleware, installed by ``create_app`` directly around Flask
+(inside the response cache and the CORS headers), that answers the common case itself and sends
+everything else to Flask, unchanged:
+
+- only a ``GET`` without ``Prefer``, with an ASCII ``PATH_INFO`` and no ``SCRIPT_NAME``, under a
+  vendor's base path, on a route whose vendor registered a ``FastRoutes`` view for it;
+- routed by the app's own Werkzeug ``Map`` (bound once), so a redirect, 404 or 405 is Flask's;
+- then the same steps as the Flask path, in its order, each a way out to Flask: the vendor's
+  ``prepare`` (Trigify counts the request toward its rate limit), ``Vendor.authenticate``, the
+  vendor's ``admit`` (its blueprint hooks: auto runs, Kibana's space, version and safe-integer
+  checks), the OpenAPI operation (the one ``_operation_hook`` would match, through the same
+  ``MockState.operations`` memo) and its parameter check, and the view;
+- a view answers a 200 with ``FastAnswer`` (JSON bytes, and whether the answer is immutable);
+  anything else (a 404, a refused query) is left to Flask, which recomputes it.
+
+The answer is what Flask would send byte for byte: ``200 OK``, ``Content-Type`` and
+``Content-Length`` in Werkzeug's order, then the vendor's ``finish`` headers (Kibana's
+``elastic-api-version``, Trigify's ``RateLimit-*``), and the environ entries the outer layers read
+(``CACHEABLE_KEY``, ``OPERATION_KEY``, ``REPLAY_KEY``). Every side effect a way out may leave
+behind is idempotent per request (the rate-limit count is kept in the environ, auto runs are
+claimed once per time slot), so a request sent on to Flask is answered as if it had gone there
+first. ``create_app`` does not install the fast path when per-request behaviour the fast path
+does not model is configured (faults, latency, replay, ``--validate-responses``), and
+``tests/mock_server/test_fast_path.py`` compares both paths answer for answer.
+
+Vendors register their routes with ``register(blueprint, FastRoutes(...))`` from their
+``blueprint()``; the views are the same request-free functions their Flask views call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from flask import Blueprint, Flask, Request, Response
+from werkzeug.datastructures import MultiDict
+
+from mock_server._http import CACHEABLE_KEY, OPERATION_KEY, mark_cacheable
+from mock_server._params import check_parameters
+from mock_server._state import EXTENSION as STATE
+from mock_server._vendor import vendor_for
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+    from flask.blueprints import BlueprintSetupState
+
+    from mock_server._openapi import OperationSpec
+    from mock_server._state import MockState
+
+EXTENSION = "stepspec_fast"
+"""``app.extensions`` key: vendor name -> its ``FastRoutes`` (filled as blueprints register)."""
+_UNSEEN: Any = object()
+_NO_ARGS: MultiDict[str, str] = MultiDict()
+_HEADERS_200 = "200 OK"
+
+
+@dataclass(frozen=True, slots=True)
+class FastAnswer:
+    """A view's 200: the JSON body, and whether the answer may be replayed (``mark_cacheable``)."""
+
+    body: bytes
+    cacheable: bool = False
+
+
+FastView = Callable[[Mapping[str, str], Mapping[str, Any], "WSGIEnvironment"], Any]
+"""``(path variables, checked parameters, environ)`` -> a ``FastAnswer`` for a 200; anything
+else (the view's error ``Response``) sends the request to Flask."""
+
+
+@dataclass(frozen=True)
+class FastRoutes:
+    """What one vendor lets the fast path answer (see the module docstring for the order)."""
+
+    vendor: str
+    views: Mapping[str, FastView]
+    """Flask endpoint (``kibana.get_step_execution``) -> its request-free view."""
+    admit: Callable[[Request, str, Mapping[str, str]], bool] = field(default=lambda *_: True)
+    """The vendor's blueprint ``before_request`` hooks for ``(request, rule, path variables)``:
+    False when they would answer the request themselves (it then goes to Flask)."""
+    prepare: Callable[[Request], bool] | None = None
+    """Run before authentication (an app-wide hook of the vendor); False: go to Flask."""
+    finish: Callable[[WSGIEnvironment, list[tuple[str, str]]], None] | None = None
+    """The vendor's ``after_request`` hooks: append headers, set environ entries."""
+
+
+def served(result: FastAnswer | Response) -> Response:
+    """A request-free view's result as its Flask view answers it (an immutable 200 marked)."""
+    if not isinstance(result, FastAnswer):
+        return result
+    if result.cacheable:
+        mark_cacheable()
+    return Response(result.body, mimetype="application/json")
+
+
+def register(blueprint: Blueprint, routes: FastRoutes) -> None:
+    """Offer ``routes`` to the app ``blueprint`` is registered on (``app.extensions``)."""
+
+    def record(setup: BlueprintSetupState) -> None:
+        setup.app.extensions.setdefault(EXTENSION, {})[routes.vendor] = routes
+
+    blueprint.record_once(record)
+
+
+class FastPath:
+    """WSGI middleware answering the read-only GETs ``FastRoutes`` allow (module docstring)."""
+
+    def __init__(self, app: Flask, inner: WSGIApplication) -> None:
+        self.app = app
+        self.inner = inner
+        self.routes: Mapping[str, FastRoutes] = app.extensions.get(EXTENSION, {})
+        self.adapter = app.url_map.bind("localhost")
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        answer = self.answer(environ)
+        if answer is None:
+            return self.inner(environ, start_response)
+        headers, body = answer
+        start_response(_HEADERS_200, headers)
+        return [body]
+
+    def answer(self, environ: WSGIEnvironment) -> tuple[list[tuple[str, str]], bytes] | None:
+        """The headers and body of a 200 for this request, or None: Flask answers it."""
+        if environ.get("REQUEST_METHOD") != "GET" or "HTTP_PREFER" in environ:
+            return None
+        path: str = environ.get("PATH_INFO", "")
+        if environ.get("SCRIPT_NAME") or not path.isascii() or path[:1] != "/" or path[:2] == "//":
+            return None
+        mock: MockState = self.app.extensions[STATE]
+        vendor = vendor_for(path, mock.vendors)
+        routes = self.routes.get(vendor.name) if vendor is not None else None
+        if vendor is None or routes is None:
+            return None
+        try:
+            rule, view_args = self.adapter.match(path, "GET", return_rule=True)
+        except Exception:  # NotFound, MethodNotAllowed, RequestRedirect: Flask's answers
+            return None
+        view = routes.views.get(str(rule.endpoint))
+        if view is None:
+            return None
+        request = Request(environ)
+        if routes.prepare is not None and not routes.prepare(request):
+            return None
+        if vendor.authenticate(request, mock.context) is not None:
+            return None
+        if not routes.admit(request, rule.rule, view_args):
+            return None
+        checked: Mapping[str, Any] = {}
+        index = mock.indexes.get(vendor.name)
+        if index is not None:
+            operation = _operation(mock, vendor.name, rule.rule, path)
+            if operation is not None:
+                found = operation.pattern.fullmatch(path)
+                problems = check_parameters(
+                    operation.parameters,
+                    request.args if environ.get("QUERY_STRING") else _NO_ARGS,
+                    found.groupdict() if found is not None else {},
+                    reject_unknown=vendor.reject_unknown_query,
+                )
+                if problems.problems:
+                    return None
+                environ[OPERATION_KEY] = operation.operation_id
+                checked = problems.values
+        answered = view(view_args, checked, environ)
+        if not isinstance(answered, FastAnswer):
+            return None
+        if answered.cacheable:
+            environ[CACHEABLE_KEY] = True
+        body = answered.body
+        headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+        if routes.finish is not None:
+            routes.finish(environ, headers)
+        return headers, body
+
+
+def _operation(mock: MockState, vendor: str, rule: str, path: str) -> OperationSpec | None:
+    """The operation ``_app._operation_hook`` matches for this route (through the same memo)."""
+    key = (vendor, rule, "GET")
+    operation: OperationSpec | None = mock.operations.get(key, _UNSEEN)
+    if operation is _UNSEEN:
+        matched = mock.indexes[vendor].match("GET", path, route=rule)
+        operation = mock.operations[key] = matched[0] if matched is not None else None
+    return operation
