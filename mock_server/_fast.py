@@ -110,15 +110,15 @@ class FastPath:
     """WSGI middleware answering the read-only GETs ``FastRoutes`` allow (module docstring)."""
 
     def __init__(self, app: Flask, inner: WSGIApplication) -> None:
-        self.app = app
-        self.inner = inner
+        self.flask = app
+        self.app = inner
         self.routes: Mapping[str, FastRoutes] = app.extensions.get(EXTENSION, {})
         self.adapter = app.url_map.bind("localhost")
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         answer = self.answer(environ)
         if answer is None:
-            return self.inner(environ, start_response)
+            return self.app(environ, start_response)
         headers, body = answer
         start_response(_HEADERS_200, headers)
         return [body]
@@ -130,7 +130,7 @@ class FastPath:
         path: str = environ.get("PATH_INFO", "")
         if environ.get("SCRIPT_NAME") or not path.isascii() or path[:1] != "/" or path[:2] == "//":
             return None
-        mock: MockState = self.app.extensions[STATE]
+        mock: MockState = self.flask.extensions[STATE]
         vendor = vendor_for(path, mock.vendors)
         routes = self.routes.get(vendor.name) if vendor is not None else None
         if vendor is None or routes is None:
