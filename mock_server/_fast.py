@@ -33,12 +33,14 @@ Vendors register their routes with ``register(blueprint, FastRoutes(...))`` from
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Flask, Request, Response
 from werkzeug.datastructures import MultiDict
+from werkzeug.routing import Map, Rule
 
 from mock_server._http import CACHEABLE_KEY, OPERATION_KEY, mark_cacheable
 from mock_server._params import check_parameters
@@ -57,6 +59,9 @@ EXTENSION = "stepspec_fast"
 _UNSEEN: Any = object()
 _NO_ARGS: MultiDict[str, str] = MultiDict()
 _HEADERS_200 = "200 OK"
+_VARIABLE = re.compile(r"<([^<>:]+)>")
+"""A rule variable with Werkzeug's default converter (``[^/]+``); any other makes a rule
+opaque to ``Router``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +118,7 @@ class FastPath:
         self.flask = app
         self.app = inner
         self.routes: Mapping[str, FastRoutes] = app.extensions.get(EXTENSION, {})
-        self.adapter = app.url_map.bind("localhost")
+        self._router: Router | None = None
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         answer = self.answer(environ)
@@ -135,10 +140,13 @@ class FastPath:
         routes = self.routes.get(vendor.name) if vendor is not None else None
         if vendor is None or routes is None:
             return None
-        try:
-            rule, view_args = self.adapter.match(path, "GET", return_rule=True)
-        except Exception:  # NotFound, MethodNotAllowed, RequestRedirect: Flask's answers
+        router = self._router
+        if router is None:  # built at the first request: every blueprint is registered by then
+            router = self._router = Router(self.flask.url_map)
+        routed = router.match(path)
+        if routed is None:
             return None
+        rule, view_args = routed
         view = routes.views.get(str(rule.endpoint))
         if view is None:
             return None
@@ -185,3 +193,55 @@ def _operation(mock: MockState, vendor: str, rule: str, path: str) -> OperationS
         matched = mock.indexes[vendor].match("GET", path, route=rule)
         operation = mock.operations[key] = matched[0] if matched is not None else None
     return operation
+
+
+class Router:
+    """Werkzeug's routing of a GET, decided without Werkzeug where only one rule can match.
+
+    Each rule of the app's ``Map`` whose variables all use the default converter (one path
+    segment each), without defaults, host or websocket, becomes a regular expression, filed by
+    its number of segments. A path matched by exactly one of them is that rule's (Werkzeug
+    could only pick it, or answer 405 when it does not take GET); several candidates (a literal
+    segment that is also a valid id: ``/v1/workflows/actions``) are decided by Werkzeug's own
+    ``MapAdapter``, and so is any path under an opaque rule's literal prefix. No candidate
+    (including a path with a trailing slash, which ``strict_slashes`` may redirect) is None, as
+    is every answer that is not a GET route: Flask answers those.
+    """
+
+    def __init__(self, url_map: Map) -> None:
+        self.adapter = url_map.bind("localhost")
+        self.segments: dict[int, list[tuple[re.Pattern[str], Rule]]] = {}
+        self.opaque: list[str] = []
+        for rule in url_map.iter_rules():
+            text = rule.rule
+            plain = "<" not in _VARIABLE.sub("", text)
+            if not plain or rule.defaults or rule.host or rule.subdomain or rule.websocket:
+                self.opaque.append(text.split("<", 1)[0])
+                continue
+            parts = _VARIABLE.split(text)  # literal, name, literal, name, ..., literal
+            regex = "".join(
+                f"(?P<{part}>[^/]+)" if i % 2 else re.escape(part) for i, part in enumerate(parts)
+            )
+            self.segments.setdefault(text.count("/"), []).append((re.compile(regex), rule))
+
+    def match(self, path: str) -> tuple[Rule, dict[str, str]] | None:
+        """The GET rule answering ``path`` and its variables, or None (Flask decides)."""
+        if any(path.startswith(prefix) for prefix in self.opaque):
+            return self._werkzeug(path)
+        found: tuple[Rule, dict[str, str]] | None = None
+        for pattern, rule in self.segments.get(path.count("/"), ()):
+            matched = pattern.fullmatch(path)
+            if matched is not None:
+                if found is not None:
+                    return self._werkzeug(path)
+                found = rule, matched.groupdict()
+        if found is None or "GET" not in (found[0].methods or ()):
+            return None
+        return found
+
+    def _werkzeug(self, path: str) -> tuple[Rule, dict[str, str]] | None:
+        try:
+            rule, args = self.adapter.match(path, "GET", return_rule=True)
+        except Exception:  # NotFound, MethodNotAllowed, RequestRedirect: Flask's answers
+            return None
+        return rule, dict(args)

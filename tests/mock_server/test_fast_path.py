@@ -8,6 +8,7 @@ leave the same coverage behind; a counting layer shows which requests the fast p
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -15,7 +16,7 @@ from urllib.parse import quote
 import pytest
 from flask import Flask
 
-from mock_server._fast import FastPath
+from mock_server._fast import FastPath, Router
 from mock_server._state import EXTENSION, MockState
 from mock_server.coverage import EXTENSION as COVERAGE
 
@@ -231,3 +232,23 @@ def test_no_fast_path_when_every_request_needs_the_whole_path(
     app_factory: AppFactory, config: dict[str, Any]
 ) -> None:
     assert fast_layer(app_factory(**config)) is None
+
+
+def test_the_router_agrees_with_werkzeug(app_factory: AppFactory) -> None:
+    app = app_factory(workflows_per_api=2, runs_per_workflow=2)
+    adapter = app.url_map.bind("localhost")
+    router = Router(app.url_map)
+    samples = ("x", "steps", "step", "actions", "executions", "api", "workflows", "s", "wf_1")
+    paths = {"/", "/v1/workflows/", "/api/workflows//step/x", "/_stepspec", "/static/a/b"}
+    for rule in app.url_map.iter_rules():
+        for sample in samples:
+            path = re.sub(r"<[^>]+>", sample, rule.rule)
+            paths |= {path, path + "/", path + "/x", path.rsplit("/", 1)[0]}
+    for path in sorted(paths):
+        try:
+            rule, args = adapter.match(path, "GET", return_rule=True)
+            expected: tuple[str, dict[str, Any]] | None = (str(rule.endpoint), dict(args))
+        except Exception:  # any of Werkzeug's answers that is not a GET route
+            expected = None
+        routed = router.match(path)
+        assert (None if routed is None else (routed[0].endpoint, routed[1])) == expected, path
