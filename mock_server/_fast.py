@@ -45,7 +45,7 @@ from werkzeug.routing import Map, Rule
 from mock_server._http import CACHEABLE_KEY, OPERATION_KEY, mark_cacheable
 from mock_server._params import check_parameters
 from mock_server._state import EXTENSION as STATE
-from mock_server._vendor import vendor_for
+from mock_server._vendor import Vendor
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -119,6 +119,7 @@ class FastPath:
         self.app = inner
         self.routes: Mapping[str, FastRoutes] = app.extensions.get(EXTENSION, {})
         self._router: Router | None = None
+        self._by_base: list[tuple[str, Vendor]] | None = None
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         answer = self.answer(environ)
@@ -128,6 +129,13 @@ class FastPath:
         start_response(_HEADERS_200, headers)
         return [body]
 
+    def _bases(self, mock: MockState) -> list[tuple[str, Vendor]]:
+        if self._by_base is None:
+            pairs = [(base, vendor) for vendor in mock.vendors for base in vendor.base_paths]
+            # Longest first, ties in vendor order (a stable sort): ``vendor_for``'s choice.
+            self._by_base = sorted(pairs, key=lambda pair: -len(pair[0]))
+        return self._by_base
+
     def answer(self, environ: WSGIEnvironment) -> tuple[list[tuple[str, str]], bytes] | None:
         """The headers and body of a 200 for this request, or None: Flask answers it."""
         if environ.get("REQUEST_METHOD") != "GET" or "HTTP_PREFER" in environ:
@@ -136,7 +144,7 @@ class FastPath:
         if environ.get("SCRIPT_NAME") or not path.isascii() or path[:1] != "/" or path[:2] == "//":
             return None
         mock: MockState = self.flask.extensions[STATE]
-        vendor = vendor_for(path, mock.vendors)
+        vendor = next((v for base, v in self._bases(mock) if path.startswith(base)), None)
         routes = self.routes.get(vendor.name) if vendor is not None else None
         if vendor is None or routes is None:
             return None
