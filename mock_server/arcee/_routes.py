@@ -4,7 +4,9 @@ Views are thin: they read the parameters the app checked against the OpenAPI doc
 (``checked_query``; a value that does not fit is answered before the view runs), look entities
 up through ``ArceeService`` and serialise. Answers about the frozen world are marked cacheable;
 answers that involve live runs (history pages, live runs) are not, since they change with the
-clock.
+clock. The GET views are request-free functions (path variables, checked query, environ -> a
+200's ``FastAnswer`` or the error ``Response``), called by the Flask views and registered with
+the app's fast path (``mock_server._fast``).
 """
 
 from __future__ import annotations

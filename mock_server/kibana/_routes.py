@@ -8,6 +8,11 @@ OpenAPI parameter names so that the route template is the documented path (used 
 ``elastic-api-version`` error message). Before every view, ``_platform`` applies Kibana's
 platform checks (space id, privileges, ``kbn-xsrf``, ``elastic-api-version``, safe integers).
 
+The GET views are request-free functions (path variables, checked query, environ -> a 200's
+``FastAnswer`` or the Boom ``Response``), called by the Flask views and registered with the
+app's fast path (``mock_server._fast``) together with ``admit``, ``_platform`` for a GET (any
+check that would refuse, and every request under ``--api-key`` space scoping, goes to Flask).
+
 Starting a run (``POST .../run``, ``POST /api/workflows/test``) may pick a scenario with the
 ``X-Stepspec-Scenario`` header or ``inputs.stepspec_scenario`` (an unknown name is a Boom 400
 listing the known ones); every request first lets ``AutoRuns`` start the automatic runs that are

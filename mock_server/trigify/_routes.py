@@ -22,6 +22,11 @@ counts the replayed request and supplies its fresh ``RateLimit-*`` values; the q
 is kept in the environ (``QUOTA_KEY``) so a request is never counted twice. With enforcement on
 (``rate_limit``) answers are never cached: the mark is withdrawn on the way out, and every
 request takes the whole path to its count (and its 429).
+
+The GET views are request-free functions (path variables, checked query, environ -> a 200's
+``FastAnswer`` or the error ``Response``), called by the Flask views and registered with the
+app's fast path (``mock_server._fast``) with ``prepare`` (the count, before authentication; a
+request over the limit goes to Flask, which reuses the count) and ``finish`` (the headers).
 """
 
 from __future__ import annotations
