@@ -23,9 +23,11 @@ The answer is what Flask would send byte for byte: ``200 OK``, ``Content-Type`` 
 (``CACHEABLE_KEY``, ``OPERATION_KEY``, ``REPLAY_KEY``). Every side effect a way out may leave
 behind is idempotent per request (the rate-limit count is kept in the environ, auto runs are
 claimed once per time slot), so a request sent on to Flask is answered as if it had gone there
-first. ``create_app`` does not install the fast path when per-request behaviour the fast path
-does not model is configured (faults, latency, replay, ``--validate-responses``), and
-``tests/mock_server/test_fast_path.py`` compares both paths answer for answer.
+first; so is a request during which anything raises (Flask's error handlers answer it: the
+vendor's 503 for an unreachable live-run store, its 500 for a bug). ``create_app`` does not
+install the fast path when per-request behaviour the fast path does not model is configured
+(faults, latency, replay, ``--validate-responses``), and ``tests/mock_server/test_fast_path.py``
+compares both paths answer for answer.
 
 Vendors register their routes with ``register(blueprint, FastRoutes(...))`` from their
 ``blueprint()``; the views are the same request-free functions their Flask views call.
@@ -122,7 +124,10 @@ class FastPath:
         self._by_base: list[tuple[str, Vendor]] | None = None
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        answer = self.answer(environ)
+        try:
+            answer = self.answer(environ)
+        except Exception:  # a store outage or a bug: Flask's handlers answer (503, 500)
+            answer = None
         if answer is None:
             return self.app(environ, start_response)
         headers, body = answer

@@ -252,3 +252,21 @@ def test_the_router_agrees_with_werkzeug(app_factory: AppFactory) -> None:
             expected = None
         routed = router.match(path)
         assert (None if routed is None else (routed[0].endpoint, routed[1])) == expected, path
+
+
+def test_a_request_the_fast_path_fails_on_is_answered_by_flask(app_factory: AppFactory) -> None:
+    app = app_factory(workflows_per_api=3, runs_per_workflow=6)
+    app.testing = False  # Flask's 500 envelope instead of the traceback
+    step = next(r for r in _requests(app) if r[0] == "GET" and "/step/" in r[1])
+    fresh = ("GET", step[1], {**KIBANA, "Origin": "http://other.test"})  # not in the cache
+    expected = _answer(app, fresh)
+    app.extensions["stepspec"].cache.clear()
+    layer = fast_layer(app)
+    assert layer is not None
+
+    def broken(environ: WSGIEnvironment) -> None:
+        raise RuntimeError("a bug in the fast path")
+
+    layer.answer = broken  # type: ignore[method-assign,assignment]
+    assert _answer(app, fresh) == expected
+    assert expected[0] == 200
