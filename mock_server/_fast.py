@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Flask, Request, Response
-from werkzeug.datastructures import MultiDict
+from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.routing import Map, Rule
 
 from mock_server._http import CACHEABLE_KEY, OPERATION_KEY, mark_cacheable
@@ -59,7 +59,7 @@ if TYPE_CHECKING:
 EXTENSION = "stepspec_fast"
 """``app.extensions`` key: vendor name -> its ``FastRoutes`` (filled as blueprints register)."""
 _UNSEEN: Any = object()
-_NO_ARGS: MultiDict[str, str] = MultiDict()
+_NO_ARGS: ImmutableMultiDict[str, str] = ImmutableMultiDict()
 _HEADERS_200 = "200 OK"
 _VARIABLE = re.compile(r"<([^<>:]+)>")
 """A rule variable with Werkzeug's default converter (``[^/]+``); any other makes a rule

@@ -10,8 +10,8 @@ platform checks (space id, privileges, ``kbn-xsrf``, ``elastic-api-version``, sa
 
 The GET views are request-free functions (path variables, checked query, environ -> a 200's
 ``FastAnswer`` or the Boom ``Response``), called by the Flask views and registered with the
-app's fast path (``mock_server._fast``) together with ``admit``, ``_platform`` for a GET (any
-check that would refuse, and every request under ``--api-key`` space scoping, goes to Flask).
+app's fast path (``mock_server._fast``) together with ``admit``, ``_platform`` for a GET (a
+request any check would refuse goes to Flask).
 
 Starting a run (``POST .../run``, ``POST /api/workflows/test``) may pick a scenario with the
 ``X-Stepspec-Scenario`` header or ``inputs.stepspec_scenario`` (an unknown name is a Boom 400
@@ -96,7 +96,10 @@ def blueprint(ctx: MockContext) -> Blueprint:
         space = args.get("space_id")
         if space is not None and not SPACE_PATTERN.fullmatch(space):
             return False
-        if ctx.config.api_keys:  # space privileges: left to ``_platform``
+        privileges = protocol.check_space_privileges(
+            ctx, route_template(rule), space or "default", req
+        )
+        if privileges is not None:
             return False
         version = req.environ.get(VERSION_ENVIRON)
         if version is not None and version != protocol.API_VERSION:

@@ -177,7 +177,10 @@ def test_both_paths_agree_with_keys_spaces_and_an_enforced_rate_limit(
     requests = _requests(fast)
     _requests(slow)
     other = [(m, p, {**h, "Authorization": "ApiKey other"}) for m, p, h in requests[:8]]
-    _compare(fast, slow, requests + other)
+    team = [(m, "/s/team-a" + p, h) for m, p, h in requests[:3] + other[:3]]
+    _compare(fast, slow, requests + other + team)
+    # "fast" is refused in team-a (Basic is no key at all); "other" may look, finds no such run
+    assert [_answer(fast, request)[0] for request in team] == [403, 403, 401, 404, 404, 404]
     trigify = ("GET", "/v1/workflows/actions", TRIGIFY)
     _compare(fast, slow, [trigify], times=120)  # past the limit: 429 from both
     assert _answer(fast, trigify)[0] == 429
