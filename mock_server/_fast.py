@@ -60,7 +60,7 @@ EXTENSION = "stepspec_fast"
 """``app.extensions`` key: vendor name -> its ``FastRoutes`` (filled as blueprints register)."""
 _UNSEEN: Any = object()
 _NO_ARGS: ImmutableMultiDict[str, str] = ImmutableMultiDict()
-_HEADERS_200 = "200 OK"
+_STATUS_200 = "200 OK"
 _VARIABLE = re.compile(r"<([^<>:]+)>")
 """A rule variable with Werkzeug's default converter (``[^/]+``); any other makes a rule
 opaque to ``Router``."""
@@ -131,7 +131,7 @@ class FastPath:
         if answer is None:
             return self.app(environ, start_response)
         headers, body = answer
-        start_response(_HEADERS_200, headers)
+        start_response(_STATUS_200, headers)
         return [body]
 
     def _bases(self, mock: MockState) -> list[tuple[str, Vendor]]:
