@@ -22,10 +22,13 @@ the read-only vocabulary). Per request, in order:
 The hooks record what they decide (vendor, operation, checked query) in ``_state``, where the
 vendors, replay and the viewer read it; none of them imports this module.
 
-A response cache in front of Flask replays immutable answers (see ``_http``). The hooks read
-the request through one context lookup each and are only registered when configured: a cold
-request (a new id every time, nothing cached) pays for Flask's routing and the view, little
-else (``benchmarks/README.md`` has the measurements). Any exception
+A response cache in front of Flask replays immutable answers (see ``_http``), and behind it
+``_fast.FastPath`` answers the common read-only GET (a 200 of a route its vendor registered)
+with the same steps 1-8 but without Flask, sending anything else on to Flask; it is not
+installed with faults, latency, replay or ``--validate-responses``. So a cold request (a new id
+every time, nothing cached) pays for the view, little else (``benchmarks/README.md`` has the
+measurements). The Flask hooks read the request through one context lookup each and are only
+registered when configured. Any exception
 that escapes a view is a bug: it is logged and answered with the vendor's 500 (re-raised when
 ``app.testing``, so tests see the traceback), except ``StoreUnavailable``: a networked live-run
 store that cannot be reached is answered 503 in the vendor's envelope, with ``Retry-After``.
@@ -48,6 +51,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from mock_server._config import MockConfig
 from mock_server._context import Clock, MockContext, system_clock
 from mock_server._control import Faults, apply_prefer, injected_error, parse_prefer
+from mock_server._fast import FastPath
 from mock_server._hosts import HostGuard, guarded
 from mock_server._http import (
     OPERATION_KEY,
@@ -176,7 +180,10 @@ def create_app(
         app.before_request_funcs.setdefault(blueprint.name, []).append(_operation_hook)
     faults = Faults(cfg.seed, cfg.latency_ms, cfg.error_rate)
     cache = ResponseCache(cfg.cache_size)
-    inner = CorsHeaders(app.wsgi_app, CORS_EXPOSE_HEADERS) if cfg.cors else app.wsgi_app
+    inner = app.wsgi_app
+    if not (faults.active or cfg.replay or cfg.validate_responses):  # read-only GETs: _fast
+        inner = FastPath(app, inner)
+    inner = CorsHeaders(inner, CORS_EXPOSE_HEADERS) if cfg.cors else inner
     middleware = CachingMiddleware(inner, cache, enabled=not faults.active)
     app.wsgi_app = middleware  # type: ignore[method-assign]
     app.extensions[EXTENSION] = MockState(context, mounted, indexes, cache, middleware, faults)

@@ -50,6 +50,10 @@ def guarded(bind_host: str) -> bool:
     return is_loopback(host_name(bind_host))
 
 
+MAX_DECIDED = 256
+"""``Host`` values whose answer ``HostGuard`` remembers (a server sees one or two)."""
+
+
 class HostGuard:
     """WSGI middleware: a request whose ``Host`` is neither loopback nor allowed is refused."""
 
@@ -57,13 +61,20 @@ class HostGuard:
         self.app = app
         self.allowed = frozenset(host_name(name) for name in allowed if name.strip())
         self.refuse = refuse
+        self._decided: dict[str, bool] = {}
 
     def permits(self, host_header: str | None) -> bool:
-        """Whether a request with this ``Host`` header is answered."""
+        """Whether a request with this ``Host`` header is answered (decided once per value)."""
         if not host_header:
             return False
-        name = host_name(host_header)
-        return is_loopback(name) or name in self.allowed
+        decided = self._decided.get(host_header)
+        if decided is None:
+            name = host_name(host_header)
+            decided = is_loopback(name) or name in self.allowed
+            if len(self._decided) >= MAX_DECIDED:  # a client sending endless names
+                self._decided.clear()
+            self._decided[host_header] = decided
+        return decided
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         host = environ.get("HTTP_HOST")

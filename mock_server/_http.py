@@ -70,13 +70,20 @@ def json_response(
     obj: Any, status: int = 200, headers: Mapping[str, str] | None = None
 ) -> Response:
     """A JSON response serialised with orjson (keys in insertion order, no spaces)."""
-    try:
-        body = orjson.dumps(obj)
-    except TypeError:  # integers beyond 64 bits (a client may send page=10**30): stdlib can
-        body = json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
     return Response(
-        body, status=_STATUS_LINES.get(status, status), headers=headers, mimetype="application/json"
+        json_bytes(obj),
+        status=_STATUS_LINES.get(status, status),
+        headers=headers,
+        mimetype="application/json",
     )
+
+
+def json_bytes(obj: Any) -> bytes:
+    """``obj`` as the JSON bytes ``json_response`` sends."""
+    try:
+        return orjson.dumps(obj)
+    except TypeError:  # integers beyond 64 bits (a client may send page=10**30): stdlib can
+        return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def mark_cacheable() -> None:

@@ -11,6 +11,7 @@ scalar and an array of it (config-schema's ``oneOf([x, arrayOf(x)])``).
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -95,8 +96,8 @@ def check_parameters(
 ) -> CheckedParameters:
     """Check ``query`` and ``path_values`` against ``parameters`` (resolved OpenAPI objects)."""
     result = CheckedParameters()
-    documented = {p["name"] for p in parameters if p.get("in") == "query"}
-    if reject_unknown:
+    if reject_unknown and query:
+        documented = {p["name"] for p in parameters if p.get("in") == "query"}
         for name in query:
             if name not in documented:
                 result.problems.append(QueryProblem("query", name, "unknown"))
@@ -111,10 +112,16 @@ def check_parameters(
                 continue
             _check_value(result, "query", name, schema, raw)
         elif location == "path":
-            key = re.sub(r"\W", "_", name)
+            key = _group_key(name)
             if key in path_values:
                 _check_value(result, "params", name, schema, [path_values[key]])
     return result
+
+
+@functools.cache
+def _group_key(name: str) -> str:
+    """The regex group (``_openapi``'s path pattern) holding the path parameter ``name``."""
+    return re.sub(r"\W", "_", name)
 
 
 def _array_schema(schema: Mapping[str, Any]) -> Mapping[str, Any] | None:

@@ -4,16 +4,21 @@ Views are thin: they read the parameters the app checked against the OpenAPI doc
 (``checked_query``; a value that does not fit is answered before the view runs), look entities
 up through ``ArceeService`` and serialise. Answers about the frozen world are marked cacheable;
 answers that involve live runs (history pages, live runs) are not, since they change with the
-clock.
+clock. The GET views are request-free functions (path variables, checked query, environ -> a
+200's ``FastAnswer`` or the error ``Response``), called by the Flask views and registered with
+the app's fast path (``mock_server._fast``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Request, Response, request
 
-from mock_server._http import json_response, mark_cacheable
+from mock_server._fast import FastAnswer, FastRoutes, served
+from mock_server._fast import register as register_fast
+from mock_server._http import json_bytes, json_response
 from mock_server._state import checked_query
 from mock_server.arcee._protocol import error_response
 from mock_server.arcee._service import API, ArceeService, RunView, WorkflowRef
@@ -26,12 +31,16 @@ from mock_server.live import (
 )
 
 if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIEnvironment as Environ
+
     from mock_server._context import MockContext
 
 BASE_PATH = "/api/v1/workflow"
 _MAX_INDEX = 2**62
 MAX_DEPTH = 32
 """Larger ``limit``/``offset`` values mean "everything" / "past the end" (and stay integers)."""
+Args = Mapping[str, str]
+Query = Mapping[str, Any]
 
 
 def storable(value: Any, depth: int = 0) -> Any:
@@ -61,11 +70,10 @@ def _text(value: str) -> str:
     return value.encode("utf-8", "replace").decode("utf-8") if not value.isascii() else value
 
 
-def _cacheable() -> None:
+def _cacheable(environ: Environ) -> bool:
     # The response cache keys on ``Authorization`` only; an answer earned with the lenient
     # ``Authentication`` header must not be replayed to a request without credentials.
-    if "Authorization" in request.headers:
-        mark_cacheable()
+    return "HTTP_AUTHORIZATION" in environ
 
 
 def blueprint(ctx: MockContext) -> Blueprint:
@@ -82,11 +90,6 @@ def blueprint(ctx: MockContext) -> Blueprint:
     def workflow_or_404(workflow_id: str) -> WorkflowRef | Response:
         ref = service.find_workflow(workflow_id)
         return error_response(404, "Workflow not found") if ref is None else ref
-
-    @bp.get("/workflows")
-    def list_workflows() -> Response:
-        _cacheable()
-        return json_response(service.workflows_payload())
 
     @bp.post("/workflows/<workflow_id>/execute")
     def execute_workflow(workflow_id: str) -> Response:
@@ -116,44 +119,80 @@ def blueprint(ctx: MockContext) -> Blueprint:
         run_id = service.execute(found, inputs, chosen)
         return json_response({"message": "Workflow execution started", "run_id": run_id})
 
-    @bp.get("/workflows/<workflow_id>/runs")
-    def execution_history(workflow_id: str) -> Response:
-        values = checked_query()
-        found = workflow_or_404(workflow_id)
-        if isinstance(found, Response):
-            return found
-        limit = int(min(values.get("limit", 100), _MAX_INDEX))
-        offset = int(min(values.get("offset", 0), _MAX_INDEX))
-        return json_response(service.history(found, limit, offset))
+    # The GET views, request-free: ``(path variables, checked query, environ)`` -> a 200's
+    # ``FastAnswer`` or the error ``Response``; served by Flask views and by the fast path.
 
-    def run_or_error(workflow_id: str, run_id: str) -> tuple[WorkflowRef, RunView] | Response:
-        """The run a run route names, or the answer that it cannot be served (400/404)."""
-        found = workflow_or_404(workflow_id)
+    def workflows(args: Args, query: Query, environ: Environ) -> FastAnswer | Response:
+        return FastAnswer(json_bytes(service.workflows_payload()), _cacheable(environ))
+
+    def history(args: Args, query: Query, environ: Environ) -> FastAnswer | Response:
+        found = workflow_or_404(args["workflow_id"])
         if isinstance(found, Response):
             return found
-        view = service.find_run(found, run_id)
+        limit = int(min(query.get("limit", 100), _MAX_INDEX))
+        offset = int(min(query.get("offset", 0), _MAX_INDEX))
+        return FastAnswer(json_bytes(service.history(found, limit, offset)))
+
+    def run_or_error(args: Args) -> tuple[WorkflowRef, RunView] | Response:
+        """The run a run route names, or the answer that it cannot be served (400/404)."""
+        found = workflow_or_404(args["workflow_id"])
+        if isinstance(found, Response):
+            return found
+        view = service.find_run(found, args["run_id"])
         if view is None:
             return error_response(404, "Run not found")
-        if view.frozen:
-            _cacheable()
         return found, view
 
-    @bp.get("/workflows/<workflow_id>/runs/<run_id>")
-    def get_run(workflow_id: str, run_id: str) -> Response:
-        located = run_or_error(workflow_id, run_id)
+    def run(args: Args, query: Query, environ: Environ) -> FastAnswer | Response:
+        located = run_or_error(args)
         if isinstance(located, Response):
             return located
         found, view = located
-        return json_response([service.run_body(view, found, detail=True)])
+        body = json_bytes([service.run_body(view, found, detail=True)])
+        return FastAnswer(body, view.frozen and _cacheable(environ))
 
-    @bp.get("/workflows/<workflow_id>/runs/<run_id>/steps")
-    def get_run_steps(workflow_id: str, run_id: str) -> Response:
-        located = run_or_error(workflow_id, run_id)
+    def run_steps(args: Args, query: Query, environ: Environ) -> FastAnswer | Response:
+        located = run_or_error(args)
         if isinstance(located, Response):
             return located
-        body = service.steps_body(located[1])
-        if isinstance(body, bytes):
-            return Response(body, mimetype="application/json")
-        return json_response(body)
+        view = located[1]
+        body = service.steps_body(view)
+        if not isinstance(body, bytes):
+            body = json_bytes(body)
+        return FastAnswer(body, view.frozen and _cacheable(environ))
+
+    @bp.get("/workflows")
+    def list_workflows(**args: str) -> Response:
+        return served(workflows(args, checked_query(), request.environ))
+
+    @bp.get("/workflows/<workflow_id>/runs")
+    def execution_history(**args: str) -> Response:
+        return served(history(args, checked_query(), request.environ))
+
+    @bp.get("/workflows/<workflow_id>/runs/<run_id>")
+    def get_run(**args: str) -> Response:
+        return served(run(args, checked_query(), request.environ))
+
+    @bp.get("/workflows/<workflow_id>/runs/<run_id>/steps")
+    def get_run_steps(**args: str) -> Response:
+        return served(run_steps(args, checked_query(), request.environ))
+
+    def admit(req: Request, rule: str, args: Args) -> bool:
+        auto_runs.tick()  # ``_auto_runs`` for the fast path
+        return True
+
+    register_fast(
+        bp,
+        FastRoutes(
+            vendor="arcee",
+            views={
+                "arcee.list_workflows": workflows,
+                "arcee.execution_history": history,
+                "arcee.get_run": run,
+                "arcee.get_run_steps": run_steps,
+            },
+            admit=admit,
+        ),
+    )
 
     return bp

@@ -76,33 +76,37 @@ def body_states(body: Any) -> tuple[frozenset[str], frozenset[str]]:
     """
     runs: set[str] = set()
     steps: set[str] = set()
-    # Only containers are visited (scalars cannot name a state): an explicit stack of
-    # (container, depth), and a container deeper than ``_MAX_DEPTH`` is ignored.
-    pending: list[tuple[Any, int]] = [(body, 0)] if type(body) in _CONTAINERS else []
-    if not pending and isinstance(body, (dict, list)):
+    # Only containers are visited (scalars cannot name a state), depth first; a container
+    # deeper than ``_MAX_DEPTH`` is ignored. Exact dicts and lists (all orjson makes) take the
+    # recursive ``_walk``; subclasses the slower ``_subclass_states``.
+    if type(body) in _CONTAINERS:
+        _walk(body, 0, runs, steps)
+    elif isinstance(body, (dict, list)):
         _subclass_states(body, 0, runs, steps)
-    pop, push = pending.pop, pending.append
-    while pending:
-        node, depth = pop()
-        if depth > _MAX_DEPTH:
-            continue
-        depth += 1
-        if type(node) is dict:
-            status = node.get("status")
-            if isinstance(status, str):  # the markers are _STEP_MARKERS and _RUN_MARKERS
-                if "stepId" in node or "node_id" in node or "step_id" in node:
-                    steps.add(status)
-                elif "startedAt" in node or "start_time" in node or "started_at" in node:
-                    runs.add(status)
-            values: Iterable[Any] = node.values()
-        else:  # a list: only exact dicts and lists are pushed
-            values = node
-        for value in values:
-            if type(value) in _CONTAINERS:
-                push((value, depth))
-            elif isinstance(value, (dict, list)):  # a subclass (never from orjson)
-                _subclass_states(value, depth, runs, steps)
     return frozenset(runs), frozenset(steps)
+
+
+def _walk(node: Any, depth: int, runs: set[str], steps: set[str]) -> None:
+    """``body_states`` of an exact dict or list at ``depth`` (at most ``_MAX_DEPTH``)."""
+    values: Iterable[Any]
+    if type(node) is dict:
+        status = node.get("status")
+        if isinstance(status, str):  # the markers are _STEP_MARKERS and _RUN_MARKERS
+            if "stepId" in node or "node_id" in node or "step_id" in node:
+                steps.add(status)
+            elif "startedAt" in node or "start_time" in node or "started_at" in node:
+                runs.add(status)
+        values = node.values()
+    else:
+        values = node
+    depth += 1
+    for value in values:
+        kind = type(value)
+        if kind is dict or kind is list:
+            if depth <= _MAX_DEPTH:
+                _walk(value, depth, runs, steps)
+        elif kind is not str and isinstance(value, (dict, list)):  # a subclass (not orjson's)
+            _subclass_states(value, depth, runs, steps)
 
 
 def _subclass_states(node: Any, depth: int, runs: set[str], steps: set[str]) -> None:

@@ -91,7 +91,7 @@ class Coverage:
         self._timer: threading.Timer | None = None
         self._timer_pid = 0
         self._facts: dict[tuple[str, str, str, int, str, int, int], tuple[Fact, ...]] = {}
-        self._clients: dict[str, str] = {}
+        self._clients: dict[tuple[str, str, str], str] = {}
         self._bases = sorted(
             ((base, vendor) for vendor in vendors for base in vendor.base_paths),
             key=lambda item: -len(item[0]),
@@ -142,20 +142,21 @@ class Coverage:
         return Observation(vendor.name, operation, status, case, runs, steps)
 
     def client_of(self, environ: Mapping[str, Any]) -> str:
-        """The fingerprint of the request's credential, or ``anonymous``."""
-        headers = {
-            "authorization": environ.get("HTTP_AUTHORIZATION", ""),
-            "authentication": environ.get("HTTP_AUTHENTICATION", ""),
-            "x-api-key": environ.get("HTTP_X_API_KEY", ""),
-        }
-        secret = credential_of(headers)
-        if secret is None:
-            return ANONYMOUS
-        found = self._clients.get(secret)
+        """The fingerprint of the request's credential, or ``anonymous`` (memoised per triple
+        of credential headers)."""
+        sent = (
+            environ.get("HTTP_AUTHORIZATION", ""),
+            environ.get("HTTP_AUTHENTICATION", ""),
+            environ.get("HTTP_X_API_KEY", ""),
+        )
+        found = self._clients.get(sent)
         if found is None:
+            headers = dict(zip(("authorization", "authentication", "x-api-key"), sent, strict=True))
+            secret = credential_of(headers)
+            found = ANONYMOUS if secret is None else fingerprint(secret)
             if len(self._clients) >= _MAX_MEMO:
                 self._clients.clear()
-            found = self._clients[secret] = fingerprint(secret)
+            self._clients[sent] = found
         return found
 
     def record(
@@ -169,10 +170,14 @@ class Coverage:
         """Record one answer to a request for ``vendor``."""
         status = int(status_line[:3])
         source = ""
-        if any(name.lower() == _INJECTED for name, _ in headers):
-            source = "injected"
-        elif "code=" in str(environ.get("HTTP_PREFER", "")).replace(" ", ""):
-            source = "Prefer"
+        for name, _ in headers:
+            if name.lower() == _INJECTED:
+                source = "injected"
+                break
+        else:
+            prefer = environ.get("HTTP_PREFER")
+            if prefer and "code=" in str(prefer).replace(" ", ""):
+                source = "Prefer"
         operation = self.operation_of(vendor, environ)
         client = self.client_of(environ)
         # A warm mock replays the same body objects, whose hash Python caches: cheap to key on.

@@ -171,25 +171,36 @@ PRIVILEGES: dict[tuple[str, str], tuple[str, ...]] = {
 """Kibana privileges each route requires (``x-stepspec-privileges`` in ``openapi.yaml``)."""
 
 
-def check_space_privileges(ctx: MockContext, route: str, space_id: str) -> Response | None:
-    """403 when the caller's key is scoped to other spaces than ``space_id``."""
+def check_space_privileges(
+    ctx: MockContext, route: str, space_id: str, req: Request | None = None
+) -> Response | None:
+    """403 when the caller of ``req`` (default: the current request) holds a key scoped to other
+    spaces than ``space_id``."""
     if not ctx.config.api_keys:
         return None
-    found = credential(request.headers.get("Authorization"))
+    if req is None:
+        req = _current()
+    found = credential(req.headers.get("Authorization"))
     key = matching_key(found, ctx.config.plain_keys) if found is not None else None
     spaces = ctx.config.key_spaces(key) if key is not None else None
     if spaces is None or space_id in spaces:
         return None
-    missing = ",".join(PRIVILEGES.get((request.method, route), ()))
-    path = request.path
+    missing = ",".join(PRIVILEGES.get((req.method, route), ()))
+    path = req.path
     if path.startswith("/s/"):
         path = "/" + path.split("/", 3)[3]
-    search = request.query_string.decode("latin-1")
+    search = req.query_string.decode("latin-1")
     return error_response(
         403,
-        f"API [{request.method} {path}{'?' + search if search else ''}] is unauthorized for "
+        f"API [{req.method} {path}{'?' + search if search else ''}] is unauthorized for "
         f"user, this action is granted by the Kibana privileges [{missing}]",
     )
+
+
+def _current() -> Request:
+    """The current Flask request (the object behind ``flask.request``)."""
+    found: Request = request._get_current_object()  # type: ignore[attr-defined]
+    return found
 
 
 def principal() -> str:
@@ -230,15 +241,17 @@ def check_version(route_path: str) -> Response | None:
     )
 
 
-def check_safe_integers() -> Response | None:
-    """400 for a ``page`` beyond JavaScript's exact integers (``2**53 - 1``).
+def check_safe_integers(req: Request | None = None) -> Response | None:
+    """400 for a ``page`` beyond JavaScript's exact integers (``2**53 - 1``) in the query of
+    ``req`` (default: the current request).
 
     Kibana parses query numbers into JavaScript numbers: a larger value is no longer the number
     the client sent, and a page that far computes an Elasticsearch ``from`` it rejects. The mock
     answers such values with config-schema's maximum message instead of echoing them.
     """
+    args = (req if req is not None else _current()).args
     for name in UNBOUNDED_INTEGER_QUERY_KEYS:
-        for text in request.args.getlist(name):
+        for text in args.getlist(name):
             if _beyond_safe_integers(text):
                 return error_response(
                     400,

@@ -8,6 +8,11 @@ OpenAPI parameter names so that the route template is the documented path (used 
 ``elastic-api-version`` error message). Before every view, ``_platform`` applies Kibana's
 platform checks (space id, privileges, ``kbn-xsrf``, ``elastic-api-version``, safe integers).
 
+The GET views are request-free functions (path variables, checked query, environ -> a 200's
+``FastAnswer`` or the Boom ``Response``), called by the Flask views and registered with the
+app's fast path (``mock_server._fast``) together with ``admit``, ``_platform`` for a GET (a
+request any check would refuse goes to Flask).
+
 Starting a run (``POST .../run``, ``POST /api/workflows/test``) may pick a scenario with the
 ``X-Stepspec-Scenario`` header or ``inputs.stepspec_scenario`` (an unknown name is a Boom 400
 listing the known ones); every request first lets ``AutoRuns`` start the automatic runs that are
@@ -18,13 +23,15 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Request, Response, request
 
 from mock_server._context import MockContext
-from mock_server._http import json_response, mark_cacheable
+from mock_server._fast import FastAnswer, FastRoutes, served
+from mock_server._fast import register as register_fast
+from mock_server._http import json_bytes, json_response
 from mock_server._state import checked_query
 from mock_server.kibana import _protocol as protocol
 from mock_server.kibana._body import BodyError, check_body, read_body
@@ -39,6 +46,12 @@ _RULE_VARIABLE = re.compile(r"<(?:[^:>]+:)?([^>]+)>")
 RUN_OPTIONAL = {"metadata": "object"}
 TEST_OPTIONAL = {"workflowId": "string", "workflowYaml": "string"}
 View = Callable[..., Response]
+Args = Mapping[str, str]
+Query = Mapping[str, Any]
+VERSION_ENVIRON = "HTTP_" + protocol.VERSION_HEADER.upper().replace("-", "_")
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIEnvironment as Environ
 
 
 def not_found() -> Response:
@@ -77,6 +90,22 @@ def blueprint(ctx: MockContext) -> Blueprint:
             or protocol.check_safe_integers()
         )
 
+    def admit(req: Request, rule: str, args: Mapping[str, str]) -> bool:
+        """``_platform`` for the fast path's GETs: False where it would answer (or might)."""
+        auto_runs.tick()
+        space = args.get("space_id")
+        if space is not None and not SPACE_PATTERN.fullmatch(space):
+            return False
+        privileges = protocol.check_space_privileges(
+            ctx, route_template(rule), space or "default", req
+        )
+        if privileges is not None:
+            return False
+        version = req.environ.get(VERSION_ENVIRON)
+        if version is not None and version != protocol.API_VERSION:
+            return False
+        return not req.environ.get("QUERY_STRING") or protocol.check_safe_integers(req) is None
+
     bp.after_request(protocol.add_version_header)
 
     def route(rule: str, methods: tuple[str, ...] = ("GET",)) -> Callable[[View], View]:
@@ -87,61 +116,98 @@ def blueprint(ctx: MockContext) -> Blueprint:
 
         return register
 
-    def answer(body: Any, *, cacheable: bool = False) -> Response:
-        if cacheable:
-            mark_cacheable()
-        return json_response(body)
+    # The GET views, request-free: ``(path variables, checked query, environ)`` -> a 200's
+    # ``FastAnswer`` or the error ``Response``; served by Flask views and by the fast path.
 
-    @route("/api/workflows/executions/<executionId>/step/<stepExecutionId>")
-    def get_step_execution(
-        executionId: str, stepExecutionId: str, space_id: str = "default"
-    ) -> Response:
-        view = service.find(executionId, space_id)
+    def step_execution(args: Args, query: Query, environ: Environ) -> FastAnswer | Response:
+        view = service.find(args["executionId"], args.get("space_id", "default"))
         if view is None:
             return not_found()
-        step = view.step(stepExecutionId)
-        return not_found() if step is None else answer(step, cacheable=view.cacheable)
+        step = view.step(args["stepExecutionId"])
+        return not_found() if step is None else FastAnswer(json_bytes(step), view.cacheable)
 
-    @route("/api/workflows/executions/<executionId>/steps")
-    def get_execution_steps(executionId: str, space_id: str = "default") -> Response:
-        view = service.find(executionId, space_id)
+    def execution_steps(args: Args, query: Query, environ: Environ) -> FastAnswer | Response:
+        view = service.find(args["executionId"], args.get("space_id", "default"))
         if view is None:
             return not_found()
-        query = checked_query()
         page, size = int(query.get("page", 1)), int(query.get("size", STEPS_PAGE_SIZE))
-        return answer(service.steps_page(view, page, size), cacheable=view.cacheable)
+        return FastAnswer(json_bytes(service.steps_page(view, page, size)), view.cacheable)
 
-    @route("/api/workflows/executions/<executionId>")
-    def get_execution(executionId: str, space_id: str = "default") -> Response:
-        view = service.find(executionId, space_id)
+    def execution(args: Args, query: Query, environ: Environ) -> FastAnswer | Response:
+        view = service.find(args["executionId"], args.get("space_id", "default"))
         if view is None:
             return not_found()
-        query = checked_query()
         body = service.execution(
             view,
             include_input=bool(query.get("includeInput", False)),
             include_output=bool(query.get("includeOutput", False)),
             omit_steps=bool(query.get("omitStepExecutions", False)),
         )
-        return answer(body, cacheable=view.cacheable)
+        return FastAnswer(json_bytes(body), view.cacheable)
+
+    def workflow_executions(args: Args, query: Query, environ: Environ) -> FastAnswer | Response:
+        space = args.get("space_id", "default")
+        try:
+            return FastAnswer(
+                json_bytes(service.workflow_executions(args["workflowId"], space, query))
+            )
+        except BadQuery as problem:
+            return refused(problem)
+
+    def workflow_step_executions(
+        args: Args, query: Query, environ: Environ
+    ) -> FastAnswer | Response:
+        space = args.get("space_id", "default")
+        try:
+            return FastAnswer(
+                json_bytes(service.workflow_step_executions(args["workflowId"], space, query))
+            )
+        except BadQuery as problem:
+            return refused(problem)
+
+    def workflows(args: Args, query: Query, environ: Environ) -> FastAnswer | Response:
+        return FastAnswer(json_bytes(service.workflows(args.get("space_id", "default"), query)))
+
+    @route("/api/workflows/executions/<executionId>/step/<stepExecutionId>")
+    def get_step_execution(**args: str) -> Response:
+        return served(step_execution(args, checked_query(), request.environ))
+
+    @route("/api/workflows/executions/<executionId>/steps")
+    def get_execution_steps(**args: str) -> Response:
+        return served(execution_steps(args, checked_query(), request.environ))
+
+    @route("/api/workflows/executions/<executionId>")
+    def get_execution(**args: str) -> Response:
+        return served(execution(args, checked_query(), request.environ))
 
     @route("/api/workflows/workflow/<workflowId>/executions")
-    def get_workflow_executions(workflowId: str, space_id: str = "default") -> Response:
-        try:
-            return answer(service.workflow_executions(workflowId, space_id, checked_query()))
-        except BadQuery as problem:
-            return refused(problem)
+    def get_workflow_executions(**args: str) -> Response:
+        return served(workflow_executions(args, checked_query(), request.environ))
 
     @route("/api/workflows/workflow/<workflowId>/executions/steps")
-    def get_workflow_step_executions(workflowId: str, space_id: str = "default") -> Response:
-        try:
-            return answer(service.workflow_step_executions(workflowId, space_id, checked_query()))
-        except BadQuery as problem:
-            return refused(problem)
+    def get_workflow_step_executions(**args: str) -> Response:
+        return served(workflow_step_executions(args, checked_query(), request.environ))
 
     @route("/api/workflows")
-    def list_workflows(space_id: str = "default") -> Response:
-        return answer(service.workflows(space_id, checked_query()))
+    def list_workflows(**args: str) -> Response:
+        return served(workflows(args, checked_query(), request.environ))
+
+    register_fast(
+        bp,
+        FastRoutes(
+            vendor="kibana",
+            views={
+                "kibana.get_step_execution": step_execution,
+                "kibana.get_execution_steps": execution_steps,
+                "kibana.get_execution": execution,
+                "kibana.get_workflow_executions": workflow_executions,
+                "kibana.get_workflow_step_executions": workflow_step_executions,
+                "kibana.list_workflows": workflows,
+            },
+            admit=admit,
+            finish=_version_header,
+        ),
+    )
 
     @route("/api/workflows/workflow/<id>/run", ("POST",))
     def run_workflow(id: str, space_id: str = "default") -> Response:
@@ -209,6 +275,11 @@ def blueprint(ctx: MockContext) -> Blueprint:
         return Response(b"", status=200)
 
     return bp
+
+
+def _version_header(environ: Environ, headers: list[tuple[str, str]]) -> None:
+    """``protocol.add_version_header`` for the fast path."""
+    headers.append((protocol.VERSION_HEADER, protocol.API_VERSION))
 
 
 def _template(rule: str) -> str:

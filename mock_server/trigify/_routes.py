@@ -22,15 +22,23 @@ counts the replayed request and supplies its fresh ``RateLimit-*`` values; the q
 is kept in the environ (``QUOTA_KEY``) so a request is never counted twice. With enforcement on
 (``rate_limit``) answers are never cached: the mark is withdrawn on the way out, and every
 request takes the whole path to its count (and its 429).
+
+The GET views are request-free functions (path variables, checked query, environ -> a 200's
+``FastAnswer`` or the error ``Response``), called by the Flask views and registered with the
+app's fast path (``mock_server._fast``) with ``prepare`` (the count, before authentication; a
+request over the limit goes to Flask, which reuses the count) and ``finish`` (the headers).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Request, Response, request
 
-from mock_server._http import CACHEABLE_KEY, REPLAY_KEY, json_response, mark_cacheable
+from mock_server._fast import FastAnswer, FastRoutes, served
+from mock_server._fast import register as register_fast
+from mock_server._http import CACHEABLE_KEY, REPLAY_KEY, json_response
 from mock_server._state import checked_query
 from mock_server.live import (
     SCENARIO_FIELD,
@@ -53,6 +61,7 @@ from mock_server.trigify._testrun import test_request
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
+    from _typeshed.wsgi import WSGIEnvironment as Environ
 
     from mock_server._context import MockContext
 
@@ -60,11 +69,8 @@ BASE_PATH = "/v1"
 QUOTA_KEY = "stepspec.trigify.quota"
 """WSGI environ entry: this request's ``Quota`` (counted once, by the replay hook or the app)."""
 _MAX_INDEX = 2**62
-
-
-def _json(body: bytes) -> Response:
-    mark_cacheable()  # a body of the frozen world; its rate-limit headers are per request
-    return Response(body, mimetype="application/json")
+Args = Mapping[str, str]
+Query = Mapping[str, Any]
 
 
 def _ours(path: str) -> bool:
@@ -83,12 +89,15 @@ def blueprint(ctx: MockContext) -> Blueprint:
         if request.method != "OPTIONS":
             auto_runs.tick()
 
-    def quota() -> Quota:
-        environ = request.environ
+    def quota_of(req: Request) -> Quota:
+        environ = req.environ
         found: Quota | None = environ.get(QUOTA_KEY)
         if found is None:
-            found = environ[QUOTA_KEY] = limiter.hit(api_key(request), request.remote_addr)
+            found = environ[QUOTA_KEY] = limiter.hit(api_key(req), req.remote_addr)
         return found
+
+    def quota() -> Quota:
+        return quota_of(request)
 
     def replay(environ: WSGIEnvironment) -> dict[str, str] | None:
         """A cached answer is replayed: count the request; its fresh headers, or None (429)."""
@@ -120,21 +129,53 @@ def blueprint(ctx: MockContext) -> Blueprint:
         key = service.find_workflow(workflow_id)
         return error_response(404, "Workflow not found") if key is None else key
 
+    # The GET views, request-free: ``(path variables, checked query, environ)`` -> a 200's
+    # ``FastAnswer`` (the frozen world's bodies cacheable) or the error ``Response``; served
+    # by Flask views and by the fast path.
+
+    def workflows(args: Args, query: Query, environ: Environ) -> FastAnswer | Response:
+        limit = int(query.get("limit", 20))
+        offset = int(min(query.get("offset", 0), _MAX_INDEX))
+        return FastAnswer(service.workflows_body(limit, offset, query.get("status")), True)
+
+    def actions(args: Args, query: Query, environ: Environ) -> FastAnswer | Response:
+        return FastAnswer(service.actions_body(), True)
+
+    def workflow(args: Args, query: Query, environ: Environ) -> FastAnswer | Response:
+        found = workflow_or_404(args["workflow_id"])
+        if isinstance(found, Response):
+            return found
+        return FastAnswer(service.workflow_body(found), True)
+
+    def executions(args: Args, query: Query, environ: Environ) -> FastAnswer | Response:
+        found = workflow_or_404(args["workflow_id"])
+        if isinstance(found, Response):
+            return found
+        page = int(min(query.get("page", 1), _MAX_INDEX))
+        page_size = int(query.get("page_size", 20))
+        # Never cached: a test run started later must appear on the next read.
+        return FastAnswer(service.executions_answer(found, page, page_size))
+
+    def execution(args: Args, query: Query, environ: Environ) -> FastAnswer | Response:
+        found = workflow_or_404(args["workflow_id"])
+        if isinstance(found, Response):
+            return found
+        body, frozen = service.execution_answer(found, args["run_id"])
+        if body is None:
+            return error_response(404, "Execution not found")
+        return FastAnswer(body, frozen)
+
     @bp.get("/workflows")
-    def list_workflows() -> Response:
-        values = checked_query()
-        limit = int(values.get("limit", 20))
-        offset = int(min(values.get("offset", 0), _MAX_INDEX))
-        return _json(service.workflows_body(limit, offset, values.get("status")))
+    def list_workflows(**args: str) -> Response:
+        return served(workflows(args, checked_query(), request.environ))
 
     @bp.get("/workflows/actions")
-    def list_actions() -> Response:
-        return _json(service.actions_body())
+    def list_actions(**args: str) -> Response:
+        return served(actions(args, checked_query(), request.environ))
 
     @bp.get("/workflows/<workflow_id>")
-    def get_workflow(workflow_id: str) -> Response:
-        found = workflow_or_404(workflow_id)
-        return found if isinstance(found, Response) else _json(service.workflow_body(found))
+    def get_workflow(**args: str) -> Response:
+        return served(workflow(args, checked_query(), request.environ))
 
     @bp.post("/workflows/<workflow_id>/test")
     def test_workflow(workflow_id: str) -> Response:
@@ -156,25 +197,45 @@ def blueprint(ctx: MockContext) -> Blueprint:
         )
 
     @bp.get("/workflows/<workflow_id>/executions")
-    def list_workflow_executions(workflow_id: str) -> Response:
-        values = checked_query()
-        found = workflow_or_404(workflow_id)
-        if isinstance(found, Response):
-            return found
-        page = int(min(values.get("page", 1), _MAX_INDEX))
-        page_size = int(values.get("page_size", 20))
-        # Never cached: a test run started later must appear on the next read.
-        body = service.executions_answer(found, page, page_size)
-        return Response(body, mimetype="application/json")
+    def list_workflow_executions(**args: str) -> Response:
+        return served(executions(args, checked_query(), request.environ))
 
     @bp.get("/workflows/<workflow_id>/executions/<run_id>")
-    def get_workflow_execution(workflow_id: str, run_id: str) -> Response:
-        found = workflow_or_404(workflow_id)
-        if isinstance(found, Response):
-            return found
-        body, frozen = service.execution_answer(found, run_id)
-        if body is None:
-            return error_response(404, "Execution not found")
-        return _json(body) if frozen else Response(body, mimetype="application/json")
+    def get_workflow_execution(**args: str) -> Response:
+        return served(execution(args, checked_query(), request.environ))
+
+    def prepare(req: Request) -> bool:
+        """``count_request`` for the fast path: False when the request is over its limit."""
+        return not quota_of(req).exceeded
+
+    def admit(req: Request, rule: str, args: Args) -> bool:
+        auto_runs.tick()  # ``_auto_runs`` for the fast path
+        return True
+
+    def finish(environ: Environ, headers: list[tuple[str, str]]) -> None:
+        """``add_headers`` for the fast path's 200s."""
+        found: Quota = environ[QUOTA_KEY]
+        headers.extend(found.headers().items())
+        if limiter.enforced:
+            environ.pop(CACHEABLE_KEY, None)
+        else:
+            environ[REPLAY_KEY] = replay
+
+    register_fast(
+        bp,
+        FastRoutes(
+            vendor="trigify",
+            views={
+                "trigify.list_workflows": workflows,
+                "trigify.list_actions": actions,
+                "trigify.get_workflow": workflow,
+                "trigify.list_workflow_executions": executions,
+                "trigify.get_workflow_execution": execution,
+            },
+            admit=admit,
+            prepare=prepare,
+            finish=finish,
+        ),
+    )
 
     return bp

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 from flask import Flask
 
-from mock_server._hosts import guarded, host_name, is_loopback
+from mock_server._hosts import MAX_DECIDED, HostGuard, guarded, host_name, is_loopback
 
 
 @pytest.mark.parametrize(
@@ -102,3 +102,12 @@ def test_stepspec_mock_takes_allowed_hosts(monkeypatch: pytest.MonkeyPatch) -> N
     )
     assert result.exit_code == 0, result.output
     assert served[0].allowed_hosts == ("a.test", "b.test")
+
+
+def test_the_guard_decides_each_host_value_alike_past_its_memory() -> None:
+    guard = HostGuard(Flask("guarded"), ["ci.example"], lambda path, message: Flask("refused"))
+    values = [f"evil{i}.test" for i in range(MAX_DECIDED + 5)] + ["127.0.0.1:1", "ci.example:80"]
+    first = [guard.permits(value) for value in values]
+    assert first == [guard.permits(value) for value in values]
+    assert first[-2:] == [True, True]
+    assert not any(first[:-2])
