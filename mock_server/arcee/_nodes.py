@@ -37,9 +37,10 @@ class NodeRun:
     error: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class NodeCall:
-    """Everything a builder needs to know about the call it renders."""
+    """Everything a builder needs to know about the call it renders (not frozen: one is made
+    per node of every run, and a frozen dataclass costs twice as much to build)."""
 
     node: Node
     rng: random.Random

@@ -27,13 +27,7 @@ from mock_server._rng import rng_for
 from mock_server._timeline import ErrorInfo, Outcome, RunPlan, RunTimeline, StepPlan, observe
 from mock_server._vocab import Vocabulary, pick
 from mock_server.arcee import _text
-from mock_server.arcee._graph import (
-    END,
-    START,
-    Workflow,
-    build_bulk_workflow,
-    build_workflow,
-)
+from mock_server.arcee._graph import Workflow, build_bulk_workflow, build_workflow
 from mock_server.arcee._naming import BULK_WORKFLOW, ArceeIds
 from mock_server.arcee._nodes import NodeCall, draw_duration, run_node
 from mock_server.live import LiveRun, scenario
@@ -231,13 +225,7 @@ class ArceeWorld:
         branch = rng.random() < 0.5
         if workflow.index == BULK_WORKFLOW:
             return [node.node_id for node in workflow.nodes], branch
-        path: list[str] = []
-        current = workflow.successors(START)[0]
-        while current != END:
-            path.append(current)
-            targets = workflow.successors(current)
-            current = targets[0] if branch or len(targets) == 1 else targets[1]
-        return path, branch
+        return list(workflow.path(branch)), branch
 
     def plan(
         self,
