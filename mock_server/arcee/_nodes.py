@@ -26,9 +26,10 @@ Json = Any
 _NO_LOGPROBS = "No logprobs available - model/provider may not support confidence calculation"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class NodeRun:
-    """One node's part of a run, before timing is applied by the timeline."""
+    """One node's part of a run, before timing is applied by the timeline (read once by the
+    planner, so not frozen: a frozen dataclass costs twice as much to build)."""
 
     inputs: dict[str, Json]
     outputs: dict[str, Json]
@@ -39,8 +40,8 @@ class NodeRun:
 
 @dataclass(slots=True)
 class NodeCall:
-    """Everything a builder needs to know about the call it renders (not frozen: one is made
-    per node of every run, and a frozen dataclass costs twice as much to build)."""
+    """Everything a builder needs to know about the call it renders (not frozen, as
+    ``NodeRun``: one is made per node of every run)."""
 
     node: Node
     rng: random.Random
@@ -92,11 +93,16 @@ def _model(call: NodeCall) -> NodeRun:
         for m in meta["messages"]
     ]
     inputs: dict[str, Json] = {
-        key: meta[key] for key in ("model", "stream", "max_tokens", "temperature", "top_p", "top_k")
+        "model": meta["model"],
+        "stream": meta["stream"],
+        "max_tokens": meta["max_tokens"],
+        "temperature": meta["temperature"],
+        "top_p": meta["top_p"],
+        "top_k": meta["top_k"],
+        "repetition_penalty": meta["repetition_penalty"],
+        "messages": messages,
+        **call.base_inputs,
     }
-    inputs["repetition_penalty"] = meta["repetition_penalty"]
-    inputs["messages"] = messages
-    inputs.update(call.base_inputs)
     if call.fail:
         error = pick(rng, (
             f"Error code: 429 - Rate limit reached for {meta['model']}",
