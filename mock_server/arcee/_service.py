@@ -70,16 +70,15 @@ class ArceeService:
     def __init__(self, ctx: MockContext) -> None:
         config = ctx.config
         self.ctx = ctx
-        size = max(64, min(config.cache_size, WORKFLOW_CACHE))
         self.world = ArceeWorld(
             ctx.seed,
             config.workflows_per_api,
             config.runs_per_workflow,
             ctx.world_now_us,
             ctx.vocab,
-            cache_size=size,
+            cache_size=max(64, min(config.cache_size, WORKFLOW_CACHE)),
         )
-        self.find_workflow = lru_cache(maxsize=size)(self._find_workflow)
+        self.find_workflow = lru_cache(maxsize=WORKFLOW_CACHE)(self._find_workflow)
         """The workflow called ``workflow_id``, or None (a 404); memoised per id, as every
         request about a workflow or its runs starts by finding it."""
         ids = self.world.ids
