@@ -63,11 +63,15 @@ def resolve(template: str, variables: Mapping[str, Json]) -> str:
     """Replace ``{{name}}`` (or ``{{name.path}}``) by the variable's value, as text."""
     if "{{" not in template:
         return template
-    head, _, rest = template.partition("{{")
-    name, _, tail = rest.partition("}}")
-    value = variables.get(name.split(".", 1)[0], "")
-    text = value if isinstance(value, str) else orjson.dumps(value).decode()
-    return head + text + resolve(tail, variables)
+    pieces: list[str] = []
+    rest = template
+    while "{{" in rest:
+        head, _, rest = rest.partition("{{")
+        name, _, rest = rest.partition("}}")
+        value = variables.get(name.split(".", 1)[0], "")
+        pieces += (head, value if isinstance(value, str) else orjson.dumps(value).decode())
+    pieces.append(rest)
+    return "".join(pieces)
 
 
 DURATION_MS: dict[NodeKind, tuple[int, int]] = {

@@ -26,6 +26,7 @@ from mock_server.arcee._naming import (
     uuid_text,
     uuid_token,
 )
+from mock_server.arcee._nodes import resolve
 from mock_server.arcee._render import Tenant, run_payload, step_payload, workflow_payload
 from mock_server.arcee._service import visible_steps
 from mock_server.arcee._world import ArceeWorld
@@ -185,6 +186,21 @@ def test_workflows_validate_and_match_their_graph(seed: int, index: int) -> None
     assert graph["selectedOutput"] in graph["nodes"]
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}\+00:00", payload["created_at"])
     assert created <= updated < w.timeline(index, RUNS - 1)[1].plan.started_us
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        ("no placeholders", "no placeholders"),
+        ("{{prompt}}", "Tell me"),
+        ("Q: {{prompt}} / {{code_1.data.results}} / {{missing}}!", 'Q: Tell me / {"a":1} / !'),
+        ("{{count}}{{prompt}}", "3Tell me"),
+        ("open {{prompt", "open Tell me"),  # an unclosed placeholder runs to the end
+    ],
+)
+def test_templates_resolve_every_placeholder(template: str, expected: str) -> None:
+    variables = {"prompt": "Tell me", "code_1": {"a": 1}, "count": 3}
+    assert resolve(template, variables) == expected
 
 
 @pytest.mark.parametrize("branch", [True, False])
