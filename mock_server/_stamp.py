@@ -49,8 +49,17 @@ def iso_millis(us: int) -> str:
 
 def iso_micros(us: int) -> str:
     """``2025-03-13T02:41:15.144470Z`` (Arcee runs and steps)."""
-    date, hours, minutes, seconds, micros = _split(us)
-    return f"{date}T{hours:02d}:{minutes:02d}:{seconds:02d}.{micros:06d}Z"
+    minute, rest = divmod(us, 60_000_000)
+    seconds, micros = divmod(rest, 1_000_000)
+    return f"{_iso_minute(minute)}{seconds:02d}.{micros:06d}Z"
+
+
+@lru_cache(maxsize=1024)
+def _iso_minute(minute: int) -> str:
+    """``2025-03-13T02:41:``, the head of ``iso_micros`` for a minute since the epoch: the steps
+    of one run share a few minutes, so a 1,000-step list formats about 30 heads, not 2,000."""
+    days, minute_of_day = divmod(minute, 1440)
+    return f"{_date(days)}T{minute_of_day // 60:02d}:{minute_of_day % 60:02d}:"
 
 
 def space_timestamp(us: int) -> str:

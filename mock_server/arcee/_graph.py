@@ -65,6 +65,7 @@ class Workflow:
     """Whether someone other than the creator saved the last version."""
     _by_id: dict[str, Node] = field(init=False, repr=False, compare=False)
     _out: dict[str, tuple[str, ...]] = field(init=False, repr=False, compare=False)
+    _paths: dict[bool, tuple[str, ...]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         out: dict[str, list[str]] = {}
@@ -72,6 +73,7 @@ class Workflow:
             out.setdefault(source, []).append(target)
         object.__setattr__(self, "_by_id", {node.node_id: node for node in self.nodes})
         object.__setattr__(self, "_out", {key: tuple(value) for key, value in out.items()})
+        object.__setattr__(self, "_paths", {})
 
     def node(self, node_id: str) -> Node:
         """The node called ``node_id``."""
@@ -80,6 +82,20 @@ class Workflow:
     def successors(self, node_id: str) -> tuple[str, ...]:
         """Targets of the edges leaving ``node_id``, in edge order."""
         return self._out.get(node_id, ())
+
+    def path(self, branch: bool) -> tuple[str, ...]:
+        """The node ids from ``START`` to ``END`` (both excluded), taking a conditional's first
+        edge if ``branch`` and its second otherwise; worked out once per workflow and side."""
+        found = self._paths.get(branch)
+        if found is None:
+            steps: list[str] = []
+            current = self.successors(START)[0]
+            while current != END:
+                steps.append(current)
+                targets = self.successors(current)
+                current = targets[0] if branch or len(targets) == 1 else targets[1]
+            found = self._paths[branch] = tuple(steps)
+        return found
 
     @property
     def multiple_edges(self) -> bool:

@@ -26,9 +26,10 @@ Json = Any
 _NO_LOGPROBS = "No logprobs available - model/provider may not support confidence calculation"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class NodeRun:
-    """One node's part of a run, before timing is applied by the timeline."""
+    """One node's part of a run, before timing is applied by the timeline (read once by the
+    planner, so not frozen: a frozen dataclass costs twice as much to build)."""
 
     inputs: dict[str, Json]
     outputs: dict[str, Json]
@@ -37,9 +38,10 @@ class NodeRun:
     error: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class NodeCall:
-    """Everything a builder needs to know about the call it renders."""
+    """Everything a builder needs to know about the call it renders (not frozen, as
+    ``NodeRun``: one is made per node of every run)."""
 
     node: Node
     rng: random.Random
@@ -61,11 +63,15 @@ def resolve(template: str, variables: Mapping[str, Json]) -> str:
     """Replace ``{{name}}`` (or ``{{name.path}}``) by the variable's value, as text."""
     if "{{" not in template:
         return template
-    head, _, rest = template.partition("{{")
-    name, _, tail = rest.partition("}}")
-    value = variables.get(name.split(".", 1)[0], "")
-    text = value if isinstance(value, str) else orjson.dumps(value).decode()
-    return head + text + resolve(tail, variables)
+    pieces: list[str] = []
+    rest = template
+    while "{{" in rest:
+        head, _, rest = rest.partition("{{")
+        name, _, rest = rest.partition("}}")
+        value = variables.get(name.split(".", 1)[0], "")
+        pieces += (head, value if isinstance(value, str) else orjson.dumps(value).decode())
+    pieces.append(rest)
+    return "".join(pieces)
 
 
 DURATION_MS: dict[NodeKind, tuple[int, int]] = {
@@ -91,11 +97,16 @@ def _model(call: NodeCall) -> NodeRun:
         for m in meta["messages"]
     ]
     inputs: dict[str, Json] = {
-        key: meta[key] for key in ("model", "stream", "max_tokens", "temperature", "top_p", "top_k")
+        "model": meta["model"],
+        "stream": meta["stream"],
+        "max_tokens": meta["max_tokens"],
+        "temperature": meta["temperature"],
+        "top_p": meta["top_p"],
+        "top_k": meta["top_k"],
+        "repetition_penalty": meta["repetition_penalty"],
+        "messages": messages,
+        **call.base_inputs,
     }
-    inputs["repetition_penalty"] = meta["repetition_penalty"]
-    inputs["messages"] = messages
-    inputs.update(call.base_inputs)
     if call.fail:
         error = pick(rng, (
             f"Error code: 429 - Rate limit reached for {meta['model']}",

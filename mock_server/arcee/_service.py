@@ -14,6 +14,7 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from mock_server._budget import PLAN_STEPS, WORKFLOW_CACHE, CostLru, steps_cost
@@ -77,6 +78,9 @@ class ArceeService:
             ctx.vocab,
             cache_size=max(64, min(config.cache_size, WORKFLOW_CACHE)),
         )
+        self.find_workflow = lru_cache(maxsize=WORKFLOW_CACHE)(self._find_workflow)
+        """The workflow called ``workflow_id``, or None (a 404); memoised per id, as every
+        request about a workflow or its runs starts by finding it."""
         ids = self.world.ids
         self.tenant = Tenant(ids.user_id, ids.organization_id, ids.colleague_id)
         self._live_ids = IdCodec(ctx.seed, "arcee.live", (40,))
@@ -87,8 +91,7 @@ class ArceeService:
 
     # -- workflows -------------------------------------------------------------------------
 
-    def find_workflow(self, workflow_id: str) -> WorkflowRef | None:
-        """The workflow called ``workflow_id``, or None (a 404)."""
+    def _find_workflow(self, workflow_id: str) -> WorkflowRef | None:
         if workflow_id == DOCUMENTED_WORKFLOW_ID:
             return WorkflowRef(
                 documented_workflow(),

@@ -27,13 +27,7 @@ from mock_server._rng import rng_for
 from mock_server._timeline import ErrorInfo, Outcome, RunPlan, RunTimeline, StepPlan, observe
 from mock_server._vocab import Vocabulary, pick
 from mock_server.arcee import _text
-from mock_server.arcee._graph import (
-    END,
-    START,
-    Workflow,
-    build_bulk_workflow,
-    build_workflow,
-)
+from mock_server.arcee._graph import Workflow, build_bulk_workflow, build_workflow
 from mock_server.arcee._naming import BULK_WORKFLOW, ArceeIds
 from mock_server.arcee._nodes import NodeCall, draw_duration, run_node
 from mock_server.live import LiveRun, scenario
@@ -231,13 +225,7 @@ class ArceeWorld:
         branch = rng.random() < 0.5
         if workflow.index == BULK_WORKFLOW:
             return [node.node_id for node in workflow.nodes], branch
-        path: list[str] = []
-        current = workflow.successors(START)[0]
-        while current != END:
-            path.append(current)
-            targets = workflow.successors(current)
-            current = targets[0] if branch or len(targets) == 1 else targets[1]
-        return path, branch
+        return list(workflow.path(branch)), branch
 
     def plan(
         self,
@@ -260,6 +248,7 @@ class ArceeWorld:
         previous: str | None = None
         for position, node_id in enumerate(path):
             node = workflow.node(node_id)
+            duration = durations[position]
             input_data = dict(inputs)
             if previous is not None and values.get(previous) is not None:
                 input_data[previous] = values[previous]
@@ -271,31 +260,31 @@ class ArceeWorld:
                 variables=variables,
                 base_inputs={"run_id": run_id, "input_data": input_data},
                 start_us=clock,
-                duration_us=durations[position],
+                duration_us=duration,
                 fail=position == fail_at,
                 entity_id=self.entity_id,
                 branch=branch,
             )
             result = run_node(call)
-            failed = result.error is not None
+            error = result.error
             steps.append(
                 StepPlan(
                     step_key=node_id,
                     name=node.label,
-                    kind=node.kind.value,
+                    kind=node.kind._value_,  # the plain string (``.value`` is a slow property)
                     topological_index=position,
-                    duration_us=durations[position],
+                    duration_us=duration,
                     input=result.inputs,
                     output=result.outputs,
-                    outcome=Outcome.FAIL if failed else Outcome.COMPLETE,
-                    error=ErrorInfo("NodeError", result.error) if result.error else None,
+                    outcome=Outcome.COMPLETE if error is None else Outcome.FAIL,
+                    error=ErrorInfo("NodeError", error) if error else None,
                 )
             )
-            if failed:
+            if error is not None:
                 break
             values[node_id] = variables[node_id] = result.value
             previous = node_id
-            clock += durations[position] + gap_us
+            clock += duration + gap_us
         plan = RunPlan(
             run_id=run_id,
             workflow_id=workflow_id,

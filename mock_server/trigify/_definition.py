@@ -71,6 +71,11 @@ class Workflow:
     notes: tuple[Mapping[str, Json], ...] = ()
     loops: Mapping[str, str] = field(default_factory=dict)
     """Loop bodies: the id of an action run once per item -> the id of its ``builtin:loop``."""
+    _sides: tuple[bool | None, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Every run asks which actions its branch takes: worked out once per workflow.
+        object.__setattr__(self, "_sides", tuple(self.side(action.id) for action in self.actions))
 
     def side(self, action_id: str) -> bool | None:
         """Which conditional side leads to ``action_id``: True (``if``), False (``else``), or
@@ -79,6 +84,10 @@ class Workflow:
             if edge.target == action_id and edge.conditional is not None:
                 return edge.conditional[0] != "else"
         return None
+
+    def taken(self, branch: bool) -> list[bool]:
+        """Whether each action runs when the conditional goes to ``branch`` (True: ``if``)."""
+        return [side is None or side == branch for side in self._sides]
 
 
 def _ref(path: str) -> str:

@@ -19,13 +19,19 @@ _WIDTH = 13
 """36**13 > 2**64, so every 64-bit token fits in 13 digits."""
 
 
+_PAIRS = tuple(high + low for high in _DIGITS for low in _DIGITS)
+"""The 1,296 two-digit base-36 strings, so ``base36`` needs half as many divisions."""
+
+
 def base36(value: int, width: int = _WIDTH) -> str:
-    """``value`` as ``width`` lowercase base-36 digits (zero-padded)."""
-    digits = []
-    for _ in range(width):
-        value, digit = divmod(value, 36)
-        digits.append(_DIGITS[digit])
-    return "".join(reversed(digits))
+    """``value`` as ``width`` lowercase base-36 digits (zero-padded; higher digits dropped)."""
+    chunks = []
+    for _ in range(width // 2):
+        value, pair = divmod(value, 36 * 36)
+        chunks.append(_PAIRS[pair])
+    if width % 2:
+        chunks.append(_DIGITS[value % 36])
+    return "".join(reversed(chunks))
 
 
 def parse_base36(text: str) -> int | None:

@@ -54,6 +54,9 @@ def execution_error(timeline: RunTimeline) -> str | None:
 
 
 _FAILED = (Status.FAILED, Status.TIMED_OUT)
+_WORDS = {Status.COMPLETED: "completed", Status.FAILED: "failed", Status.TIMED_OUT: "failed",
+          Status.SKIPPED: "skipped"}  # fmt: skip
+"""A step's status word for each neutral status that is not ``running``."""
 
 
 def mapped_output(output: Json, columns: Sequence[Column]) -> dict[str, Json] | None:
@@ -75,8 +78,7 @@ def step_payload(
     """One element of ``data.steps``; ``due_us`` is when a not-yet-run step became due."""
     plan, status = step.plan, step.status
     started, finished = step.started_us, step.finished_us
-    word = {Status.COMPLETED: "completed", Status.FAILED: "failed", Status.TIMED_OUT: "failed",
-            Status.SKIPPED: "skipped"}.get(status, "running")  # fmt: skip
+    word = _WORDS.get(status, "running")
     if started is None:
         word, started = ("skipped" if run_failed else "pending"), due_us
     ran = word in ("completed", "failed") and status is not Status.TIMED_OUT

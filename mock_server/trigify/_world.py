@@ -171,7 +171,7 @@ class TrigifyWorld:
         started = self.now_us - HEAD_US - run * self.spacing_us - jitter
         trigger = trigger_outputs(workflow.trigger_kind, rng, self.vocab, started)
         branch = trigger.get("body", {}).get("intent", "high") == "high"
-        taken = [workflow.side(action.id) in (None, branch) for action in workflow.actions]
+        taken = workflow.taken(branch)
         durations = [
             draw_duration(action.kind, rng) if on else 0
             for action, on in zip(workflow.actions, taken, strict=True)
@@ -216,7 +216,7 @@ class TrigifyWorld:
         )
         mocks: Mapping[str, Json] = live.spec.get("mocks") or {}
         branch = trigger.get("body", {}).get("intent", "high") == "high"
-        taken = [workflow.side(action.id) in (None, branch) for action in workflow.actions]
+        taken = workflow.taken(branch)
         chosen = scenario(str(live.spec["scenario"])) if "scenario" in live.spec else None
         fail_at = -1
         if chosen is not None and chosen.outcome == "failed":

@@ -18,8 +18,15 @@ from conformance._validation import validator
 from mock_server._context import WORLD_NOW_US
 from mock_server._timeline import parse_iso
 from mock_server._vocab import vocabulary
-from mock_server.arcee._graph import ARCHETYPES, BULK_NODES, START
-from mock_server.arcee._naming import BULK_WORKFLOW, ArceeIds, uuid_text, uuid_token
+from mock_server.arcee._graph import ARCHETYPES, BULK_NODES, END, START
+from mock_server.arcee._naming import (
+    BULK_WORKFLOW,
+    RECENT_RUN_IDS,
+    ArceeIds,
+    uuid_text,
+    uuid_token,
+)
+from mock_server.arcee._nodes import resolve
 from mock_server.arcee._render import Tenant, run_payload, step_payload, workflow_payload
 from mock_server.arcee._service import visible_steps
 from mock_server.arcee._world import ArceeWorld
@@ -80,6 +87,17 @@ def test_an_edited_id_is_rejected(seed: int, index: int, position: int) -> None:
 @given(st.text(max_size=40))
 def test_made_up_text_is_not_an_id(text: str) -> None:
     assert ArceeIds(0).run_indices(text) is None
+
+
+def test_remembered_run_ids_stay_bounded_and_right() -> None:
+    ids, fresh = ArceeIds(3), ArceeIds(3)
+    issued = {(index, run): ids.run_id(index, run) for index in range(4) for run in range(300)}
+    assert len(ids._run_ids) <= RECENT_RUN_IDS
+    assert len(ids._run_indices) <= RECENT_RUN_IDS
+    for (index, run), text in issued.items():  # remembered or not, the same answer both ways
+        assert ids.run_indices(text) == (index, run) == fresh.run_indices(text)
+        assert ids.run_id(index, run) == text == fresh.run_id(index, run)
+    assert len(ids._run_ids) <= RECENT_RUN_IDS
 
 
 def test_ids_differ_between_seeds() -> None:
@@ -168,6 +186,35 @@ def test_workflows_validate_and_match_their_graph(seed: int, index: int) -> None
     assert graph["selectedOutput"] in graph["nodes"]
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}\+00:00", payload["created_at"])
     assert created <= updated < w.timeline(index, RUNS - 1)[1].plan.started_us
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        ("no placeholders", "no placeholders"),
+        ("{{prompt}}", "Tell me"),
+        ("Q: {{prompt}} / {{code_1.data.results}} / {{missing}}!", 'Q: Tell me / {"a":1} / !'),
+        ("{{count}}{{prompt}}", "3Tell me"),
+        ("open {{prompt", "open Tell me"),  # an unclosed placeholder runs to the end
+    ],
+)
+def test_templates_resolve_every_placeholder(template: str, expected: str) -> None:
+    variables = {"prompt": "Tell me", "code_1": {"a": 1}, "count": 3}
+    assert resolve(template, variables) == expected
+
+
+@pytest.mark.parametrize("branch", [True, False])
+def test_a_path_follows_the_edges_and_its_branch(branch: bool) -> None:
+    w = world(4)
+    for index in range(len(ARCHETYPES)):
+        workflow = w.workflow(index)
+        path = workflow.path(branch)
+        assert path is workflow.path(branch)  # worked out once per workflow and side
+        hops = list(zip((START, *path), (*path, END), strict=True))
+        assert set(hops) <= set(workflow.edges)
+        for source, target in hops:
+            out = workflow.successors(source)
+            assert target == (out[0] if branch or len(out) == 1 else out[1])
 
 
 def test_the_default_world_has_every_status_and_node_kind() -> None:

@@ -24,6 +24,7 @@ from mock_server._budget import (
 from mock_server._config import MockConfig
 from mock_server._context import WORLD_NOW_US, MockContext
 from mock_server._vocab import vocabulary
+from mock_server.arcee._naming import RECENT_RUN_IDS
 from mock_server.arcee._service import ArceeService
 from mock_server.arcee._world import ArceeWorld
 from mock_server.kibana._runs import RunSource
@@ -110,6 +111,20 @@ def test_arcee_caches_stay_bounded(ctx: MockContext) -> None:
     assert info.misses > info.currsize  # it did evict
     assert world.workflow.cache_info().currsize <= WORKFLOW_CACHE
     assert world.workflow_id.cache_info().currsize <= WORKFLOW_CACHE
+
+
+def test_arcee_id_lookups_stay_bounded(ctx: MockContext) -> None:
+    service = ArceeService(ctx)
+    ids = service.world.ids
+    for workflow, run in spread(1000, 1000, 3000):
+        ref = service.find_workflow(ids.workflow_id(workflow))
+        assert ref is not None
+        assert service.find_run(ref, ids.run_id(workflow, run)) is not None
+    assert service.find_workflow("not-an-id") is None
+    for lru in (service.find_workflow, ids.workflow_id):
+        assert lru.cache_info().currsize <= WORKFLOW_CACHE
+    assert len(ids._run_ids) <= RECENT_RUN_IDS
+    assert len(ids._run_indices) <= RECENT_RUN_IDS
 
 
 def test_trigify_caches_stay_bounded(ctx: MockContext) -> None:

@@ -28,3 +28,12 @@ def test_documented_examples() -> None:
     assert iso_micros(us) == "2025-03-12T00:59:55.465508Z"
     assert iso_millis(us) == "2025-03-12T00:59:55.465Z"
     assert space_timestamp(us) == "2025-03-12 00:59:55.465508+00:00"
+
+
+@given(st.integers(-(10**14), 4 * 10**15), st.integers(1, 90_000_000))
+def test_nearby_instants_share_a_memoised_minute_and_still_match(us: int, step: int) -> None:
+    # ``iso_micros`` memoises the head of each minute: instants of one run, crossing minute
+    # and day boundaries (and before 1970), must still read as ``datetime`` writes them.
+    for moment_us in range(us, us + 40 * step, step):
+        expected = _moment(moment_us).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        assert iso_micros(moment_us) == expected

@@ -66,6 +66,23 @@ def test_base36_round_trips(value: int) -> None:
     assert parse_base36(base36(value)) == value
 
 
+@given(st.integers(0, 2**70), st.integers(1, 13))
+def test_base36_is_the_low_digits_of_the_number(value: int, width: int) -> None:
+    # Written digit by digit (the speed-up writes two at a time): same text, high digits dropped.
+    assert base36(value, width) == "".join(
+        "0123456789abcdefghijklmnopqrstuvwxyz"[value // 36**k % 36] for k in reversed(range(width))
+    )
+
+
+def test_each_action_is_taken_on_its_own_side() -> None:
+    w = world(2)
+    for index in range(WORKFLOWS):
+        workflow = w.workflow(index)
+        for branch in (True, False):
+            taken = workflow.taken(branch)
+            assert taken == [workflow.side(a.id) in (None, branch) for a in workflow.actions]
+
+
 def test_references_resolve_from_trigger_and_earlier_steps() -> None:
     context = {"trigger": {"outputs": {"text": "hi"}}, "agent-1": {"result": {"output": "ok"}}}
     assert resolve("A {{ !ref($.trigger.outputs.text) }} B", context) == "A hi B"
