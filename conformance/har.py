@@ -413,7 +413,7 @@ def read_har(path: str | os.PathLike[str]) -> list[HarEntry]:
     name = os.fspath(path)
     try:
         with open(name, "rb") as handle:
-            document = _json.loads(handle.read())
+            document = _json.loads(handle.read(), mostly_text=True)
     except FileNotFoundError:
         raise NotHar(f"{name}: no such file") from None
     except OSError as error:

@@ -62,16 +62,24 @@ def _typed(value: Any) -> Any:
     return (type(value).__name__, repr(value))
 
 
+def _fast(mostly_text: bool) -> Any:
+    return lambda data: _json.loads(data, mostly_text=mostly_text)
+
+
+@pytest.mark.parametrize("mostly_text", [False, True], ids=["bytes-scan", "value-scan"])
 @pytest.mark.parametrize("data", EDGE_CASES, ids=range(len(EDGE_CASES)))
-def test_edge_cases_decode_as_the_standard_library_does(data: bytes) -> None:
-    assert _outcome(_json.loads, data) == _outcome(json.loads, data)
+def test_edge_cases_decode_as_the_standard_library_does(data: bytes, mostly_text: bool) -> None:
+    assert _outcome(_fast(mostly_text), data) == _outcome(json.loads, data)
 
 
-def test_a_big_integer_stays_an_integer() -> None:
-    assert _json.loads(b'{"n": 123456789012345678901234567890}') == {
-        "n": 123456789012345678901234567890
+@pytest.mark.parametrize("mostly_text", [False, True], ids=["bytes-scan", "value-scan"])
+def test_a_big_integer_stays_an_integer(mostly_text: bool) -> None:
+    loads = _fast(mostly_text)
+    assert loads(b'{"n": [{"m": 123456789012345678901234567890}]}') == {
+        "n": [{"m": 123456789012345678901234567890}]
     }
-    assert type(_json.loads(b"18446744073709551616")) is int
+    assert type(loads(b"18446744073709551616")) is int
+    assert type(loads(b"-9223372036854775809")) is int
 
 
 def _bodies() -> list[bytes]:
@@ -88,20 +96,22 @@ def _bodies() -> list[bytes]:
     return sorted(found)
 
 
-def test_mutated_fixture_bodies_decode_as_the_standard_library_does() -> None:
+@pytest.mark.parametrize("mostly_text", [False, True], ids=["bytes-scan", "value-scan"])
+def test_mutated_fixture_bodies_decode_as_the_standard_library_does(mostly_text: bool) -> None:
+    loads = _fast(mostly_text)
     bodies = _bodies()
     assert len(bodies) > 20
     rng = random.Random(15)
     alphabet = b'0123456789-+.eE"\\{}[],: \t\nNaIfinty\x00\xff'
     cases = 0
     for body in bodies:
-        assert _outcome(_json.loads, body) == _outcome(json.loads, body)
+        assert _outcome(loads, body) == _outcome(json.loads, body)
         for _ in range(20):
             mutated = bytearray(body)
             for _ in range(rng.randint(1, 3)):
                 at = rng.randrange(len(mutated) or 1)
                 mutated[at:at] = bytes([rng.choice(alphabet)]) * rng.randint(1, 25)
             data = bytes(mutated)
-            assert _outcome(_json.loads, data) == _outcome(json.loads, data), data[:200]
+            assert _outcome(loads, data) == _outcome(json.loads, data), data[:200]
             cases += 1
     assert cases >= 400
