@@ -2,8 +2,9 @@
 
 Built on ``http.client`` (standard library) rather than ``requests`` because a hard deadline
 needs the socket: ``requests`` timeouts apply per socket read, so a server that drips one byte
-per second never times out. Here a watchdog thread shuts the socket down when a request's
-deadline passes, whatever phase it is in (connect, headers, body).
+per second never times out. Here a watchdog thread (one for the whole process, ``_Deadlines``)
+shuts the socket down when a request's deadline passes, whatever phase it is in (connect,
+headers, body).
 
 Bounds: ``timeout`` seconds per request in total (across redirects), ``MAX_BODY`` bytes of body,
 ``MAX_REDIRECTS`` hops. Breaking a bound is not an exception: the result carries a
