@@ -1,7 +1,8 @@
 """stepspec's conformance core: the schemas, their validators, and the checks built on them.
 
 Importing this package is cheap: it loads only the standard library, ``jsonschema``,
-``referencing``, ``yaml`` and (if installed) ``jsonschema_rs``. The HTTP client, schemathesis and
+``referencing``, ``yaml``, ``orjson`` (decoding bodies, once a check or the HAR reader is
+loaded) and (if installed) ``jsonschema_rs``. The HTTP client, schemathesis and
 the CLI are imported only when used.
 """
 

@@ -2,8 +2,9 @@
 
 Built on ``http.client`` (standard library) rather than ``requests`` because a hard deadline
 needs the socket: ``requests`` timeouts apply per socket read, so a server that drips one byte
-per second never times out. Here a watchdog thread shuts the socket down when a request's
-deadline passes, whatever phase it is in (connect, headers, body).
+per second never times out. Here a watchdog thread (one for the whole process, ``_Deadlines``)
+shuts the socket down when a request's deadline passes, whatever phase it is in (connect,
+headers, body).
 
 Bounds: ``timeout`` seconds per request in total (across redirects), ``MAX_BODY`` bytes of body,
 ``MAX_REDIRECTS`` hops. Breaking a bound is not an exception: the result carries a
@@ -19,7 +20,10 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import heapq
 import http.client
+import itertools
+import math
 import socket
 import ssl
 import threading
@@ -86,27 +90,79 @@ class HttpResult:
 
 
 class _Watchdog:
-    """Shuts a connection's socket down when the deadline passes."""
+    """Shuts a connection's socket down when the deadline passes (see ``_Deadlines``)."""
 
     def __init__(self, connection: http.client.HTTPConnection, seconds: float) -> None:
         self.fired = False
-        self._connection = connection
-        self._timer = threading.Timer(max(seconds, 0.001), self._fire)
-        self._timer.daemon = True
+        self.done = False
+        """Set (under the deadlines' lock) when the request ended: it can no longer fire."""
+        self.deadline = time.monotonic() + max(seconds, 0.001)
+        self._connection: http.client.HTTPConnection | None = connection
 
-    def _fire(self) -> None:
+    def fire(self) -> None:
+        """The deadline passed while the request was still going: cut the connection."""
         self.fired = True
-        sock = self._connection.sock
+        sock = self._connection.sock if self._connection is not None else None
         if sock is not None:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
 
     def __enter__(self) -> _Watchdog:
-        self._timer.start()
+        _DEADLINES.watch(self)
         return self
 
     def __exit__(self, *_: object) -> None:
-        self._timer.cancel()
+        _DEADLINES.release(self)
+        self._connection = None
+
+
+class _Deadlines:
+    """One daemon thread, shared by every client, that fires watchdogs whose deadline passed.
+
+    A thread per request (``threading.Timer``) cost more CPU than a small request itself. The
+    thread sleeps until the earliest deadline; a request that ends marks its watchdog done, and
+    the thread drops it when it wakes. Requests are sent one after another, so a new deadline
+    is almost never earlier than the one the thread sleeps until, and it is not woken.
+    """
+
+    def __init__(self) -> None:
+        self._wakeup = threading.Condition(threading.Lock())
+        self._pending: list[tuple[float, int, _Watchdog]] = []
+        self._order = itertools.count()
+        self._thread: threading.Thread | None = None
+        self._sleeps_until = math.inf
+
+    def watch(self, watchdog: _Watchdog) -> None:
+        """Fire ``watchdog`` at its deadline unless it is released first."""
+        with self._wakeup:
+            heapq.heappush(self._pending, (watchdog.deadline, next(self._order), watchdog))
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="stepspec-deadlines", daemon=True
+                )
+                self._thread.start()
+            elif watchdog.deadline < self._sleeps_until:
+                self._wakeup.notify()
+
+    def release(self, watchdog: _Watchdog) -> None:
+        """The request ended: ``watchdog`` never fires after this returns."""
+        with self._wakeup:
+            watchdog.done = True
+
+    def _run(self) -> None:
+        with self._wakeup:
+            while True:
+                now = time.monotonic()
+                while self._pending and (self._pending[0][2].done or self._pending[0][0] <= now):
+                    _, _, watchdog = heapq.heappop(self._pending)
+                    if not watchdog.done:
+                        watchdog.done = True
+                        watchdog.fire()
+                self._sleeps_until = self._pending[0][0] if self._pending else math.inf
+                self._wakeup.wait(None if not self._pending else self._sleeps_until - now)
+
+
+_DEADLINES = _Deadlines()
 
 
 class BoundedClient:
@@ -119,7 +175,16 @@ class BoundedClient:
         self._secrets = {
             value: placeholder for value, placeholder in (secrets or {}).items() if value
         }
-        self._tls = ssl.create_default_context()
+        self._tls_context: ssl.SSLContext | None = None
+
+    @property
+    def _tls(self) -> ssl.SSLContext:
+        """The TLS context, built on the first ``https`` request (loading the system's
+        certificates costs ~20 ms of CPU, which a client that never sends, such as the offline
+        judge's, or that only speaks ``http``, never pays)."""
+        if self._tls_context is None:
+            self._tls_context = ssl.create_default_context()
+        return self._tls_context
 
     def mask(self, text: str) -> str:
         """``text`` with every secret replaced by its placeholder (see ``scrub``)."""

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
+from conformance import _json
 from conformance._client import ErrorKind, HttpResult
 from conformance._operations import SPACE_SUFFIX, ApiProfile, IdKind, space_variant
 from conformance._ratelimit import RateLimits
@@ -88,7 +89,7 @@ class Exchange:
         if self.result.response is None or self.result.error is not None:
             return NOT_JSON
         try:
-            return json.loads(self.body)
+            return _json.loads(self.body)
         except (ValueError, UnicodeDecodeError):
             return NOT_JSON
 

@@ -103,8 +103,8 @@ class OfflineContext(Context):
         client: BoundedClient | None = None,
         index: RecordingIndex | None = None,
     ) -> None:
-        # The client is never asked to send: checks only read its ``mask``. Building one costs
-        # a TLS context, so a judge shares one across its contexts.
+        # The client is never asked to send: checks only read its ``mask`` (a judge shares one
+        # across its contexts).
         client = client if client is not None else BoundedClient(timeout=config.timeout)
         super().__init__(config, client, _operations.profile(config.api))
         self.exchanges = list(recorded)

@@ -45,6 +45,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from conformance import _json
 from conformance.errors import UsageError
 
 __all__ = [
@@ -251,7 +252,7 @@ def _scrub_text(text: str, secrets: Sequence[str]) -> str:
 
 def _redact_json_fields(body: bytes, fields: frozenset[str]) -> bytes:
     try:
-        document = json.loads(body)
+        document = _json.loads(body)
     except (ValueError, UnicodeDecodeError):
         return body
     masked, changed = _mask(document, fields)
@@ -412,7 +413,7 @@ def read_har(path: str | os.PathLike[str]) -> list[HarEntry]:
     name = os.fspath(path)
     try:
         with open(name, "rb") as handle:
-            document = json.loads(handle.read())
+            document = _json.loads(handle.read(), mostly_text=True)
     except FileNotFoundError:
         raise NotHar(f"{name}: no such file") from None
     except OSError as error:

@@ -195,3 +195,28 @@ def test_checks_select_what_runs_offline(tmp_path: Path, app_factory: Any) -> No
     assert code == 3
     assert "could be tested offline" in err
     assert "offline: the check sends requests of its own" in err
+
+
+def test_a_recording_is_judged_with_fewer_garbage_collections(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gc
+
+    import conformance._passive
+    from conformance._cli_check import OFFLINE_GC_THRESHOLD
+    from conformance.errors import TargetUnreachable
+
+    seen: list[tuple[int, int, int]] = []
+
+    def judge(*_: Any, **__: Any) -> Any:
+        seen.append(gc.get_threshold())
+        raise TargetUnreachable("nothing to judge")
+
+    monkeypatch.setattr(conformance._passive, "judge_entries", judge)
+    har = tmp_path / "empty.har"
+    har.write_text(json.dumps({"log": {"version": "1.2", "entries": []}}))
+    before = gc.get_threshold()
+    code, _, err = _offline("--api", "arcee", "--har", str(har))
+    assert code == 3, err
+    assert seen == [(max(before[0], OFFLINE_GC_THRESHOLD), *before[1:])]
+    assert gc.get_threshold() == before  # restored, even when the judging raised

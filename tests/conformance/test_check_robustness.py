@@ -294,3 +294,65 @@ def test_a_window_beyond_the_wait_budget_is_exit_3_without_waiting(run_check: An
     assert "rate-limits" in result.stderr
     assert "resets in 60 s" in result.stderr
     assert elapsed < 5
+
+
+def test_client_builds_its_tls_context_only_for_an_https_request(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import ssl
+
+    from conformance._passive import PassiveJudge
+
+    built: list[ssl.SSLContext] = []
+    original = ssl.create_default_context
+
+    def counting(*args: Any, **kwargs: Any) -> ssl.SSLContext:
+        built.append(original(*args, **kwargs))
+        return built[-1]
+
+    monkeypatch.setattr(ssl, "create_default_context", counting)
+    PassiveJudge("arcee")  # the offline judge sends nothing: no certificates to load
+    client = BoundedClient(timeout=TIMEOUT)
+    with raw_server(lambda conn, _: conn.sendall(respond(b"{}"))) as url:
+        assert client.request("GET", url + "/x", {}).response is not None
+        assert built == []
+        # A TLS handshake against a plain server fails, but only after the context is built.
+        assert client.request("GET", url.replace("http:", "https:") + "/x", {}).error
+    assert len(built) == 1
+    assert built[0].verify_mode is ssl.CERT_REQUIRED
+    client.request("GET", url.replace("http:", "https:") + "/y", {})
+    assert len(built) == 1  # built once per client
+
+
+def test_one_shared_thread_watches_every_request_deadline() -> None:
+    client = BoundedClient(timeout=TIMEOUT)
+    with raw_server(lambda conn, _: conn.sendall(respond(b"{}"))) as url:
+        before = threading.active_count()
+        for _ in range(10):
+            assert client.request("GET", url + "/x", {}).response is not None
+        watchers = [t for t in threading.enumerate() if t.name == "stepspec-deadlines"]
+        assert len(watchers) == 1
+        assert threading.active_count() <= before + 1  # not a thread per request
+
+
+def test_a_watchdog_fires_only_while_its_request_runs() -> None:
+    from conformance._client import _Watchdog
+
+    class Connection:
+        def __init__(self) -> None:
+            self.sock = self
+            self.shut: list[int] = []
+
+        def shutdown(self, how: int) -> None:
+            self.shut.append(how)
+
+    ended, stuck = Connection(), Connection()
+    with _Watchdog(ended, 0.05) as done:  # type: ignore[arg-type]
+        pass
+    with _Watchdog(stuck, 0.05) as late:  # type: ignore[arg-type]
+        time.sleep(0.3)
+    time.sleep(0.1)
+    assert not done.fired
+    assert ended.shut == []
+    assert late.fired
+    assert stuck.shut == [socket.SHUT_RDWR]
