@@ -16,6 +16,8 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
+from types import MappingProxyType
 from typing import Any
 
 from mock_server._rng import rng_for
@@ -49,15 +51,27 @@ _ACTIVE_TYPES = {
     Status.WAITING: "wait",
     Status.WAITING_FOR_CHILD: "workflow.execute",
 }
+_ACTIVE_STATUS = {"wait": Status.WAITING, "workflow.execute": Status.WAITING_FOR_CHILD}
+"""A step's status while in progress, by type (any other type: ``running``)."""
+_NO_EXTRA: Mapping[str, Json] = MappingProxyType({})
+"""The ``extra`` of a step without token usage (shared: plans are never changed)."""
 
 
-@dataclass
+@dataclass(slots=True)
 class _Draft:
     step: StepDef
     content: Content
     iteration: int
     scope: tuple[ScopeFrame, ...]
     outcome: Outcome = Outcome.COMPLETE
+
+
+@lru_cache(maxsize=4096)
+def _iteration_frame(foreach: str, item: int) -> ScopeFrame:
+    """The scope frame of iteration ``item`` of the foreach step ``foreach`` (immutable, so one
+    object serves every run; bounded: the bulk workflow's 9,998 iterations reuse the latest)."""
+    entry = ScopeEntry(f"enterForeach_{foreach}", "enter-foreach", str(item))
+    return ScopeFrame(foreach, (entry,))
 
 
 class Planner:
@@ -73,6 +87,7 @@ class Planner:
     ) -> list[_Draft]:
         drafts: list[_Draft] = []
         counts: dict[str, int] = {}
+        vocab = self.vocab
 
         def emit(step: StepDef, scope: tuple[ScopeFrame, ...], skipped: bool = False) -> None:
             iteration = counts.get(step.name, 0)
@@ -82,9 +97,9 @@ class Planner:
                 return
             if step.type == "wait":
                 facts.setdefault("pause", "5m")
-            drafts.append(_Draft(step, content(step, rng, self.vocab, facts), iteration, scope))
-            if step.type in HITL_TYPES:
-                drafts[-1].outcome = Outcome.WAIT_FOR_INPUT
+            drawn = content(step, rng, vocab, facts)
+            outcome = Outcome.WAIT_FOR_INPUT if step.type in HITL_TYPES else Outcome.COMPLETE
+            drafts.append(_Draft(step, drawn, iteration, scope, outcome))
 
         def run(steps: tuple[StepDef, ...], scope: tuple[ScopeFrame, ...]) -> None:
             for step in steps:
@@ -104,8 +119,7 @@ class Planner:
                 elif step.type == "foreach":
                     emit(step, scope)
                     for item in range(int(facts["items"])):
-                        entry = ScopeEntry(f"enterForeach_{step.name}", "enter-foreach", str(item))
-                        run(step.steps, (*scope, ScopeFrame(step.name, (entry,))))
+                        run(step.steps, (*scope, _iteration_frame(step.name, item)))
                 else:
                     emit(step, scope)
 
@@ -237,31 +251,29 @@ class Planner:
     ) -> tuple[StepPlan, ...]:
         steps = []
         for i, draft in enumerate(drafts):
+            step, drawn, outcome = draft.step, draft.content, draft.outcome
             error = None
-            if draft.outcome is Outcome.FAIL:
-                error = failure(draft.step, rng_for(self.seed, "kibana", "error", started, i))
-            elif draft.outcome is Outcome.TIME_OUT:
-                error = timeout_error(draft.step, draft.content.duration_us // MS)
-            extra: dict[str, Json] = {}
-            if draft.content.usage is not None:
-                extra["usage"] = dict(draft.content.usage)
+            if outcome is Outcome.FAIL:
+                error = failure(step, rng_for(self.seed, "kibana", "error", started, i))
+            elif outcome is Outcome.TIME_OUT:
+                error = timeout_error(step, drawn.duration_us // MS)
             steps.append(
                 StepPlan(
-                    step_key=draft.step.name,
-                    name=draft.step.name,
-                    kind=draft.step.type,
-                    topological_index=order.get(draft.step.name, 0),
-                    duration_us=draft.content.duration_us,
-                    input=draft.content.input,
-                    output=draft.content.output,
-                    outcome=draft.outcome,
+                    step_key=step.name,
+                    name=step.name,
+                    kind=step.type,
+                    topological_index=order.get(step.name, 0),
+                    duration_us=drawn.duration_us,
+                    input=drawn.input,
+                    output=drawn.output,
+                    outcome=outcome,
                     error=error,
                     iteration=draft.iteration,
                     scope=draft.scope,
-                    active_status=_active_status(draft.step.type),
-                    planned_response=answers.get(i),
-                    hitl_timeout_us=timeouts.get(i),
-                    extra=extra,
+                    active_status=_ACTIVE_STATUS.get(step.type, Status.RUNNING),
+                    planned_response=answers.get(i) if answers else None,
+                    hitl_timeout_us=timeouts.get(i) if timeouts else None,
+                    extra=_NO_EXTRA if drawn.usage is None else {"usage": dict(drawn.usage)},
                 )
             )
         return tuple(steps)
@@ -294,11 +306,3 @@ class Planner:
             if d.outcome is Outcome.WAIT_FOR_INPUT and d.step.timeout is not None
         }
         return self._steps(drafts, order, started, {}, timeouts)
-
-
-def _active_status(step_type: str) -> Status:
-    if step_type == "wait":
-        return Status.WAITING
-    if step_type == "workflow.execute":
-        return Status.WAITING_FOR_CHILD
-    return Status.RUNNING
