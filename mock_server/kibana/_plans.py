@@ -145,8 +145,12 @@ class Planner:
         ``boundary``: a cancel lands just before its step starts, not inside it."""
         if fate in HELD:
             return self._steps(drafts, order, started, {}, {}), None
-        ran = [i for i, d in enumerate(drafts) if d.outcome is not Outcome.SKIP]
         stop, active = len(drafts), None
+        ran = (  # the steps that ran: where a run that does not complete can stop
+            []
+            if fate is Status.COMPLETED
+            else [i for i, d in enumerate(drafts) if d.outcome is not Outcome.SKIP]
+        )
         if fate in (Status.FAILED, Status.TIMED_OUT):
             actions = [i for i in ran if drafts[i].step.type in _ACTION_TYPES]
             candidates = actions or [i for i in ran if drafts[i].outcome is Outcome.COMPLETE]
@@ -199,11 +203,10 @@ class Planner:
                     if drafts[i].outcome is Outcome.WAIT_FOR_INPUT and i != active:
                         answers[i] = None
         starts, clock = [], started
-        for i in range(stop):
+        for draft, duration in zip(drafts[:stop], effective, strict=True):
             starts.append(clock)
-            clock += effective[i] + GAP_US
-        for i in range(stop):
-            drafts[i].content.duration_us = effective[i]
+            clock += duration + GAP_US
+            draft.content.duration_us = duration
         for i in answers:
             delay = max(MS, effective[i] - RESUME_LAG_US)
             answers[i] = self._answer(rng, drafts[i], starts[i] + delay, facts)

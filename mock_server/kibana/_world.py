@@ -31,6 +31,7 @@ from typing import Any
 from mock_server._budget import PLAN_STEPS, WORKFLOW_CACHE, CostLru, steps_cost
 from mock_server._rng import rng_for
 from mock_server._timeline import (
+    NO_EVENTS,
     ErrorInfo,
     Outcome,
     RunEvents,
@@ -124,11 +125,13 @@ class KibanaWorld:
         self.world_now_us = world_now_us
         self.vocab = vocab
         self.ids = KibanaIds(seed)
+        self.child_workflow_id = self.ids.workflow_id(1 % max(workflows, 1))
+        """The workflow a ``workflow.execute`` step runs (one for the whole world)."""
         self.planner = Planner(seed, vocab, world_now_us)
         self.workflow = lru_cache(maxsize=WORKFLOW_CACHE)(self._workflow)
         self.header = lru_cache(maxsize=1024)(self._header)
         self.plan: CostLru[tuple[RunPlan, RunEvents]] = CostLru(
-            self._plan, PLAN_STEPS, lambda found: steps_cost(len(found[0].steps))
+            self.build_plan, PLAN_STEPS, lambda found: steps_cost(len(found[0].steps))
         )
 
     # Workflows ---------------------------------------------------------------------------
@@ -252,9 +255,11 @@ class KibanaWorld:
 
     # Plans -------------------------------------------------------------------------------
 
-    def _plan(
+    def build_plan(
         self, workflow_index: int, run: int, approved: bool | None = None
     ) -> tuple[RunPlan, RunEvents]:
+        """The plan of static run ``run`` (built anew; ``plan`` is the cached form) and its
+        client events; ``approved`` as in ``build``."""
         head = self.header(workflow_index, run)
         workflow = self.workflow(workflow_index)
         rng = rng_for(self.seed, "kibana", "run-plan", workflow_index, run)
@@ -339,7 +344,7 @@ class KibanaWorld:
             held_status=_held_status(head) if not live else None,
             created_us=created_us,
         )
-        return plan, RunEvents(cancelled_us=cancel)
+        return plan, NO_EVENTS if cancel is None else RunEvents(cancelled_us=cancel)
 
     def _facts(
         self, workflow: Workflow, rng: random.Random, given: Mapping[str, Json] | None
@@ -365,7 +370,7 @@ class KibanaWorld:
             "pause": str(inputs.get("pause", "5m")),
             "approved": approved,
             "hitl_timeout": rng.random() < 0.35,
-            "child_workflow_id": self.ids.workflow_id(1 % max(self.workflow_count, 1)),
+            "child_workflow_id": self.child_workflow_id,
         }
 
 
