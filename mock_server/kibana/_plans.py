@@ -53,6 +53,10 @@ _ACTIVE_TYPES = {
 }
 _ACTIVE_STATUS = {"wait": Status.WAITING, "workflow.execute": Status.WAITING_FOR_CHILD}
 """A step's status while in progress, by type (any other type: ``running``)."""
+_COMPLETE, _SKIP, _WAIT = Outcome.COMPLETE, Outcome.SKIP, Outcome.WAIT_FOR_INPUT
+_FAIL, _TIME_OUT, _RUNNING = Outcome.FAIL, Outcome.TIME_OUT, Status.RUNNING
+"""Enum members the per-step loops use, as module globals: on Python 3.11 reading an enum
+member off its class costs several times a global lookup."""
 _NO_EXTRA: Mapping[str, Json] = MappingProxyType({})
 """The ``extra`` of a step without token usage (shared: plans are never changed)."""
 
@@ -98,7 +102,7 @@ class Planner:
             if step.type == "wait":
                 facts.setdefault("pause", "5m")
             drawn = content(step, rng, vocab, facts)
-            outcome = Outcome.WAIT_FOR_INPUT if step.type in HITL_TYPES else Outcome.COMPLETE
+            outcome = _WAIT if step.type in HITL_TYPES else _COMPLETE
             drafts.append(_Draft(step, drawn, iteration, scope, outcome))
 
         def run(steps: tuple[StepDef, ...], scope: tuple[ScopeFrame, ...]) -> None:
@@ -177,9 +181,9 @@ class Planner:
         timeouts: dict[int, int] = {}
         effective: list[int] = []
         for i, draft in enumerate(drafts[:stop]):
-            if draft.outcome is Outcome.SKIP:
+            if draft.outcome is _SKIP:
                 effective.append(0)
-            elif draft.outcome is Outcome.WAIT_FOR_INPUT and i != active:
+            elif draft.outcome is _WAIT and i != active:
                 limit = draft.step.timeout
                 if limit is not None and facts["hitl_timeout"] and fate is not Status.CANCELLED:
                     timeouts[i] = parse_duration_ms(limit) * MS
@@ -256,9 +260,9 @@ class Planner:
         for i, draft in enumerate(drafts):
             step, drawn, outcome = draft.step, draft.content, draft.outcome
             error = None
-            if outcome is Outcome.FAIL:
+            if outcome is _FAIL:
                 error = failure(step, rng_for(self.seed, "kibana", "error", started, i))
-            elif outcome is Outcome.TIME_OUT:
+            elif outcome is _TIME_OUT:
                 error = timeout_error(step, drawn.duration_us // MS)
             steps.append(
                 StepPlan(
@@ -273,7 +277,7 @@ class Planner:
                     error=error,
                     iteration=draft.iteration,
                     scope=draft.scope,
-                    active_status=_ACTIVE_STATUS.get(step.type, Status.RUNNING),
+                    active_status=_ACTIVE_STATUS.get(step.type, _RUNNING),
                     planned_response=answers.get(i) if answers else None,
                     hitl_timeout_us=timeouts.get(i) if timeouts else None,
                     extra=_NO_EXTRA if drawn.usage is None else {"usage": dict(drawn.usage)},
