@@ -16,6 +16,12 @@ clock, so ``--time-scale 10`` makes a run take a tenth of the wall time while ev
 stays a real instant (never later than the server's ``Date``) and durations still equal
 ``finished - started``. (Observing an uncompressed plan at a clock running ``k`` times as fast
 would put finish times and answers up to minutes into the future.)
+
+Plans and timelines are built per step of every run, so their four classes (``StepPlan``,
+``StepRun``, ``RunPlan``, ``RunTimeline``) are plain slotted dataclasses, not frozen ones: on
+Python 3.11 a frozen dataclass sets each field through ``object.__setattr__``, which made
+building them 10-15x slower. They are still values: caches hand the same objects to every
+reader, so code must never change one (``dataclasses.replace`` makes a changed copy).
 """
 
 from __future__ import annotations
@@ -99,7 +105,7 @@ class ScopeFrame:
     nested_scopes: tuple[ScopeEntry, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class StepPlan:
     """What one step execution will do."""
 
@@ -129,7 +135,7 @@ class StepPlan:
     """Vendor-specific facts the renderer needs and the timeline ignores (e.g. token usage)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RunPlan:
     """What one run will do."""
 
@@ -163,7 +169,7 @@ class RunEvents:
     cancelled_us: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class StepRun:
     """One step execution as seen at a moment."""
 
@@ -183,7 +189,7 @@ class StepRun:
         return self.started_us is not None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RunTimeline:
     """One run as seen at a moment."""
 
