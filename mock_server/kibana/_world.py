@@ -99,9 +99,10 @@ class Workflow:
     yaml: str
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class RunHeader:
-    """The cheap facts of one static run (enough to filter and sort lists)."""
+    """The cheap facts of one static run (enough to filter and sort lists); one is built per run
+    listed, so it is not frozen (see ``mock_server._timeline``): never change one (cached)."""
 
     workflow: int
     run: int
