@@ -265,22 +265,22 @@ class Planner:
             elif outcome is _TIME_OUT:
                 error = timeout_error(step, drawn.duration_us // MS)
             steps.append(
-                StepPlan(
-                    step_key=step.name,
-                    name=step.name,
-                    kind=step.type,
-                    topological_index=order.get(step.name, 0),
-                    duration_us=drawn.duration_us,
-                    input=drawn.input,
-                    output=drawn.output,
-                    outcome=outcome,
-                    error=error,
-                    iteration=draft.iteration,
-                    scope=draft.scope,
-                    active_status=_ACTIVE_STATUS.get(step.type, _RUNNING),
-                    planned_response=answers.get(i) if answers else None,
-                    hitl_timeout_us=timeouts.get(i) if timeouts else None,
-                    extra=_NO_EXTRA if drawn.usage is None else {"usage": dict(drawn.usage)},
+                StepPlan(  # positional (in field order): 15 keywords cost more than the rest
+                    step.name,  # step_key
+                    step.name,  # name
+                    step.type,  # kind
+                    order.get(step.name, 0),  # topological_index
+                    drawn.duration_us,
+                    drawn.input,
+                    drawn.output,
+                    outcome,
+                    error,
+                    draft.iteration,
+                    draft.scope,
+                    _ACTIVE_STATUS.get(step.type, _RUNNING),  # active_status
+                    answers.get(i) if answers else None,  # planned_response
+                    timeouts.get(i) if timeouts else None,  # hitl_timeout_us
+                    _NO_EXTRA if drawn.usage is None else {"usage": dict(drawn.usage)},  # extra
                 )
             )
         return tuple(steps)
