@@ -70,10 +70,10 @@ class _Draft:
     outcome: Outcome = Outcome.COMPLETE
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=1024)
 def _iteration_frame(foreach: str, item: int) -> ScopeFrame:
-    """The scope frame of iteration ``item`` of the foreach step ``foreach`` (immutable, so one
-    object serves every run; bounded: the bulk workflow's 9,998 iterations reuse the latest)."""
+    """The scope frame of iteration ``item`` of the foreach step ``foreach``: immutable, so one
+    object serves every run (bounded, ~300 KB at most: a 1,000-step execution's frames fit)."""
     entry = ScopeEntry(f"enterForeach_{foreach}", "enter-foreach", str(item))
     return ScopeFrame(foreach, (entry,))
 
