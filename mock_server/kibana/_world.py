@@ -29,7 +29,7 @@ from functools import lru_cache
 from typing import Any
 
 from mock_server._budget import PLAN_STEPS, WORKFLOW_CACHE, CostLru, steps_cost
-from mock_server._rng import rng_for
+from mock_server._rng import SeedFamily, rng_for
 from mock_server._timeline import (
     NO_EVENTS,
     ErrorInfo,
@@ -126,6 +126,8 @@ class KibanaWorld:
         self.world_now_us = world_now_us
         self.vocab = vocab
         self.ids = KibanaIds(seed)
+        self._head_seeds = SeedFamily(seed, "kibana", "run-head")
+        self._plan_seeds = SeedFamily(seed, "kibana", "run-plan")
         self.child_workflow_id = self.ids.workflow_id(1 % max(workflows, 1))
         """The workflow a ``workflow.execute`` step runs (one for the whole world)."""
         self.planner = Planner(seed, vocab, world_now_us)
@@ -219,7 +221,7 @@ class KibanaWorld:
 
     def _header(self, workflow_index: int, run: int) -> RunHeader:
         workflow = self.workflow(workflow_index)
-        rng = rng_for(self.seed, "kibana", "run-head", workflow_index, run)
+        rng = self._head_seeds.rng(workflow_index, run)
         fate = self._fate(workflow, run, rng)
         low, high = self._window(workflow.spacing_us, run + 3 * (workflow_index == BULK_INDEX))
         elapsed = low + int((high - low) * rng.random())
@@ -263,7 +265,7 @@ class KibanaWorld:
         client events; ``approved`` as in ``build``."""
         head = self.header(workflow_index, run)
         workflow = self.workflow(workflow_index)
-        rng = rng_for(self.seed, "kibana", "run-plan", workflow_index, run)
+        rng = self._plan_seeds.rng(workflow_index, run)
         run_id = self.ids.execution_id(workflow_index, run)
         return self.build(workflow, run_id, head, rng, approved=approved)
 
