@@ -8,7 +8,8 @@
 
 Inputs are microseconds since the epoch. Large runs format thousands of timestamps, so the date
 part is memoised per day and the time of day is integer arithmetic instead of a ``datetime``
-per call; the output is the same as ``datetime``'s formatting.
+per call (``iso_millis`` even joins precomputed pieces); the output is the same as
+``datetime``'s formatting.
 """
 
 from __future__ import annotations
@@ -20,6 +21,12 @@ __all__ = ["iso_micros", "iso_millis", "millis", "space_timestamp"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _DAY_US = 86_400_000_000
+_MINUTE_US = 60_000_000
+_CLOCK_MINUTES = tuple(f"{h:02d}:{m:02d}:" for h in range(24) for m in range(60))
+"""``HH:MM:`` of each minute of a day (1,440 short strings, built once)."""
+_CLOCK_SECONDS = tuple(f"{s:02d}" for s in range(60))
+_CLOCK_MILLIS = tuple(f".{ms:03d}Z" for ms in range(1000))
+"""``.mmmZ``, the tail of ``iso_millis`` for each millisecond of a second."""
 
 
 @lru_cache(maxsize=4096)
@@ -42,9 +49,20 @@ def millis(us: int) -> int:
 
 
 def iso_millis(us: int) -> str:
-    """``2025-11-20T12:00:01.000Z`` (Kibana, Trigify)."""
-    date, hours, minutes, seconds, micros = _split(us)
-    return f"{date}T{hours:02d}:{minutes:02d}:{seconds:02d}.{micros // 1000:03d}Z"
+    """``2025-11-20T12:00:01.000Z`` (Kibana, Trigify).
+
+    The hottest formatter (two per Kibana step): its pieces are looked up in the tables above,
+    which is twice as fast as formatting each field."""
+    days, rest = divmod(us, _DAY_US)
+    minute, rest = divmod(rest, _MINUTE_US)
+    second, rest = divmod(rest, 1_000_000)
+    return (
+        _date(days)
+        + "T"
+        + _CLOCK_MINUTES[minute]
+        + _CLOCK_SECONDS[second]
+        + _CLOCK_MILLIS[rest // 1000]
+    )
 
 
 def iso_micros(us: int) -> str:

@@ -16,6 +16,12 @@ clock, so ``--time-scale 10`` makes a run take a tenth of the wall time while ev
 stays a real instant (never later than the server's ``Date``) and durations still equal
 ``finished - started``. (Observing an uncompressed plan at a clock running ``k`` times as fast
 would put finish times and answers up to minutes into the future.)
+
+Plans and timelines are built per step of every run, so their four classes (``StepPlan``,
+``StepRun``, ``RunPlan``, ``RunTimeline``) are plain slotted dataclasses, not frozen ones: on
+Python 3.11 a frozen dataclass sets each field through ``object.__setattr__``, which made
+building them 10-15x slower. They are still values: caches hand the same objects to every
+reader, so code must never change one (``dataclasses.replace`` makes a changed copy).
 """
 
 from __future__ import annotations
@@ -51,6 +57,8 @@ class Status(StrEnum):
 TERMINAL = frozenset(
     {Status.COMPLETED, Status.FAILED, Status.CANCELLED, Status.TIMED_OUT, Status.SKIPPED}
 )
+_ENDS_RUN = frozenset({Status.FAILED, Status.TIMED_OUT})
+"""A step that ends so ends its run."""
 
 
 class Outcome(StrEnum):
@@ -61,6 +69,11 @@ class Outcome(StrEnum):
     TIME_OUT = "time_out"
     SKIP = "skip"
     WAIT_FOR_INPUT = "wait_for_input"
+
+
+_COMPLETE, _COMPLETED = Outcome.COMPLETE, Status.COMPLETED
+"""As module globals for ``observe``'s per-step path: on Python 3.11 reading an enum member off
+its class costs several times a global lookup."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +112,7 @@ class ScopeFrame:
     nested_scopes: tuple[ScopeEntry, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class StepPlan:
     """What one step execution will do."""
 
@@ -129,7 +142,7 @@ class StepPlan:
     """Vendor-specific facts the renderer needs and the timeline ignores (e.g. token usage)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RunPlan:
     """What one run will do."""
 
@@ -163,7 +176,7 @@ class RunEvents:
     cancelled_us: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class StepRun:
     """One step execution as seen at a moment."""
 
@@ -183,7 +196,7 @@ class StepRun:
         return self.started_us is not None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RunTimeline:
     """One run as seen at a moment."""
 
@@ -293,7 +306,7 @@ def observe(plan: RunPlan, now_us: int, events: RunEvents = NO_EVENTS) -> RunTim
             run_status = live
             continue
         steps.append(StepRun(step, position, status, clock, end, output, error, hitl))
-        if status in (Status.FAILED, Status.TIMED_OUT):
+        if status in _ENDS_RUN:
             run_status, finished, run_error = status, end, error
         clock = end + plan.gap_us
     if run_status is None:
@@ -322,6 +335,8 @@ def _settle(
     step: StepPlan, position: int, start: int, events: RunEvents, resume_lag_us: int
 ) -> tuple[int | None, Status, Json, ErrorInfo | None, HitlResponse | None]:
     """When and how a started step ends: (end or None if it waits forever, status, ...)."""
+    if step.outcome is _COMPLETE:  # most steps: checked first, with a module-level name
+        return start + step.duration_us, _COMPLETED, step.output, None, None
     if step.outcome is Outcome.SKIP:
         return start, Status.SKIPPED, None, None, None
     if step.outcome is Outcome.FAIL:

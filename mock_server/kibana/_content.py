@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from mock_server._timeline import ErrorInfo
@@ -24,7 +24,7 @@ Facts = Mapping[str, Json]
 _MS = 1000
 
 
-@dataclass
+@dataclass(slots=True)
 class Content:
     """Drawn values of one step execution."""
 
@@ -32,7 +32,6 @@ class Content:
     output: Json
     duration_us: int
     usage: Mapping[str, int] | None = None
-    extra: dict[str, Json] = field(default_factory=dict)
 
 
 def _between(rng: random.Random, low_ms: int, high_ms: int) -> int:
@@ -329,8 +328,9 @@ BUILDERS: Mapping[str, Builder] = {
 
 
 def content(step: StepDef, rng: random.Random, vocab: Vocabulary, facts: Facts) -> Content:
-    """Draw one execution of ``step``; ``facts`` carries run-level values (inputs, items...)."""
-    return BUILDERS.get(step.type, _generic)(step, dict(step.with_), rng, vocab, facts)
+    """Draw one execution of ``step``; ``facts`` carries run-level values (inputs, items...).
+    Builders only read the step's ``with`` (``_generic`` copies it), so it is passed as is."""
+    return BUILDERS.get(step.type, _generic)(step, step.with_, rng, vocab, facts)
 
 
 _FAILURES: Mapping[str, tuple[tuple[str, str], ...]] = {

@@ -103,5 +103,7 @@ def step_path(scope: tuple[ScopeFrame, ...]) -> list[str]:
 
 def step_execution_id(execution_id: str, step_id: str, scope: tuple[ScopeFrame, ...]) -> str:
     """Kibana's ``buildStepExecutionId``: SHA-256 hex of execution id, step path and step id."""
+    if not scope:  # most steps: no enclosing scope, no path
+        return hashlib.sha256(f"{execution_id}_{step_id}".encode()).hexdigest()
     material = "_".join([execution_id, *step_path(scope), step_id])
     return hashlib.sha256(material.encode()).hexdigest()

@@ -16,6 +16,8 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
+from types import MappingProxyType
 from typing import Any
 
 from mock_server._rng import rng_for
@@ -49,15 +51,31 @@ _ACTIVE_TYPES = {
     Status.WAITING: "wait",
     Status.WAITING_FOR_CHILD: "workflow.execute",
 }
+_ACTIVE_STATUS = {"wait": Status.WAITING, "workflow.execute": Status.WAITING_FOR_CHILD}
+"""A step's status while in progress, by type (any other type: ``running``)."""
+_COMPLETE, _SKIP, _WAIT = Outcome.COMPLETE, Outcome.SKIP, Outcome.WAIT_FOR_INPUT
+_FAIL, _TIME_OUT, _RUNNING = Outcome.FAIL, Outcome.TIME_OUT, Status.RUNNING
+"""Enum members the per-step loops use, as module globals: on Python 3.11 reading an enum
+member off its class costs several times a global lookup."""
+_NO_EXTRA: Mapping[str, Json] = MappingProxyType({})
+"""The ``extra`` of a step without token usage (shared: plans are never changed)."""
 
 
-@dataclass
+@dataclass(slots=True)
 class _Draft:
     step: StepDef
     content: Content
     iteration: int
     scope: tuple[ScopeFrame, ...]
     outcome: Outcome = Outcome.COMPLETE
+
+
+@lru_cache(maxsize=1024)
+def _iteration_frame(foreach: str, item: int) -> ScopeFrame:
+    """The scope frame of iteration ``item`` of the foreach step ``foreach``: immutable, so one
+    object serves every run (bounded, ~300 KB at most: a 1,000-step execution's frames fit)."""
+    entry = ScopeEntry(f"enterForeach_{foreach}", "enter-foreach", str(item))
+    return ScopeFrame(foreach, (entry,))
 
 
 class Planner:
@@ -73,6 +91,7 @@ class Planner:
     ) -> list[_Draft]:
         drafts: list[_Draft] = []
         counts: dict[str, int] = {}
+        vocab = self.vocab
 
         def emit(step: StepDef, scope: tuple[ScopeFrame, ...], skipped: bool = False) -> None:
             iteration = counts.get(step.name, 0)
@@ -82,9 +101,9 @@ class Planner:
                 return
             if step.type == "wait":
                 facts.setdefault("pause", "5m")
-            drafts.append(_Draft(step, content(step, rng, self.vocab, facts), iteration, scope))
-            if step.type in HITL_TYPES:
-                drafts[-1].outcome = Outcome.WAIT_FOR_INPUT
+            drawn = content(step, rng, vocab, facts)
+            outcome = _WAIT if step.type in HITL_TYPES else _COMPLETE
+            drafts.append(_Draft(step, drawn, iteration, scope, outcome))
 
         def run(steps: tuple[StepDef, ...], scope: tuple[ScopeFrame, ...]) -> None:
             for step in steps:
@@ -104,8 +123,7 @@ class Planner:
                 elif step.type == "foreach":
                     emit(step, scope)
                     for item in range(int(facts["items"])):
-                        entry = ScopeEntry(f"enterForeach_{step.name}", "enter-foreach", str(item))
-                        run(step.steps, (*scope, ScopeFrame(step.name, (entry,))))
+                        run(step.steps, (*scope, _iteration_frame(step.name, item)))
                 else:
                     emit(step, scope)
 
@@ -131,8 +149,12 @@ class Planner:
         ``boundary``: a cancel lands just before its step starts, not inside it."""
         if fate in HELD:
             return self._steps(drafts, order, started, {}, {}), None
-        ran = [i for i, d in enumerate(drafts) if d.outcome is not Outcome.SKIP]
         stop, active = len(drafts), None
+        ran = (  # the steps that ran: where a run that does not complete can stop
+            []
+            if fate is Status.COMPLETED
+            else [i for i, d in enumerate(drafts) if d.outcome is not Outcome.SKIP]
+        )
         if fate in (Status.FAILED, Status.TIMED_OUT):
             actions = [i for i in ran if drafts[i].step.type in _ACTION_TYPES]
             candidates = actions or [i for i in ran if drafts[i].outcome is Outcome.COMPLETE]
@@ -159,9 +181,9 @@ class Planner:
         timeouts: dict[int, int] = {}
         effective: list[int] = []
         for i, draft in enumerate(drafts[:stop]):
-            if draft.outcome is Outcome.SKIP:
+            if draft.outcome is _SKIP:
                 effective.append(0)
-            elif draft.outcome is Outcome.WAIT_FOR_INPUT and i != active:
+            elif draft.outcome is _WAIT and i != active:
                 limit = draft.step.timeout
                 if limit is not None and facts["hitl_timeout"] and fate is not Status.CANCELLED:
                     timeouts[i] = parse_duration_ms(limit) * MS
@@ -185,11 +207,10 @@ class Planner:
                     if drafts[i].outcome is Outcome.WAIT_FOR_INPUT and i != active:
                         answers[i] = None
         starts, clock = [], started
-        for i in range(stop):
+        for draft, duration in zip(drafts[:stop], effective, strict=True):
             starts.append(clock)
-            clock += effective[i] + GAP_US
-        for i in range(stop):
-            drafts[i].content.duration_us = effective[i]
+            clock += duration + GAP_US
+            draft.content.duration_us = duration
         for i in answers:
             delay = max(MS, effective[i] - RESUME_LAG_US)
             answers[i] = self._answer(rng, drafts[i], starts[i] + delay, facts)
@@ -237,31 +258,29 @@ class Planner:
     ) -> tuple[StepPlan, ...]:
         steps = []
         for i, draft in enumerate(drafts):
+            step, drawn, outcome = draft.step, draft.content, draft.outcome
             error = None
-            if draft.outcome is Outcome.FAIL:
-                error = failure(draft.step, rng_for(self.seed, "kibana", "error", started, i))
-            elif draft.outcome is Outcome.TIME_OUT:
-                error = timeout_error(draft.step, draft.content.duration_us // MS)
-            extra: dict[str, Json] = {}
-            if draft.content.usage is not None:
-                extra["usage"] = dict(draft.content.usage)
+            if outcome is _FAIL:
+                error = failure(step, rng_for(self.seed, "kibana", "error", started, i))
+            elif outcome is _TIME_OUT:
+                error = timeout_error(step, drawn.duration_us // MS)
             steps.append(
-                StepPlan(
-                    step_key=draft.step.name,
-                    name=draft.step.name,
-                    kind=draft.step.type,
-                    topological_index=order.get(draft.step.name, 0),
-                    duration_us=draft.content.duration_us,
-                    input=draft.content.input,
-                    output=draft.content.output,
-                    outcome=draft.outcome,
-                    error=error,
-                    iteration=draft.iteration,
-                    scope=draft.scope,
-                    active_status=_active_status(draft.step.type),
-                    planned_response=answers.get(i),
-                    hitl_timeout_us=timeouts.get(i),
-                    extra=extra,
+                StepPlan(  # positional (in field order): 15 keywords cost more than the rest
+                    step.name,  # step_key
+                    step.name,  # name
+                    step.type,  # kind
+                    order.get(step.name, 0),  # topological_index
+                    drawn.duration_us,
+                    drawn.input,
+                    drawn.output,
+                    outcome,
+                    error,
+                    draft.iteration,
+                    draft.scope,
+                    _ACTIVE_STATUS.get(step.type, _RUNNING),  # active_status
+                    answers.get(i) if answers else None,  # planned_response
+                    timeouts.get(i) if timeouts else None,  # hitl_timeout_us
+                    _NO_EXTRA if drawn.usage is None else {"usage": dict(drawn.usage)},  # extra
                 )
             )
         return tuple(steps)
@@ -294,11 +313,3 @@ class Planner:
             if d.outcome is Outcome.WAIT_FOR_INPUT and d.step.timeout is not None
         }
         return self._steps(drafts, order, started, {}, timeouts)
-
-
-def _active_status(step_type: str) -> Status:
-    if step_type == "wait":
-        return Status.WAITING
-    if step_type == "workflow.execute":
-        return Status.WAITING_FOR_CHILD
-    return Status.RUNNING

@@ -33,6 +33,7 @@ from mock_server._stamp import millis as ms
 from mock_server._timeline import (
     ErrorInfo,
     RunTimeline,
+    ScopeEntry,
     ScopeFrame,
     Status,
     StepRun,
@@ -48,6 +49,9 @@ RECOVERY_MESSAGE = (
 )
 RECOVERY_LAG_US = 24_000
 """Task recovery stamps the run, then searches its unfinished steps and stamps them later."""
+_CANCELLED, _FAILED, _COMPLETED = Status.CANCELLED, Status.FAILED, Status.COMPLETED
+"""Statuses ``step_execution`` compares with, as module globals: on Python 3.11 reading an enum
+member off its class costs several times a global lookup."""
 
 
 def error(info: ErrorInfo | None) -> dict[str, Json] | None:
@@ -63,16 +67,17 @@ def error(info: ErrorInfo | None) -> dict[str, Json] | None:
 def scope_stack(frames: tuple[ScopeFrame, ...]) -> list[dict[str, Json]]:
     """Kibana ``StackFrame[]``."""
     return [
-        {
-            "stepId": frame.step_id,
-            "nestedScopes": [
-                {"nodeId": e.node_id, "nodeType": e.node_type}
-                | ({"scopeId": e.scope_id} if e.scope_id is not None else {})
-                for e in frame.nested_scopes
-            ],
-        }
+        {"stepId": frame.step_id, "nestedScopes": [_scope(e) for e in frame.nested_scopes]}
         for frame in frames
     ]
+
+
+def _scope(entry: ScopeEntry) -> dict[str, Json]:
+    """One ``nestedScopes`` item: ``scopeId`` only when the scope has one."""
+    out = {"nodeId": entry.node_id, "nodeType": entry.node_type}
+    if entry.scope_id is not None:
+        out["scopeId"] = entry.scope_id
+    return out
 
 
 def recovered(timeline: RunTimeline) -> bool:
@@ -97,7 +102,8 @@ def step_execution(
 ) -> dict[str, Json]:
     """One step execution; ``with_io=False`` leaves out ``input``/``output`` (lists)."""
     plan, run = step.plan, timeline.plan
-    if step.started_us is None:
+    started, finished, status = step.started_us, step.finished_us, step.status
+    if started is None:
         return _cancelled_before_start(timeline, step, step_id)
     out: dict[str, Json] = {
         "id": step_id,
@@ -106,34 +112,35 @@ def step_execution(
         "workflowRunId": run.run_id,
         "workflowId": run.workflow_id,
         "spaceId": run.space_id,
-        "status": str(step.status),
+        "status": str(status),
         "isTestRun": run.is_test,
-        "startedAt": iso_millis(step.started_us),
+        "startedAt": iso_millis(started),
     }
-    if step.finished_us is not None and step.status is not Status.CANCELLED:
-        if step.status is Status.FAILED and recovered(timeline):
-            out["finishedAt"] = iso_millis(step.finished_us + RECOVERY_LAG_US)
+    if finished is not None and status is not _CANCELLED:
+        if status is _FAILED and recovered(timeline):
+            out["finishedAt"] = iso_millis(finished + RECOVERY_LAG_US)
         else:
-            out["finishedAt"] = iso_millis(step.finished_us)
-            out["executionTimeMs"] = ms(step.finished_us) - ms(step.started_us)
+            out["finishedAt"] = iso_millis(finished)
+            out["executionTimeMs"] = ms(finished) - ms(started)
     out["topologicalIndex"] = plan.topological_index
     out["globalExecutionIndex"] = step.position
     out["stepExecutionIndex"] = plan.iteration
     if with_io:
         out["input"] = plan.input
         out["output"] = step.output
-    out["error"] = error(step.error)
-    out["state"] = _state(step)
-    out["scopeStack"] = scope_stack(plan.scope)
+    out["error"] = None if step.error is None else error(step.error)
+    out["state"] = _state(step) if plan.kind in _STATEFUL else None
+    out["scopeStack"] = scope_stack(plan.scope) if plan.scope else []
     if step.hitl is not None and plan.kind in HITL_TYPES:
         out["hitl"] = {
             "respondedBy": step.hitl.responded_by,
             "respondedAt": iso_millis(step.hitl.responded_us),
             "channel": step.hitl.channel,
         }
-    usage = plan.extra.get("usage")
-    if usage is not None and step.finished_us is not None and step.status is Status.COMPLETED:
-        out["usage"] = dict(usage)
+    if plan.extra:
+        usage = plan.extra.get("usage")
+        if usage is not None and finished is not None and status is _COMPLETED:
+            out["usage"] = dict(usage)
     return out
 
 
@@ -152,6 +159,10 @@ def _cancelled_before_start(timeline: RunTimeline, step: StepRun, step_id: str) 
         "workflowId": run.workflow_id,
         "spaceId": run.space_id,
     }
+
+
+_STATEFUL = frozenset({"wait", "foreach"})
+"""Step types whose document carries a ``state`` (``_state``); every other has ``state: null``."""
 
 
 def _state(step: StepRun) -> dict[str, Json] | None:

@@ -184,8 +184,10 @@ class RunSource:
     def _observe_static(self, workflow_index: int, run: int) -> RunView:
         workflow = self.world.workflow(workflow_index)
         head = self.world.header(workflow_index, run)
-        plan, events = self.world.plan(workflow_index, run)
         now, frozen = self.world.world_now_us, head.fate in TERMINAL
+        # A frozen run's whole view is cached (``self._frozen``): caching its plan too is waste.
+        plans = self.world.build_plan if frozen else self.world.plan
+        plan, events = plans(workflow_index, run)
         if not frozen:
             anchor = self.ctx.store.get_anchor(plan.run_id)
             if anchor is not None:

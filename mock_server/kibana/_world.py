@@ -29,8 +29,9 @@ from functools import lru_cache
 from typing import Any
 
 from mock_server._budget import PLAN_STEPS, WORKFLOW_CACHE, CostLru, steps_cost
-from mock_server._rng import rng_for
+from mock_server._rng import SeedFamily, rng_for
 from mock_server._timeline import (
+    NO_EVENTS,
     ErrorInfo,
     Outcome,
     RunEvents,
@@ -98,9 +99,10 @@ class Workflow:
     yaml: str
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class RunHeader:
-    """The cheap facts of one static run (enough to filter and sort lists)."""
+    """The cheap facts of one static run (enough to filter and sort lists); one is built per run
+    listed, so it is not frozen (see ``mock_server._timeline``): never change one (cached)."""
 
     workflow: int
     run: int
@@ -124,11 +126,15 @@ class KibanaWorld:
         self.world_now_us = world_now_us
         self.vocab = vocab
         self.ids = KibanaIds(seed)
+        self._head_seeds = SeedFamily(seed, "kibana", "run-head")
+        self._plan_seeds = SeedFamily(seed, "kibana", "run-plan")
+        self.child_workflow_id = self.ids.workflow_id(1 % max(workflows, 1))
+        """The workflow a ``workflow.execute`` step runs (one for the whole world)."""
         self.planner = Planner(seed, vocab, world_now_us)
         self.workflow = lru_cache(maxsize=WORKFLOW_CACHE)(self._workflow)
         self.header = lru_cache(maxsize=1024)(self._header)
         self.plan: CostLru[tuple[RunPlan, RunEvents]] = CostLru(
-            self._plan, PLAN_STEPS, lambda found: steps_cost(len(found[0].steps))
+            self.build_plan, PLAN_STEPS, lambda found: steps_cost(len(found[0].steps))
         )
 
     # Workflows ---------------------------------------------------------------------------
@@ -215,7 +221,7 @@ class KibanaWorld:
 
     def _header(self, workflow_index: int, run: int) -> RunHeader:
         workflow = self.workflow(workflow_index)
-        rng = rng_for(self.seed, "kibana", "run-head", workflow_index, run)
+        rng = self._head_seeds.rng(workflow_index, run)
         fate = self._fate(workflow, run, rng)
         low, high = self._window(workflow.spacing_us, run + 3 * (workflow_index == BULK_INDEX))
         elapsed = low + int((high - low) * rng.random())
@@ -252,12 +258,14 @@ class KibanaWorld:
 
     # Plans -------------------------------------------------------------------------------
 
-    def _plan(
+    def build_plan(
         self, workflow_index: int, run: int, approved: bool | None = None
     ) -> tuple[RunPlan, RunEvents]:
+        """The plan of static run ``run`` (built anew; ``plan`` is the cached form) and its
+        client events; ``approved`` as in ``build``."""
         head = self.header(workflow_index, run)
         workflow = self.workflow(workflow_index)
-        rng = rng_for(self.seed, "kibana", "run-plan", workflow_index, run)
+        rng = self._plan_seeds.rng(workflow_index, run)
         run_id = self.ids.execution_id(workflow_index, run)
         return self.build(workflow, run_id, head, rng, approved=approved)
 
@@ -339,7 +347,7 @@ class KibanaWorld:
             held_status=_held_status(head) if not live else None,
             created_us=created_us,
         )
-        return plan, RunEvents(cancelled_us=cancel)
+        return plan, NO_EVENTS if cancel is None else RunEvents(cancelled_us=cancel)
 
     def _facts(
         self, workflow: Workflow, rng: random.Random, given: Mapping[str, Json] | None
@@ -365,7 +373,7 @@ class KibanaWorld:
             "pause": str(inputs.get("pause", "5m")),
             "approved": approved,
             "hitl_timeout": rng.random() < 0.35,
-            "child_workflow_id": self.ids.workflow_id(1 % max(self.workflow_count, 1)),
+            "child_workflow_id": self.child_workflow_id,
         }
 
 

@@ -91,14 +91,25 @@ def test_kibana_caches_stay_bounded(ctx: MockContext) -> None:
         view = source.static_view(workflow, run)
         assert view.timeline is not None
         view.steps()  # a frozen view keeps its rendered steps: its cost must allow for them
-    for cache in (world.plan, source._frozen):  # step ids live in the (frozen) views
-        info = cache.cache_info()
-        assert 0 < info.cost <= PLAN_STEPS
-        assert info.misses > info.currsize  # it did evict
+    frozen = source._frozen.cache_info()  # step ids live in the (frozen) views
+    assert 0 < frozen.cost <= PLAN_STEPS
+    assert frozen.misses > frozen.currsize  # it did evict
+    assert world.plan.cache_info().cost <= PLAN_STEPS
     assert world.workflow.cache_info().currsize <= WORKFLOW_CACHE
     header = world.header.cache_info()
     assert header.maxsize is not None
     assert header.currsize <= header.maxsize
+
+
+def test_a_frozen_runs_plan_is_cached_only_in_its_view(ctx: MockContext) -> None:
+    world = KibanaWorld(ctx.seed, 10, 10, WORLD_NOW_US, vocabulary())
+    source = RunSource(ctx, world)
+    old = 5  # runs 0..2 may still change; older runs of a workflow are terminal (frozen)
+    assert source.static_view(0, old).cacheable
+    assert world.plan.cache_info().currsize == 0
+    assert source._frozen.cache_info().currsize == 1
+    assert not source.static_view(0, 1).cacheable  # workflow 0's run 1 is running
+    assert world.plan.cache_info().currsize == 1  # its plan is cached, its view is not
 
 
 def test_arcee_caches_stay_bounded(ctx: MockContext) -> None:
