@@ -112,6 +112,17 @@ def steps_cost(steps: int) -> int:
     return ENTRY_STEPS + STEP_COST * steps
 
 
+def compact(body: bytes) -> bytes:
+    """``body`` in an allocation of its own length, for a cache to keep.
+
+    orjson returns its output in the buffer it grew while writing, without shrinking it: a
+    800-byte answer holds 8 KiB, a 5 KB one 64 KiB (orjson 3.13; tracemalloc and RSS agree).
+    A cache of such bodies costs ten times what their lengths say, so every cache that keeps
+    bodies keeps a copy made here (a memcpy, ~0.1 µs per KB).
+    """
+    return bytes(memoryview(body))
+
+
 def bytes_cost(body: bytes | None) -> int:
     """The cost of a cached body: its length plus a small per-entry overhead (None: 0 bytes)."""
     return 128 + (0 if body is None else len(body))

@@ -26,12 +26,14 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 import orjson
 from flask import Response, request
+
+from mock_server._budget import compact
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -128,6 +130,7 @@ class ResponseCache:
         cost = len(entry.body) + ENTRY_OVERHEAD
         if self.size <= 0 or cost > self.max_bytes:
             return
+        entry = replace(entry, body=compact(entry.body))  # not orjson's oversized buffer
         with self._lock:
             replaced = self._entries.pop(key, None)
             if replaced is not None:

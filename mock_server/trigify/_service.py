@@ -29,6 +29,7 @@ from mock_server._budget import (
     WORKFLOW_CACHE,
     CostLru,
     bytes_cost,
+    compact,
     steps_cost,
 )
 from mock_server._ids import IdCodec
@@ -101,12 +102,14 @@ class TrigifyService:
         )
 
     def _workflow_body(self, key: WorkflowKey) -> bytes:
-        return orjson.dumps(
-            {
-                "message": "Workflow retrieved successfully",
-                "success": True,
-                "data": self.workflow_data(key),
-            }
+        return compact(
+            orjson.dumps(
+                {
+                    "message": "Workflow retrieved successfully",
+                    "success": True,
+                    "data": self.workflow_data(key),
+                }
+            )
         )
 
     def _workflows_body(self, limit: int, offset: int, status: str | None) -> bytes:
@@ -123,8 +126,10 @@ class TrigifyService:
                 key = WorkflowKey(world.ids.workflow_id(index), index)
                 items.append(self.workflow_data(key))
         data = {"items": items, "has_more": offset + len(items) < total, "total": total}
-        return orjson.dumps(
-            {"message": "Workflows retrieved successfully", "success": True, "data": data}
+        return compact(
+            orjson.dumps(
+                {"message": "Workflows retrieved successfully", "success": True, "data": data}
+            )
         )
 
     # -- test runs (live) ------------------------------------------------------------------
@@ -256,7 +261,7 @@ class TrigifyService:
                 list_item(*self.world.timeline(key.index, run))
                 for run in range(first, min(first + page_size, total))
             ]
-        return self._page(items, page, page_size, total)
+        return compact(self._page(items, page, page_size, total))
 
     def _execution_body(self, key: WorkflowKey, run_id: str) -> bytes | None:
         """``GET /v1/workflows/{id}/executions/{runId}``, or None for an unknown run."""
@@ -267,7 +272,7 @@ class TrigifyService:
             return None
         planned, timeline = self.world.timeline(*indices)
         data = execution_payload(planned, timeline, self.world.ids)
-        return orjson.dumps({"success": True, "data": data})
+        return compact(orjson.dumps({"success": True, "data": data}))
 
     @staticmethod
     def actions_body() -> bytes:
