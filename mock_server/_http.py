@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from flask import Response, request
 
-from mock_server._budget import compact
+from mock_server._budget import RESPONSE_BYTES, compact
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -58,10 +58,13 @@ _KEY_HEADERS = (
 _BYPASS_HEADERS = ("HTTP_PREFER", "HTTP_ACCESS_CONTROL_REQUEST_METHOD", "HTTP_COOKIE")
 MAX_ENTRY_BYTES = 256 * 1024
 """Bigger answers (a 5,000-step page) are not cached: the cache's memory stays bounded."""
-MAX_CACHE_BYTES = 8 * 1024 * 1024
-"""Bodies kept per process (with ``ENTRY_OVERHEAD`` per entry for its key and headers): 4,096
-answers of ~1-3 KB fit; 4,096 entries of up to 256 KB would not (benchmarks/README.md)."""
-ENTRY_OVERHEAD = 512
+MAX_CACHE_BYTES = RESPONSE_BYTES
+"""Bodies kept per process (with ``ENTRY_OVERHEAD`` per entry for its key and headers): the
+response cache's share of the worker's one budget for bodies (``mock_server._budget``), about
+600 answers of ~1 KB (benchmarks/README.md, "Memory")."""
+ENTRY_OVERHEAD = 1024
+"""What an entry costs besides its body (its key's strings, headers, the entry and its slot in
+the table), measured with tracemalloc: ~900 bytes for a Kibana step."""
 
 
 _STATUS_LINES = {s.value: f"{s.value} {s.phrase}" for s in HTTPStatus}

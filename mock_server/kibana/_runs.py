@@ -138,7 +138,7 @@ class RunSource:
         self._live_plans: CostLru[tuple[Any, Template, Mapping[str, Json], bool] | None] = CostLru(
             self._live_plan, PLAN_STEPS, _live_cost
         )
-        self._decode = lru_cache(maxsize=2048)(world.ids.execution)
+        self._decode = lru_cache(maxsize=256)(world.ids.execution)
         self._frozen: CostLru[RunView] = CostLru(self._observe_static, PLAN_STEPS, _view_cost)
 
     # Lookup ------------------------------------------------------------------------------

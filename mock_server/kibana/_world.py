@@ -126,7 +126,7 @@ class KibanaWorld:
         self.ids = KibanaIds(seed)
         self.planner = Planner(seed, vocab, world_now_us)
         self.workflow = lru_cache(maxsize=WORKFLOW_CACHE)(self._workflow)
-        self.header = lru_cache(maxsize=1024)(self._header)
+        self.header = lru_cache(maxsize=256)(self._header)
         self.plan: CostLru[tuple[RunPlan, RunEvents]] = CostLru(
             self._plan, PLAN_STEPS, lambda found: steps_cost(len(found[0].steps))
         )

@@ -73,10 +73,11 @@ class TrigifyService:
             cache_size=size,
         )
         # Bounded by bytes, not entries: a page of 100 executions is not a 2 KB execution.
+        # Pages (~100 KB) get BODY_BYTES each, single objects a quarter (mock_server._budget).
         self.workflow_body = CostLru(self._workflow_body, BODY_BYTES // 4, bytes_cost)
         self.executions_body = CostLru(self._executions_body, BODY_BYTES, bytes_cost)
-        self.execution_body = CostLru(self._execution_body, BODY_BYTES, bytes_cost)
-        self.workflows_body = CostLru(self._workflows_body, BODY_BYTES // 4, bytes_cost)
+        self.execution_body = CostLru(self._execution_body, BODY_BYTES // 4, bytes_cost)
+        self.workflows_body = CostLru(self._workflows_body, BODY_BYTES, bytes_cost)
         self.ctx = ctx
         self._live_ids = IdCodec(ctx.seed, "trigify.live", (40,))
         self._live_plan: CostLru[PlannedExecution] = CostLru(
