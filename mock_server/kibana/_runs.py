@@ -94,6 +94,14 @@ class RunView:
                 ]
         return self._full
 
+    def step_count(self) -> int:
+        """``len(self.steps())``, without rendering them."""
+        if self._full is not None:
+            return len(self._full)
+        if self.timeline is None:
+            return len(documented.steps())
+        return len(render.shown_steps(self.timeline))
+
     def step(self, step_id: str) -> dict[str, Json] | None:
         """The step execution ``step_id``, or None."""
         if self.timeline is None:

@@ -34,8 +34,9 @@ from mock_server._state import EXTENSION
 from mock_server._vocab import vocabulary
 from mock_server.arcee._service import ArceeService
 from mock_server.arcee._world import ArceeWorld
+from mock_server.kibana._lists import Lists
 from mock_server.kibana._naming import KibanaIds
-from mock_server.kibana._runs import RunSource
+from mock_server.kibana._runs import RunSource, RunView
 from mock_server.kibana._templates import TEMPLATES
 from mock_server.kibana._world import KibanaWorld
 from mock_server.live import SqliteStore
@@ -230,3 +231,28 @@ def test_the_response_cache_never_exceeds_its_share(tmp_path: Path) -> None:
         assert cache.bytes <= MAX_CACHE_BYTES
     assert answered == 1500
     assert 100 < len(cache) < answered  # it did fill, and evict
+
+
+def test_a_workflow_step_list_renders_only_the_steps_of_its_page(ctx: MockContext) -> None:
+    world = KibanaWorld(ctx.seed, 1000, 1000, WORLD_NOW_US, vocabulary())
+    source = RunSource(ctx, world)
+    lists = Lists(world, source)
+    ref = lists.workflow(world.ids.workflow_id(0), "default")
+    assert ref is not None
+    rendered: list[int] = []
+    original = RunView.steps
+
+    def counted(view: RunView) -> list[dict[str, object]]:
+        rendered.append(len(view.step_ids))
+        return original(view)
+
+    page = lists.step_executions(ref, {"page": 3, "size": 10})
+    assert page["total"] > 1000  # every run of the workflow is counted
+    assert len(page["results"]) == 10
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(RunView, "steps", counted)
+        again = lists.step_executions(ref, {"page": 4, "size": 10})
+    assert len(again["results"]) == 10
+    assert 0 < len(rendered) <= 11  # the runs holding the page, not the window's ~2,500 runs
+    for view in (source.static_view(0, run) for run in range(40)):
+        assert view.step_count() == len(view.steps())
