@@ -112,21 +112,42 @@ def steps_cost(steps: int) -> int:
     return ENTRY_STEPS + STEP_COST * steps
 
 
+def compact(body: bytes) -> bytes:
+    """``body`` in an allocation of its own length, for a cache to keep.
+
+    orjson returns its output in the buffer it grew while writing, without shrinking it: a
+    800-byte answer holds 8 KiB, a 5 KB one 64 KiB (orjson 3.13; tracemalloc and RSS agree).
+    A cache of such bodies costs ten times what their lengths say, so every cache that keeps
+    bodies keeps a copy made here (a memcpy, ~0.1 µs per KB).
+    """
+    return bytes(memoryview(body))
+
+
 def bytes_cost(body: bytes | None) -> int:
     """The cost of a cached body: its length plus a small per-entry overhead (None: 0 bytes)."""
     return 128 + (0 if body is None else len(body))
 
 
-PLAN_STEPS = 4096
-"""Steps of run plans kept per cache: a few hundred of the usual runs (about 500 bytes per step
-with its content: ~2 MiB per cache). Measured hit rates under cold traffic are low (~7 %: a
-cold request rarely names a run a recent one named), so a large budget buys nothing; the plan
+PLAN_STEPS = 1024
+"""Steps of run plans kept per cache: a couple of hundred of the usual runs (about 500 bytes per
+step with its content: ~0.5 MiB per cache). Measured hit rates under cold traffic are low (~1 %:
+a cold request rarely names a run a recent one named), so a large budget buys nothing; the plan
 caches serve repeated requests the response cache cannot answer (a running execution's step)
 and the several lookups of one request. A bigger run (the bulk 10,000-step one) sits in each
 cache's single oversize slot, so paging through it does not re-plan it on every page."""
-BODY_BYTES = 1024 * 1024
-"""Bytes of rendered bodies kept per body cache (Trigify, whose answers the response cache
-cannot replay)."""
-WORKFLOW_CACHE = 256
+CACHE_BYTES = 2 * 1024 * 1024
+"""Bytes of rendered bodies (with their per-entry overhead) kept per worker process, shared out
+between every cache that keeps bodies: Trigify's body caches (``BODY_BYTES`` for each of its two
+page caches, a quarter of it for each of its two single-object caches) and the app's response
+cache (``RESPONSE_BYTES``, the rest). A world of 10^2 runs has ~500 distinct answers and never
+fills them; a world of 10^6 runs does, so their total is most of what world size may cost a
+worker (benchmarks/README.md, "Memory": ≤ 1.1x a worker of ~50 MiB)."""
+BODY_BYTES = CACHE_BYTES // 8
+"""Bytes of rendered pages kept per Trigify page cache (a page of 100 is ~100 KB). The response
+cache replays Trigify's answers with fresh rate-limit headers; these caches serve the requests it
+cannot (another ``Origin``, ``Prefer``) and the renders of answers it does not keep."""
+RESPONSE_BYTES = CACHE_BYTES - 2 * BODY_BYTES - 2 * (BODY_BYTES // 4)
+"""Bytes of answers the app's response cache keeps (``mock_server._http.MAX_CACHE_BYTES``)."""
+WORKFLOW_CACHE = 128
 """Entries of a vendor world's workflow caches (workflow objects, states, ids): a workflow is a
 few KB, and only lists of every workflow touch more than a few hundred of them."""

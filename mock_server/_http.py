@@ -26,12 +26,14 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 import orjson
 from flask import Response, request
+
+from mock_server._budget import RESPONSE_BYTES, compact
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -56,10 +58,13 @@ _KEY_HEADERS = (
 _BYPASS_HEADERS = ("HTTP_PREFER", "HTTP_ACCESS_CONTROL_REQUEST_METHOD", "HTTP_COOKIE")
 MAX_ENTRY_BYTES = 256 * 1024
 """Bigger answers (a 5,000-step page) are not cached: the cache's memory stays bounded."""
-MAX_CACHE_BYTES = 8 * 1024 * 1024
-"""Bodies kept per process (with ``ENTRY_OVERHEAD`` per entry for its key and headers): 4,096
-answers of ~1-3 KB fit; 4,096 entries of up to 256 KB would not (benchmarks/README.md)."""
-ENTRY_OVERHEAD = 512
+MAX_CACHE_BYTES = RESPONSE_BYTES
+"""Bodies kept per process (with ``ENTRY_OVERHEAD`` per entry for its key and headers): the
+response cache's share of the worker's one budget for bodies (``mock_server._budget``), about
+600 answers of ~1 KB (benchmarks/README.md, "Memory")."""
+ENTRY_OVERHEAD = 1024
+"""What an entry costs besides its body (its key's strings, headers, the entry and its slot in
+the table), measured with tracemalloc: ~900 bytes for a Kibana step."""
 
 
 _STATUS_LINES = {s.value: f"{s.value} {s.phrase}" for s in HTTPStatus}
@@ -135,6 +140,7 @@ class ResponseCache:
         cost = len(entry.body) + ENTRY_OVERHEAD
         if self.size <= 0 or cost > self.max_bytes:
             return
+        entry = replace(entry, body=compact(entry.body))  # not orjson's oversized buffer
         with self._lock:
             replaced = self._entries.pop(key, None)
             if replaced is not None:

@@ -66,7 +66,7 @@ FLUSH_DELAY_S = 0.5
 _SKIPPED_METHODS = frozenset({"OPTIONS", "HEAD"})
 _VIEWER_KEY = "HTTP_" + VIEWER_HEADER.upper().replace("-", "_")
 _INJECTED = INJECTED_HEADER.lower()
-_MAX_MEMO = 4096
+_MAX_MEMO = 1024
 _MAX_KNOWN = 100_000
 _log = logging.getLogger("mock_server.coverage")
 

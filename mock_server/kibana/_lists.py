@@ -168,6 +168,13 @@ class Lists:
         }
 
     def _step_stream(self, ref: WorkflowRef, step_id: str | None) -> Iterator[dict[str, Json]]:
+        yield from self._live_steps(ref, step_id)
+        for view in self._static_views(ref):
+            for step in reversed(view.steps()):
+                if step_id is None or step["stepId"] == step_id:
+                    yield step
+
+    def _live_steps(self, ref: WorkflowRef, step_id: str | None) -> list[dict[str, Json]]:
         live = self.source.live_views(ref.workflow_id, ref.space_id)
         live_steps = [
             s for view in live for s in view.steps() if step_id is None or s["stepId"] == step_id
@@ -176,11 +183,29 @@ class Lists:
         live_steps.sort(key=lambda s: s["globalExecutionIndex"], reverse=True)
         live_steps.sort(key=lambda s: field_us(s, "startedAt") or 0, reverse=True)
         live_steps.sort(key=lambda s: field_us(s, "startedAt") is None)
-        yield from live_steps
+        return live_steps
+
+    def _unfiltered_window(
+        self, ref: WorkflowRef, first: int, stop: int, limit: int
+    ) -> tuple[list[dict[str, Json]], int]:
+        """What the loop of ``step_executions`` finds when nothing filters the stream: the steps
+        at positions ``[first, stop)`` below ``limit``, and ``min(steps, limit)``. A seeded run
+        outside the page is counted from its plan, not rendered (a window holds 10,000 steps)."""
+        live = self._live_steps(ref, None)
+        chosen = live[max(first, 0) : min(stop, limit)]
+        total = min(len(live), limit)
+        if total >= limit:
+            return chosen, total
         for view in self._static_views(ref):
-            for step in reversed(view.steps()):
-                if step_id is None or step["stepId"] == step_id:
-                    yield step
+            count = view.step_count()
+            if total < stop and total + count > first:
+                for offset, step in enumerate(reversed(view.steps())):
+                    if first <= total + offset < min(stop, limit):
+                        chosen.append(step)
+            total += count
+            if total >= limit:
+                return chosen, limit
+        return chosen, total
 
     def step_executions(self, ref: WorkflowRef, query: Mapping[str, Json]) -> dict[str, Json]:
         """``{results, total[, page, size]}``: paged (and echoed) only if page or size was sent.
@@ -199,14 +224,17 @@ class Lists:
         limit = SEARCH_WINDOW if paged else int(size)
         chosen: list[dict[str, Json]] = []
         total = 0
-        for step in self._step_stream(ref, step_id):
-            if not started.admits(step):
-                continue
-            if first <= total < stop:
-                chosen.append(step)
-            total += 1
-            if total >= limit:
-                break
+        if step_id is None and started.after is None and started.before is None:
+            chosen, total = self._unfiltered_window(ref, first, stop, limit)
+        else:
+            for step in self._step_stream(ref, step_id):
+                if not started.admits(step):
+                    continue
+                if first <= total < stop:
+                    chosen.append(step)
+                total += 1
+                if total >= limit:
+                    break
         results = [
             render.strip_io(s, keep_input=keep_input, keep_output=keep_output) for s in chosen
         ]

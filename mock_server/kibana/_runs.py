@@ -94,6 +94,14 @@ class RunView:
                 ]
         return self._full
 
+    def step_count(self) -> int:
+        """``len(self.steps())``, without rendering them."""
+        if self._full is not None:
+            return len(self._full)
+        if self.timeline is None:
+            return len(documented.steps())
+        return len(render.shown_steps(self.timeline))
+
     def step(self, step_id: str) -> dict[str, Json] | None:
         """The step execution ``step_id``, or None."""
         if self.timeline is None:
@@ -138,7 +146,7 @@ class RunSource:
         self._live_plans: CostLru[tuple[Any, Template, Mapping[str, Json], bool] | None] = CostLru(
             self._live_plan, PLAN_STEPS, _live_cost
         )
-        self._decode = lru_cache(maxsize=2048)(world.ids.execution)
+        self._decode = lru_cache(maxsize=256)(world.ids.execution)
         self._frozen: CostLru[RunView] = CostLru(self._observe_static, PLAN_STEPS, _view_cost)
 
     # Lookup ------------------------------------------------------------------------------

@@ -132,7 +132,7 @@ class KibanaWorld:
         """The workflow a ``workflow.execute`` step runs (one for the whole world)."""
         self.planner = Planner(seed, vocab, world_now_us)
         self.workflow = lru_cache(maxsize=WORKFLOW_CACHE)(self._workflow)
-        self.header = lru_cache(maxsize=1024)(self._header)
+        self.header = lru_cache(maxsize=256)(self._header)
         self.plan: CostLru[tuple[RunPlan, RunEvents]] = CostLru(
             self.build_plan, PLAN_STEPS, lambda found: steps_cost(len(found[0].steps))
         )

@@ -29,6 +29,7 @@ from mock_server._budget import (
     WORKFLOW_CACHE,
     CostLru,
     bytes_cost,
+    compact,
     steps_cost,
 )
 from mock_server._ids import IdCodec
@@ -72,10 +73,11 @@ class TrigifyService:
             cache_size=size,
         )
         # Bounded by bytes, not entries: a page of 100 executions is not a 2 KB execution.
+        # Pages (~100 KB) get BODY_BYTES each, single objects a quarter (mock_server._budget).
         self.workflow_body = CostLru(self._workflow_body, BODY_BYTES // 4, bytes_cost)
         self.executions_body = CostLru(self._executions_body, BODY_BYTES, bytes_cost)
-        self.execution_body = CostLru(self._execution_body, BODY_BYTES, bytes_cost)
-        self.workflows_body = CostLru(self._workflows_body, BODY_BYTES // 4, bytes_cost)
+        self.execution_body = CostLru(self._execution_body, BODY_BYTES // 4, bytes_cost)
+        self.workflows_body = CostLru(self._workflows_body, BODY_BYTES, bytes_cost)
         self.ctx = ctx
         self._live_ids = IdCodec(ctx.seed, "trigify.live", (40,))
         self._live_plan: CostLru[PlannedExecution] = CostLru(
@@ -101,12 +103,14 @@ class TrigifyService:
         )
 
     def _workflow_body(self, key: WorkflowKey) -> bytes:
-        return orjson.dumps(
-            {
-                "message": "Workflow retrieved successfully",
-                "success": True,
-                "data": self.workflow_data(key),
-            }
+        return compact(
+            orjson.dumps(
+                {
+                    "message": "Workflow retrieved successfully",
+                    "success": True,
+                    "data": self.workflow_data(key),
+                }
+            )
         )
 
     def _workflows_body(self, limit: int, offset: int, status: str | None) -> bytes:
@@ -123,8 +127,10 @@ class TrigifyService:
                 key = WorkflowKey(world.ids.workflow_id(index), index)
                 items.append(self.workflow_data(key))
         data = {"items": items, "has_more": offset + len(items) < total, "total": total}
-        return orjson.dumps(
-            {"message": "Workflows retrieved successfully", "success": True, "data": data}
+        return compact(
+            orjson.dumps(
+                {"message": "Workflows retrieved successfully", "success": True, "data": data}
+            )
         )
 
     # -- test runs (live) ------------------------------------------------------------------
@@ -256,7 +262,7 @@ class TrigifyService:
                 list_item(*self.world.timeline(key.index, run))
                 for run in range(first, min(first + page_size, total))
             ]
-        return self._page(items, page, page_size, total)
+        return compact(self._page(items, page, page_size, total))
 
     def _execution_body(self, key: WorkflowKey, run_id: str) -> bytes | None:
         """``GET /v1/workflows/{id}/executions/{runId}``, or None for an unknown run."""
@@ -267,7 +273,7 @@ class TrigifyService:
             return None
         planned, timeline = self.world.timeline(*indices)
         data = execution_payload(planned, timeline, self.world.ids)
-        return orjson.dumps({"success": True, "data": data})
+        return compact(orjson.dumps({"success": True, "data": data}))
 
     @staticmethod
     def actions_body() -> bytes:

@@ -8,26 +8,37 @@ timings).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import tracemalloc
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import orjson
 import pytest
 
+from mock_server import create_app
 from mock_server._budget import (
     BODY_BYTES,
+    CACHE_BYTES,
     PLAN_STEPS,
+    RESPONSE_BYTES,
     WORKFLOW_CACHE,
     CostLru,
     bytes_cost,
+    compact,
     steps_cost,
 )
 from mock_server._config import MockConfig
 from mock_server._context import WORLD_NOW_US, MockContext
+from mock_server._http import ENTRY_OVERHEAD, MAX_CACHE_BYTES, CachedResponse, ResponseCache
+from mock_server._state import EXTENSION
 from mock_server._vocab import vocabulary
 from mock_server.arcee._naming import RECENT_RUN_IDS
 from mock_server.arcee._service import ArceeService
 from mock_server.arcee._world import ArceeWorld
-from mock_server.kibana._runs import RunSource
+from mock_server.kibana._lists import Lists
+from mock_server.kibana._naming import KibanaIds
+from mock_server.kibana._runs import RunSource, RunView
+from mock_server.kibana._templates import TEMPLATES
 from mock_server.kibana._world import KibanaWorld
 from mock_server.live import SqliteStore
 from mock_server.trigify._service import TrigifyService
@@ -177,3 +188,97 @@ def test_worlds_built_directly_keep_their_bounds() -> None:
             if world.has_run(workflow, run):
                 world.timeline(workflow, run)
         assert world.planned.cache_info().cost <= PLAN_STEPS
+
+
+def _allocated(make: Callable[[], object]) -> int:
+    """Bytes still allocated (tracemalloc) for what ``make`` returns, once it has returned."""
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        kept = make()
+        after = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    del kept
+    return after - before
+
+
+def test_orjson_bodies_keep_a_grown_buffer_and_compact_gives_it_back() -> None:
+    body = {"message": "x" * 800}
+    assert _allocated(lambda: orjson.dumps(body)) > 4 * 800  # why caches keep copies
+    assert _allocated(lambda: compact(orjson.dumps(body))) < 800 + 200
+    assert compact(orjson.dumps(body)) == orjson.dumps(body)
+
+
+def test_cached_bodies_cost_what_their_budget_counts(ctx: MockContext) -> None:
+    service = TrigifyService(ctx)
+    key = service.find_workflow(service.world.ids.workflow_id(3))
+    assert key is not None
+    service.workflow_data(key)  # the world's own caches filled first: only the body is measured
+    kept = _allocated(lambda: service.workflow_body(key))
+    assert kept <= 2 * service.workflow_body.cache_info().cost  # not orjson's 8 KiB buffer
+    response = ResponseCache(size=10)
+    entry = CachedResponse("200 OK", (), orjson.dumps({"a": "x" * 800}), None)
+    assert _allocated(lambda: response.put(("k",), entry)) < 800 + ENTRY_OVERHEAD
+
+
+def test_one_body_budget_is_shared_out_between_every_body_cache(ctx: MockContext) -> None:
+    service = TrigifyService(ctx)
+    trigify = sum(
+        cache.max_cost
+        for cache in (
+            service.execution_body,
+            service.executions_body,
+            service.workflow_body,
+            service.workflows_body,
+        )
+    )
+    assert MAX_CACHE_BYTES == RESPONSE_BYTES
+    assert trigify + RESPONSE_BYTES == CACHE_BYTES
+
+
+def test_the_response_cache_never_exceeds_its_share(tmp_path: Path) -> None:
+    app = create_app(
+        {
+            "workflows_per_api": 1000,
+            "runs_per_workflow": 1000,
+            "state_path": str(tmp_path / "state.sqlite3"),
+        }
+    )
+    cache = app.extensions[EXTENSION].cache
+    client = app.test_client()
+    ids = KibanaIds(MockConfig().seed)
+    answered = 0
+    # The first templates' workflows live in the default space; runs from 3 on are finished.
+    for workflow, run in spread(len(TEMPLATES), 997, 1500):
+        path = f"/api/workflows/executions/{ids.execution_id(workflow, run + 3)}"
+        response = client.get(path, headers={"Authorization": "ApiKey test"})
+        answered += response.status_code == 200
+        assert cache.bytes <= MAX_CACHE_BYTES
+    assert answered == 1500
+    assert 100 < len(cache) < answered  # it did fill, and evict
+
+
+def test_a_workflow_step_list_renders_only_the_steps_of_its_page(ctx: MockContext) -> None:
+    world = KibanaWorld(ctx.seed, 1000, 1000, WORLD_NOW_US, vocabulary())
+    source = RunSource(ctx, world)
+    lists = Lists(world, source)
+    ref = lists.workflow(world.ids.workflow_id(0), "default")
+    assert ref is not None
+    rendered: list[int] = []
+    original = RunView.steps
+
+    def counted(view: RunView) -> list[dict[str, object]]:
+        rendered.append(len(view.step_ids))
+        return original(view)
+
+    page = lists.step_executions(ref, {"page": 3, "size": 10})
+    assert page["total"] > 1000  # every run of the workflow is counted
+    assert len(page["results"]) == 10
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(RunView, "steps", counted)
+        again = lists.step_executions(ref, {"page": 4, "size": 10})
+    assert len(again["results"]) == 10
+    assert 0 < len(rendered) <= 11  # the runs holding the page, not the window's ~2,500 runs
+    for view in (source.static_view(0, run) for run in range(40)):
+        assert view.step_count() == len(view.steps())
