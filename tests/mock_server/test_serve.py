@@ -3,6 +3,7 @@ on SIGTERM."""
 
 from __future__ import annotations
 
+import gc
 import signal
 import socket
 import subprocess
@@ -13,6 +14,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from mock_server import MockConfig
+from mock_server._serve import build_app
 from mock_server.kibana import DOCUMENTED_EXECUTION_ID
 from tests.mock_server._process import SERVERS
 
@@ -82,3 +85,16 @@ def test_real_server_answers_on_loopback_and_stops_on_sigterm(tmp_path: Path, se
     assert f"listening on http://127.0.0.1:{port}" in banner
     for where in ("/api/workflows", "/api/v1/workflow/workflows", "/v1/workflows", "/_stepspec/"):
         assert f"http://127.0.0.1:{port}{where}" in banner
+
+
+def test_the_app_the_workers_fork_with_is_frozen_out_of_the_collectors_reach(
+    tmp_path: Path,
+) -> None:
+    """``build_app`` freezes what start-up made, so the workers' full collections skip it."""
+    gc.unfreeze()
+    try:
+        app = build_app(MockConfig(state_path=str(tmp_path / "s.sqlite3")), None)
+        assert gc.get_freeze_count() > 0
+        assert all(o is not app for o in gc.get_objects())  # frozen objects are not listed
+    finally:
+        gc.unfreeze()
