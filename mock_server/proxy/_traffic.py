@@ -271,7 +271,11 @@ class TrafficLog:
     def snapshot(self) -> dict[str, Any]:
         """What the traffic view shows (``/_stepspec/traffic?format=json``)."""
         with self._lock:
-            rows = [row.as_dict() for row in reversed(self.rows)]
+            # Newest request first. Rows are logged when an answer's body ended, and two
+            # handler threads can log out of order (the client may start its next request
+            # before the proxy logged the last one): order by start, then by log order.
+            ordered = sorted(self.rows, key=lambda row: (row.started, row.id), reverse=True)
+            rows = [row.as_dict() for row in ordered]
             findings = list(self.findings)
             total, unjudged = self.total, self.unjudged
         recording = None
