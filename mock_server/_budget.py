@@ -23,9 +23,11 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, cast
 
 V = TypeVar("V")
+Body = TypeVar("Body", bound=bytes | None)
+"""A rendered body, or None where the entity is unknown."""
 
 STEP_COST = 1
 """A plan or a timeline costs one unit per step, plus ``ENTRY_STEPS`` for the entry itself."""
@@ -126,6 +128,17 @@ def compact(body: bytes) -> bytes:
 def bytes_cost(body: bytes | None) -> int:
     """The cost of a cached body: its length plus a small per-entry overhead (None: 0 bytes)."""
     return 128 + (0 if body is None else len(body))
+
+
+def body_cache(render: Callable[..., Body], max_bytes: int) -> CostLru[Body]:
+    """``render`` memoised under ``max_bytes`` of bodies, each kept as a ``compact`` copy
+    (None, an unknown entity, is kept as is)."""
+
+    def rendered(*args: Hashable) -> Body:
+        body = render(*args)
+        return cast(Body, None if body is None else compact(body))
+
+    return CostLru(rendered, max_bytes, bytes_cost)
 
 
 PLAN_STEPS = 1024

@@ -28,8 +28,7 @@ from mock_server._budget import (
     PLAN_STEPS,
     WORKFLOW_CACHE,
     CostLru,
-    bytes_cost,
-    compact,
+    body_cache,
     steps_cost,
 )
 from mock_server._ids import IdCodec
@@ -74,10 +73,10 @@ class TrigifyService:
         )
         # Bounded by bytes, not entries: a page of 100 executions is not a 2 KB execution.
         # Pages (~100 KB) get BODY_BYTES each, single objects a quarter (mock_server._budget).
-        self.workflow_body = CostLru(self._workflow_body, BODY_BYTES // 4, bytes_cost)
-        self.executions_body = CostLru(self._executions_body, BODY_BYTES, bytes_cost)
-        self.execution_body = CostLru(self._execution_body, BODY_BYTES // 4, bytes_cost)
-        self.workflows_body = CostLru(self._workflows_body, BODY_BYTES, bytes_cost)
+        self.workflow_body = body_cache(self._workflow_body, BODY_BYTES // 4)
+        self.executions_body = body_cache(self._executions_body, BODY_BYTES)
+        self.execution_body = body_cache(self._execution_body, BODY_BYTES // 4)
+        self.workflows_body = body_cache(self._workflows_body, BODY_BYTES)
         self.ctx = ctx
         self._live_ids = IdCodec(ctx.seed, "trigify.live", (40,))
         self._live_plan: CostLru[PlannedExecution] = CostLru(
@@ -103,14 +102,12 @@ class TrigifyService:
         )
 
     def _workflow_body(self, key: WorkflowKey) -> bytes:
-        return compact(
-            orjson.dumps(
-                {
-                    "message": "Workflow retrieved successfully",
-                    "success": True,
-                    "data": self.workflow_data(key),
-                }
-            )
+        return orjson.dumps(
+            {
+                "message": "Workflow retrieved successfully",
+                "success": True,
+                "data": self.workflow_data(key),
+            }
         )
 
     def _workflows_body(self, limit: int, offset: int, status: str | None) -> bytes:
@@ -127,10 +124,8 @@ class TrigifyService:
                 key = WorkflowKey(world.ids.workflow_id(index), index)
                 items.append(self.workflow_data(key))
         data = {"items": items, "has_more": offset + len(items) < total, "total": total}
-        return compact(
-            orjson.dumps(
-                {"message": "Workflows retrieved successfully", "success": True, "data": data}
-            )
+        return orjson.dumps(
+            {"message": "Workflows retrieved successfully", "success": True, "data": data}
         )
 
     # -- test runs (live) ------------------------------------------------------------------
@@ -262,7 +257,7 @@ class TrigifyService:
                 list_item(*self.world.timeline(key.index, run))
                 for run in range(first, min(first + page_size, total))
             ]
-        return compact(self._page(items, page, page_size, total))
+        return self._page(items, page, page_size, total)
 
     def _execution_body(self, key: WorkflowKey, run_id: str) -> bytes | None:
         """``GET /v1/workflows/{id}/executions/{runId}``, or None for an unknown run."""
@@ -273,7 +268,7 @@ class TrigifyService:
             return None
         planned, timeline = self.world.timeline(*indices)
         data = execution_payload(planned, timeline, self.world.ids)
-        return compact(orjson.dumps({"success": True, "data": data}))
+        return orjson.dumps({"success": True, "data": data})
 
     @staticmethod
     def actions_body() -> bytes:
